@@ -1,0 +1,123 @@
+// Local stack settings: one typed home for ports, folders and pool sizes, with environment overrides.
+// Two stacks exist: `local` (what `npm start` runs, the user's data) and `test` (a throwaway cluster the
+// test suite starts, so tests never touch the user's data).
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const sqlDir = join(repoRoot, 'sql');
+
+export const PG_MAJOR = 15;
+export const pgBinDir = process.env.PGKIT_PG_BINDIR ?? `/usr/lib/postgresql/${PG_MAJOR}/bin`;
+
+export type StackName = 'local' | 'test';
+
+export interface StackConfig {
+  name: StackName;
+  /** Folder holding data, config, logs and secrets of this stack (project-local, ignored by git). */
+  home: string;
+  host: string;
+  pgPort: number;
+  bouncerPort: number;
+  database: string;
+  /** The bootstrap superuser (only for administration and migrations, never for the app). */
+  adminUser: string;
+  /** PgBouncer's auth_user: it can only call the lookup function. */
+  bouncerAuthUser: string;
+  /** The application login role (member of the pgkit_app group role). */
+  appUser: string;
+  /** PgBouncer pool sizes: default_pool_size per user/database pair, and client connection ceiling. */
+  poolSize: number;
+  reservePoolSize: number;
+  maxClientConn: number;
+  /** OS user the servers run as; null means the current user. PostgreSQL refuses to run as root. */
+  osUser: string | null;
+  /** pgBackRest stanza name. */
+  stanza: string;
+}
+
+const DEFAULTS: Record<StackName, { pgPort: number; bouncerPort: number }> = {
+  local: { pgPort: 55432, bouncerPort: 56432 },
+  test: { pgPort: 55442, bouncerPort: 56442 },
+};
+
+function envInt(key: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${key}=${raw} is not valid: expected a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** Environment keys, e.g. PGKIT_PG_PORT for `local` and PGKIT_TEST_PG_PORT for `test`. */
+export function envKey(stack: StackName, key: string): string {
+  return stack === 'local' ? `PGKIT_${key}` : `PGKIT_${stack.toUpperCase()}_${key}`;
+}
+
+export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackName | undefined) ?? 'local'): StackConfig {
+  if (name !== 'local' && name !== 'test') {
+    throw new Error(`PGKIT_STACK=${String(name)} is not valid: expected one of local, test`);
+  }
+  const d = DEFAULTS[name];
+  const isRoot = process.getuid?.() === 0;
+  return {
+    name,
+    home: process.env[envKey(name, 'HOME')] ?? join(repoRoot, '.pgkit', name),
+    host: '127.0.0.1',
+    pgPort: envInt(envKey(name, 'PG_PORT'), d.pgPort, 1024, 65535),
+    bouncerPort: envInt(envKey(name, 'BOUNCER_PORT'), d.bouncerPort, 1024, 65535),
+    database: 'pgkit',
+    adminUser: 'postgres',
+    bouncerAuthUser: 'pgkit_pgbouncer',
+    appUser: 'pgkit_app_login',
+    poolSize: envInt(envKey(name, 'POOL_SIZE'), 20, 1, 1000),
+    reservePoolSize: envInt(envKey(name, 'RESERVE_POOL_SIZE'), 5, 0, 1000),
+    maxClientConn: envInt(envKey(name, 'MAX_CLIENT_CONN'), 1000, 10, 100000),
+    osUser: isRoot ? (process.env.PGKIT_OS_USER ?? 'pgkit') : null,
+    stanza: 'pgkit',
+  };
+}
+
+/** Where the stack's files are, derived from its home. */
+export function stackPaths(cfg: StackConfig) {
+  const h = cfg.home;
+  return {
+    home: h,
+    data: join(h, 'pgdata'),
+    run: join(h, 'run'),
+    log: join(h, 'log'),
+    conf: join(h, 'conf'),
+    secrets: join(h, 'secrets.json'),
+    bouncerIni: join(h, 'conf', 'pgbouncer.ini'),
+    bouncerUsers: join(h, 'conf', 'pgbouncer-users.txt'),
+    bouncerPid: join(h, 'run', 'pgbouncer.pid'),
+    backrestConf: join(h, 'conf', 'pgbackrest.conf'),
+    backrestRepo: join(h, 'backrest', 'repo'),
+    backrestLog: join(h, 'backrest', 'log'),
+    backrestSpool: join(h, 'backrest', 'spool'),
+    pgLog: join(h, 'log', 'postgresql.log'),
+  };
+}
+
+/**
+ * When the kit runs as root its servers run as a system user, which must be able to reach the data folder.
+ * A checkout under a private folder (mktemp -d is 0700) is not reachable: then the stack's files live under
+ * /var/lib/pgkit/<hash of the project path>, and .pgkit/<stack> is a link to it (the caller creates it).
+ */
+export function fallbackHome(cfg: StackConfig): string {
+  const slug = createHash('sha256').update(repoRoot).digest('hex').slice(0, 12);
+  return join('/var/lib/pgkit', slug, cfg.name);
+}
+
+export function isReadable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return existsSync(path);
+  } catch {
+    return false;
+  }
+}
