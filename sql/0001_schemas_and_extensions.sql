@@ -18,3 +18,7 @@ CREATE EXTENSION IF NOT EXISTS pg_stat_statements WITH SCHEMA extensions;
 
 -- Nobody but the owner creates objects in public.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+
+-- Extension types and operators (vector, citext) are usable by every role; what is granted on
+-- application objects is decided in the security bundle (0400-0599).
+GRANT USAGE ON SCHEMA extensions TO PUBLIC;
