@@ -1,0 +1,155 @@
+// The local stack's configuration files, rendered from the stack config. Every setting says why it is there.
+import { totalmem } from 'node:os';
+import { availableParallelism } from 'node:os';
+import type { StackConfig } from '../config.js';
+import { pgBinDir, stackPaths } from '../config.js';
+
+const MB = 1024 * 1024;
+
+function clampMb(bytes: number, minMb: number, maxMb: number): string {
+  return `${Math.max(minMb, Math.min(maxMb, Math.floor(bytes / MB)))}MB`;
+}
+
+/** postgresql.conf additions (included from the data directory's postgresql.conf). */
+export function renderPostgresConf(cfg: StackConfig): string {
+  const p = stackPaths(cfg);
+  const ram = totalmem();
+  const cores = availableParallelism();
+  const backrest = `pgbackrest --config=${p.backrestConf} --stanza=${cfg.stanza}`;
+  return `# Written by pgkit on every start: edit src/local/render.ts, not this file.
+listen_addresses = '${cfg.host}'
+port = ${cfg.pgPort}
+unix_socket_directories = '${p.run}'   # private socket folder; TCP is what clients use
+password_encryption = 'scram-sha-256'
+
+# Preloaded: query statistics (seed 000 P2 "query performance monitoring") and the scheduler.
+shared_preload_libraries = 'pg_stat_statements,pg_cron'
+pg_stat_statements.track = all
+cron.database_name = '${cfg.database}'
+# Jobs run in background workers: no libpq login (and no password) needed for pg_cron.
+cron.use_background_workers = on
+max_worker_processes = 24
+
+# Memory: a laptop or a shared CI box also runs the test stack, PgBouncer and load generators, so the
+# buffer cache takes 1/8 of RAM (within 128MB..1GB) and leaves the rest to the OS page cache.
+shared_buffers = ${clampMb(ram / 8, 128, 1024)}
+effective_cache_size = ${clampMb(ram / 2, 512, 8192)}
+work_mem = 16MB
+# HNSW builds are much faster when the graph fits in maintenance_work_mem.
+maintenance_work_mem = ${clampMb(ram / 16, 128, 1024)}
+max_connections = 200                  # PgBouncer fronts the app; direct connections are for admin and tests
+max_parallel_workers_per_gather = ${Math.max(1, Math.min(4, cores - 1))}
+max_parallel_maintenance_workers = ${Math.max(1, Math.min(4, cores))}
+random_page_cost = 1.1                 # local SSD
+jit = off                              # short OLTP queries: JIT compilation costs more than it saves
+
+# WAL: archived by pgBackRest so the drills can restore to any point in time.
+wal_level = replica
+wal_compression = on
+max_wal_size = 2GB
+checkpoint_timeout = 5min
+archive_mode = on
+archive_command = '${backrest} archive-push %p'
+# A partly filled WAL segment is archived at least every 10 s: the local RPO bound (issue 8).
+archive_timeout = 10s
+
+# Observability: slow statements, lock waits, autovacuum and checkpoints in the log.
+logging_collector = off
+log_min_duration_statement = 250ms
+log_lock_waits = on
+log_autovacuum_min_duration = 1s
+log_checkpoints = on
+log_line_prefix = '%m [%p] %q%u@%d '
+track_io_timing = on
+
+# Safety nets for stuck sessions.
+idle_in_transaction_session_timeout = 5min
+timezone = 'UTC'
+`;
+}
+
+/** Only TCP with SCRAM from loopback, and the server's own OS user over the socket (for pgBackRest). */
+export function renderHba(): string {
+  return `# Written by pgkit on every start.
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+local   all       postgres                 peer map=pgkit
+host    all       all       127.0.0.1/32   scram-sha-256
+host    all       all       ::1/128        scram-sha-256
+`;
+}
+
+/** The OS user running the server may log in over the socket as the superuser (peer auth), nobody else. */
+export function renderIdent(osUserName: string): string {
+  return `# Written by pgkit on every start.
+# MAPNAME  SYSTEM-USERNAME  PG-USERNAME
+pgkit      ${osUserName}            postgres
+`;
+}
+
+export function renderPgbouncerIni(cfg: StackConfig): string {
+  const p = stackPaths(cfg);
+  return `; Written by pgkit on every start: edit src/local/render.ts, not this file.
+[databases]
+; Any database name is passed through to the local PostgreSQL (tests use one database per file).
+* = host=${cfg.host} port=${cfg.pgPort}
+
+[pgbouncer]
+listen_addr = ${cfg.host}
+listen_port = ${cfg.bouncerPort}
+unix_socket_dir = ${p.run}
+pidfile = ${p.bouncerPid}
+logfile = ${p.log}/pgbouncer.log
+
+; Transaction pooling: a server connection is lent for one transaction. The request context is set with
+; set_config(..., true) inside each transaction, so nothing leaks between clients sharing a connection.
+pool_mode = transaction
+default_pool_size = ${cfg.poolSize}
+reserve_pool_size = ${cfg.reservePoolSize}
+reserve_pool_timeout = 3
+max_client_conn = ${cfg.maxClientConn}
+server_idle_timeout = 60
+query_wait_timeout = 30
+
+; Authentication: only PgBouncer's own auth_user is in the file. Every other login role's SCRAM verifier is
+; fetched through the SECURITY DEFINER lookup function from the SQL bundles (sql/0003), which refuses
+; superusers: the pooler is for the application, administrators connect directly.
+auth_type = scram-sha-256
+auth_file = ${p.bouncerUsers}
+auth_user = ${cfg.bouncerAuthUser}
+auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)
+
+; Drivers send these at startup; PgBouncer must not reject them in transaction mode.
+ignore_startup_parameters = extra_float_digits,options
+
+admin_users = ${cfg.bouncerAuthUser}
+stats_users = ${cfg.bouncerAuthUser}
+`;
+}
+
+export function renderPgbackrestConf(cfg: StackConfig): string {
+  const p = stackPaths(cfg);
+  return `# Written by pgkit on every start.
+[global]
+repo1-path=${p.backrestRepo}
+# Keep two full backups (and the differentials/incrementals and WAL that depend on them).
+repo1-retention-full=2
+log-path=${p.backrestLog}
+log-level-console=warn
+log-level-file=info
+# Asynchronous archiving: archive-push returns fast, a background process ships WAL in parallel.
+archive-async=y
+spool-path=${p.backrestSpool}
+process-max=2
+compress-type=lz4
+start-fast=y
+
+[${cfg.stanza}]
+pg1-path=${p.data}
+pg1-port=${cfg.pgPort}
+pg1-socket-path=${p.run}
+pg1-user=postgres
+pg1-database=postgres
+`;
+}
+
+export const pgBin = (name: string) => `${pgBinDir}/${name}`;

@@ -1,0 +1,358 @@
+// The local platform stack: a PostgreSQL 15 cluster and a PgBouncer in front of it, with WAL archived by
+// pgBackRest, all under the stack's own folder. Start is idempotent; stop keeps the data.
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import pg from 'pg';
+import type { StackConfig } from '../config.js';
+import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
+import { loadOrCreateSecrets, scramVerifier, type StackSecrets } from './secrets.js';
+import { isAlive, portIsFree, processesInDir, processName, run, runStep, sleep, StepError } from './proc.js';
+import { pgBin, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni, renderPostgresConf } from './render.js';
+
+export type Log = (line: string) => void;
+
+export interface ConnectionStrings {
+  /** Superuser, straight to PostgreSQL: administration, migrations, tests. */
+  adminDirect: string;
+  /** The application login role, straight to PostgreSQL. */
+  appDirect: string;
+  /** The application login role through PgBouncer (transaction pooling): what the app uses. */
+  appPooled: string;
+}
+
+export interface ComponentStatus {
+  name: 'postgresql' | 'pgbouncer';
+  running: boolean;
+  pid: number | null;
+  port: number;
+  detail: string;
+}
+
+function osUserIds(user: string | null): { uid: number; gid: number } | null {
+  if (!user) return null;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new StepError('os user', `system user '${user}' does not exist: run \`npm run setup\` as root`);
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+function chownTo(path: string, ids: { uid: number; gid: number } | null) {
+  if (ids) chownSync(path, ids.uid, ids.gid);
+}
+
+async function osUserCanWrite(cfg: StackConfig, dir: string): Promise<boolean> {
+  if (!cfg.osUser) return true;
+  const r = await run('test', ['-w', dir, '-a', '-x', dir], { osUser: cfg.osUser });
+  return r.code === 0;
+}
+
+/**
+ * Makes the stack folder and its subfolders, owned by the servers' OS user. When the kit runs as root from a
+ * checkout that user cannot reach (a private temp folder, say), the folder lives under /var/lib/pgkit and the
+ * project-local path becomes a link to it.
+ */
+async function prepareHome(cfg: StackConfig, log: Log): Promise<StackConfig> {
+  const ids = osUserIds(cfg.osUser);
+  const isLink = existsSync(cfg.home) && lstatSync(cfg.home).isSymbolicLink();
+  if (!existsSync(cfg.home)) mkdirSync(cfg.home, { recursive: true, mode: 0o700 });
+  chownTo(cfg.home, ids);
+  if (!isLink && !(await osUserCanWrite(cfg, cfg.home))) {
+    const fallback = fallbackHome(cfg);
+    const hasData = existsSync(join(cfg.home, 'pgdata'));
+    if (hasData) {
+      throw new StepError('data folder', `${cfg.home} holds data but the OS user '${cfg.osUser}' cannot reach it: give it access (chmod o+x on the parent folders) or move the folder`);
+    }
+    rmSync(cfg.home, { recursive: true, force: true });
+    mkdirSync(fallback, { recursive: true, mode: 0o700 });
+    chownTo(fallback, ids);
+    symlinkSync(fallback, cfg.home);
+    log(`the OS user '${cfg.osUser}' cannot reach ${dirname(cfg.home)}; the stack's files live in ${fallback} (linked from ${cfg.home})`);
+  }
+  const p = stackPaths(cfg);
+  for (const dir of [p.run, p.log, p.conf, p.backrestRepo, p.backrestLog, p.backrestSpool]) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chownTo(dir, ids);
+  }
+  for (const dir of [join(cfg.home, 'backrest')]) chownTo(dir, ids);
+  return cfg;
+}
+
+function writeOwned(path: string, content: string, ids: { uid: number; gid: number } | null, mode = 0o600) {
+  writeFileSync(path, content, { mode });
+  chownTo(path, ids);
+}
+
+function checkInstalled() {
+  const needed = [pgBin('initdb'), pgBin('pg_ctl'), pgBin('postgres'), '/usr/sbin/pgbouncer', '/usr/bin/pgbackrest', `/usr/lib/postgresql/15/lib/vector.so`, `/usr/lib/postgresql/15/lib/pg_cron.so`];
+  const missing = needed.filter((f) => !existsSync(f));
+  if (missing.length) {
+    throw new StepError('installation', `missing ${missing.join(', ')}: run \`npm run setup\` (as root, or \`sudo bash scripts/setup.sh --system\`)`);
+  }
+}
+
+function postmasterPid(dataDir: string): number | null {
+  const f = join(dataDir, 'postmaster.pid');
+  if (!existsSync(f)) return null;
+  const pid = Number(readFileSync(f, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+function bouncerPid(cfg: StackConfig): number | null {
+  const f = stackPaths(cfg).bouncerPid;
+  if (!existsSync(f)) return null;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+export function postgresRunning(cfg: StackConfig): number | null {
+  const pid = postmasterPid(stackPaths(cfg).data);
+  return pid !== null && isAlive(pid) && processName(pid).includes('postgres') ? pid : null;
+}
+
+export function pgbouncerRunning(cfg: StackConfig): number | null {
+  const pid = bouncerPid(cfg);
+  return pid !== null && isAlive(pid) && processName(pid).includes('pgbouncer') ? pid : null;
+}
+
+async function assertPortFree(cfg: StackConfig, port: number, key: string, what: string) {
+  if (!(await portIsFree(cfg.host, port))) {
+    throw new StepError(
+      `${what} port`,
+      `${cfg.host}:${port} is already in use by another program. Stop it, or choose another port with ${key}=<port> (e.g. \`${key}=${port + 100} npm start\`)`,
+    );
+  }
+}
+
+/** After a crash (kill -9 of the postmaster) its backends may live on and hold shared memory: end them. */
+async function recoverFromCrash(cfg: StackConfig, log: Log) {
+  const p = stackPaths(cfg);
+  const pid = postmasterPid(p.data);
+  if (pid === null || postgresRunning(cfg) !== null) return;
+  log(`found a stale postmaster.pid (pid ${pid} is not running): PostgreSQL stopped without a shutdown; it will run crash recovery from the WAL`);
+  const orphans = processesInDir(p.data).filter((o) => o !== process.pid);
+  if (orphans.length) {
+    log(`ending ${orphans.length} orphaned backend(s) of the crashed server: ${orphans.join(', ')}`);
+    for (const o of orphans) {
+      try {
+        process.kill(o, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (let i = 0; i < 50 && processesInDir(p.data).some((o) => isAlive(o)); i++) await sleep(100);
+  }
+}
+
+async function initCluster(cfg: StackConfig, secrets: StackSecrets, log: Log) {
+  const p = stackPaths(cfg);
+  if (existsSync(join(p.data, 'PG_VERSION'))) return;
+  const ids = osUserIds(cfg.osUser);
+  log(`initialising a new PostgreSQL cluster in ${p.data}`);
+  const pwfile = join(p.conf, 'initdb-pw');
+  writeOwned(pwfile, secrets.adminPassword + '\n', ids);
+  try {
+    await runStep('initdb', pgBin('initdb'), ['-D', p.data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-local=peer', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C.UTF-8', '--data-checksums'], { osUser: cfg.osUser });
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+  const conf = join(p.data, 'postgresql.conf');
+  writeFileSync(conf, readFileSync(conf, 'utf8') + "\n# pgkit's settings (rewritten on every start)\ninclude = 'pgkit.conf'\n");
+}
+
+function writeServerConfig(cfg: StackConfig) {
+  const p = stackPaths(cfg);
+  const ids = osUserIds(cfg.osUser);
+  const osName = cfg.osUser ?? userInfo().username;
+  writeOwned(join(p.data, 'pgkit.conf'), renderPostgresConf(cfg), ids);
+  writeOwned(join(p.data, 'pg_hba.conf'), renderHba(), ids);
+  writeOwned(join(p.data, 'pg_ident.conf'), renderIdent(osName), ids);
+  writeOwned(p.backrestConf, renderPgbackrestConf(cfg), ids);
+}
+
+function writeBouncerConfig(cfg: StackConfig, secrets: StackSecrets) {
+  const p = stackPaths(cfg);
+  const ids = osUserIds(cfg.osUser);
+  writeOwned(p.bouncerIni, renderPgbouncerIni(cfg), ids);
+  // Only PgBouncer's own auth_user is in this file; it must be plaintext for PgBouncer to log in as it.
+  writeOwned(p.bouncerUsers, `"${cfg.bouncerAuthUser}" "${secrets.bouncerPassword}"\n`, ids);
+}
+
+async function startPostgres(cfg: StackConfig, log: Log): Promise<boolean> {
+  if (postgresRunning(cfg) !== null) return false;
+  const p = stackPaths(cfg);
+  await assertPortFree(cfg, cfg.pgPort, envKey(cfg.name, 'PG_PORT'), 'PostgreSQL');
+  log(`starting PostgreSQL on ${cfg.host}:${cfg.pgPort}`);
+  const r = await run(pgBin('pg_ctl'), ['-D', p.data, '-l', p.pgLog, '-w', '-t', '120', 'start'], { osUser: cfg.osUser });
+  if (r.code !== 0) {
+    const tail = existsSync(p.pgLog) ? readFileSync(p.pgLog, 'utf8').trim().split('\n').slice(-20).join('\n') : '(no log)';
+    throw new StepError('start PostgreSQL', `pg_ctl exited with ${r.code}. Last lines of ${p.pgLog}:\n${tail}`);
+  }
+  return true;
+}
+
+/** The stanza must exist before WAL can be archived; creating it is quick and idempotent. */
+async function ensureStanza(cfg: StackConfig, log: Log) {
+  const p = stackPaths(cfg);
+  if (existsSync(join(p.backrestRepo, 'backup', cfg.stanza, 'backup.info'))) return;
+  log(`creating pgBackRest stanza '${cfg.stanza}' (repository ${p.backrestRepo})`);
+  await runStep('pgBackRest stanza-create', 'pgbackrest', [`--config=${p.backrestConf}`, `--stanza=${cfg.stanza}`, 'stanza-create'], { osUser: cfg.osUser });
+}
+
+async function startPgbouncer(cfg: StackConfig, log: Log): Promise<boolean> {
+  if (pgbouncerRunning(cfg) !== null) return false;
+  const p = stackPaths(cfg);
+  if (existsSync(p.bouncerPid)) {
+    log(`removing a stale PgBouncer pid file (pid ${bouncerPid(cfg)} is not running)`);
+    rmSync(p.bouncerPid, { force: true });
+  }
+  await assertPortFree(cfg, cfg.bouncerPort, envKey(cfg.name, 'BOUNCER_PORT'), 'PgBouncer');
+  log(`starting PgBouncer on ${cfg.host}:${cfg.bouncerPort} (transaction pooling, pool size ${cfg.poolSize})`);
+  await runStep('start PgBouncer', '/usr/sbin/pgbouncer', ['-d', p.bouncerIni], { osUser: cfg.osUser });
+  for (let i = 0; i < 100; i++) {
+    if (pgbouncerRunning(cfg) !== null && !(await portIsFree(cfg.host, cfg.bouncerPort))) return true;
+    await sleep(100);
+  }
+  const logFile = join(p.log, 'pgbouncer.log');
+  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n') : '(no log)';
+  throw new StepError('start PgBouncer', `PgBouncer did not start listening on ${cfg.bouncerPort}. Last lines of ${logFile}:\n${tail}`);
+}
+
+export function connectionStrings(cfg: StackConfig, secrets: StackSecrets, database = cfg.database): ConnectionStrings {
+  const url = (user: string, pw: string, port: number) => `postgresql://${user}:${encodeURIComponent(pw)}@${cfg.host}:${port}/${database}`;
+  return {
+    adminDirect: url(cfg.adminUser, secrets.adminPassword, cfg.pgPort),
+    appDirect: url(cfg.appUser, secrets.appPassword, cfg.pgPort),
+    appPooled: url(cfg.appUser, secrets.appPassword, cfg.bouncerPort),
+  };
+}
+
+export function stackSecrets(cfg: StackConfig): StackSecrets {
+  return loadOrCreateSecrets(stackPaths(cfg).secrets).secrets;
+}
+
+/** Database, then the login roles (their group roles come from the SQL bundles). Idempotent. */
+async function ensureDatabaseAndLogins(cfg: StackConfig, secrets: StackSecrets, log: Log) {
+  const admin = new pg.Client({ connectionString: connectionStrings(cfg, secrets, 'postgres').adminDirect });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [cfg.database]);
+    if (exists.rowCount === 0) {
+      log(`creating database ${cfg.database}`);
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(cfg.database)}`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Login roles get SCRAM verifiers, never plaintext. Runs after the bundles created the group roles. */
+export async function ensureLoginRoles(cfg: StackConfig, secrets: StackSecrets) {
+  const admin = new pg.Client({ connectionString: connectionStrings(cfg, secrets).adminDirect });
+  await admin.connect();
+  try {
+    const logins: Array<[string, string, string | null]> = [
+      [cfg.bouncerAuthUser, secrets.bouncerPassword, null],
+      [cfg.appUser, secrets.appPassword, 'pgkit_app'],
+    ];
+    for (const [role, password, group] of logins) {
+      const id = pg.escapeIdentifier(role);
+      const verifier = pg.escapeLiteral(scramVerifier(password));
+      await admin.query(`DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${pg.escapeLiteral(role)}) THEN
+            CREATE ROLE ${id};
+          END IF;
+        END $$`);
+      await admin.query(`ALTER ROLE ${id} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
+      if (group) {
+        const hasGroup = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [group]);
+        if (hasGroup.rowCount) await admin.query(`GRANT ${pg.escapeIdentifier(group)} TO ${id}`);
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+export interface StartResult {
+  started: string[];
+  alreadyRunning: boolean;
+  urls: ConnectionStrings;
+}
+
+/**
+ * Brings the stack up. `migrate` is called with the admin URL once PostgreSQL is up (the runner lives in
+ * src/migrate; passing it in keeps this module free of it).
+ */
+export async function startStack(
+  cfg: StackConfig,
+  opts: { log?: Log; migrate?: (adminUrl: string) => Promise<void> } = {},
+): Promise<StartResult> {
+  const log = opts.log ?? (() => {});
+  checkInstalled();
+  await prepareHome(cfg, log);
+  const { secrets, created } = loadOrCreateSecrets(stackPaths(cfg).secrets);
+  if (created) log(`generated passwords into ${stackPaths(cfg).secrets} (mode 0600)`);
+  chownTo(stackPaths(cfg).secrets, osUserIds(cfg.osUser));
+  const started: string[] = [];
+  await recoverFromCrash(cfg, log);
+  await initCluster(cfg, secrets, log);
+  if (postgresRunning(cfg) === null) writeServerConfig(cfg);
+  if (await startPostgres(cfg, log)) started.push('postgresql');
+  await ensureStanza(cfg, log);
+  await ensureDatabaseAndLogins(cfg, secrets, log);
+  if (opts.migrate) await opts.migrate(connectionStrings(cfg, secrets).adminDirect);
+  await ensureLoginRoles(cfg, secrets);
+  if (pgbouncerRunning(cfg) === null) writeBouncerConfig(cfg, secrets);
+  if (await startPgbouncer(cfg, log)) started.push('pgbouncer');
+  return { started, alreadyRunning: started.length === 0, urls: connectionStrings(cfg, secrets) };
+}
+
+export async function stopStack(cfg: StackConfig, log: Log = () => {}): Promise<string[]> {
+  const stopped: string[] = [];
+  const bpid = pgbouncerRunning(cfg);
+  if (bpid !== null) {
+    log(`stopping PgBouncer (pid ${bpid})`);
+    process.kill(bpid, 'SIGTERM');
+    for (let i = 0; i < 50 && isAlive(bpid); i++) await sleep(100);
+    stopped.push('pgbouncer');
+  }
+  if (postgresRunning(cfg) !== null) {
+    log('stopping PostgreSQL (fast shutdown: open transactions are rolled back, committed data is kept)');
+    await runStep('stop PostgreSQL', pgBin('pg_ctl'), ['-D', stackPaths(cfg).data, '-m', 'fast', '-w', '-t', '120', 'stop'], { osUser: cfg.osUser });
+    stopped.push('postgresql');
+  }
+  return stopped;
+}
+
+export async function stackStatus(cfg: StackConfig): Promise<ComponentStatus[]> {
+  const pgPid = postgresRunning(cfg);
+  const bPid = pgbouncerRunning(cfg);
+  const initialised = existsSync(join(stackPaths(cfg).data, 'PG_VERSION'));
+  return [
+    {
+      name: 'postgresql',
+      running: pgPid !== null,
+      pid: pgPid,
+      port: cfg.pgPort,
+      detail: pgPid !== null ? `data ${stackPaths(cfg).data}` : initialised ? 'stopped (data kept)' : 'not initialised',
+    },
+    {
+      name: 'pgbouncer',
+      running: bPid !== null,
+      pid: bPid,
+      port: cfg.bouncerPort,
+      detail: bPid !== null ? `transaction pooling, pool size ${cfg.poolSize}` : 'stopped',
+    },
+  ];
+}
+
+export function formatStatusTable(rows: ComponentStatus[]): string {
+  const lines = [['component', 'state', 'pid', 'port', 'detail'], ...rows.map((r) => [r.name, r.running ? 'running' : 'stopped', r.pid?.toString() ?? '-', String(r.port), r.detail])];
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+export { pgBinDir };

@@ -1,0 +1,113 @@
+// The local stack for real: a private instance (own folder and ports) is started, restarted, crashed and
+// blocked, so the shared test stack and the user's local stack are never touched.
+import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
+import { isAlive, sleep } from '../../src/local/proc.js';
+import { postgresRunning, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
+import { applyMigrations } from '../../src/migrate/index.js';
+
+const cfg: StackConfig = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort: 55452, bouncerPort: 56452 };
+const logs: string[] = [];
+const start = () =>
+  startStack(cfg, { log: (l) => logs.push(l), migrate: async (url) => void (await applyMigrations({ connectionString: url })) });
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+afterAll(async () => {
+  await stopStack(cfg).catch(() => {});
+  rmSync(cfg.home, { recursive: true, force: true });
+});
+
+describe('local stack', () => {
+  let urls: Awaited<ReturnType<typeof start>>['urls'];
+
+  it('starts PostgreSQL and PgBouncer; the pooled app connection can use pgvector', async () => {
+    const r = await start();
+    urls = r.urls;
+    expect(r.started).toEqual(['postgresql', 'pgbouncer']);
+    const rows = await query<{ d: number }>(urls.appPooled, "CREATE EXTENSION IF NOT EXISTS vector; SELECT '[1,2,3]'::vector <=> '[1,2,4]' AS d");
+    expect(rows[0].d).toBeCloseTo(0.00853986601633272, 10);
+    const who = await query<{ u: string; pooled: string }>(urls.appPooled, 'SELECT current_user AS u, inet_server_port()::text AS pooled');
+    expect(who[0].u).toBe(cfg.appUser);
+    expect(formatStatusTable(await stackStatus(cfg))).toMatch(/postgresql\s+running[\s\S]*pgbouncer\s+running/);
+  });
+
+  it('has the settings the kit depends on (scram, preload, archiving)', async () => {
+    const rows = await query<{ name: string; setting: string }>(
+      urls.adminDirect,
+      "SELECT name, setting FROM pg_settings WHERE name IN ('password_encryption','shared_preload_libraries','archive_mode','wal_level','listen_addresses')",
+    );
+    const s = Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+    expect(s).toMatchObject({ password_encryption: 'scram-sha-256', archive_mode: 'on', wal_level: 'replica', listen_addresses: '127.0.0.1' });
+    expect(s.shared_preload_libraries).toContain('pg_cron');
+    expect(s.shared_preload_libraries).toContain('pg_stat_statements');
+  });
+
+  it('refuses a superuser login through the pooler (administrators connect directly)', async () => {
+    const adminPooled = urls.adminDirect.replace(`:${cfg.pgPort}/`, `:${cfg.bouncerPort}/`);
+    await expect(query(adminPooled, 'SELECT 1')).rejects.toThrow();
+  });
+
+  it('a second start on a running stack is a no-op that says so', async () => {
+    const r = await start();
+    expect(r.alreadyRunning).toBe(true);
+    expect(r.started).toEqual([]);
+  });
+
+  it('keeps data across stop and start', async () => {
+    await query(urls.adminDirect, 'CREATE TABLE IF NOT EXISTS public.survivor (v text); INSERT INTO public.survivor VALUES (\'kept\')');
+    expect(await stopStack(cfg)).toEqual(['pgbouncer', 'postgresql']);
+    expect(postgresRunning(cfg)).toBeNull();
+    await start();
+    const rows = await query<{ v: string }>(urls.adminDirect, 'SELECT v FROM public.survivor');
+    expect(rows.map((r) => r.v)).toEqual(['kept']);
+  });
+
+  it('names the taken port and the setting to change', async () => {
+    await stopStack(cfg);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(cfg.pgPort, '127.0.0.1', r));
+    try {
+      await expect(start()).rejects.toThrow(/127\.0\.0\.1:55452 is already in use[\s\S]*PGKIT_TEST_PG_PORT=/);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('recovers after kill -9 of the postmaster and says what it did', async () => {
+    await start();
+    await query(urls.adminDirect, "INSERT INTO public.survivor VALUES ('before crash')");
+    const pid = postgresRunning(cfg);
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    for (let i = 0; i < 50 && isAlive(pid!); i++) await sleep(100);
+    logs.length = 0;
+    await start();
+    expect(logs.join('\n')).toMatch(/stale postmaster\.pid/);
+    const rows = await query<{ v: string }>(urls.adminDirect, 'SELECT v FROM public.survivor ORDER BY v');
+    expect(rows.map((r) => r.v)).toEqual(['before crash', 'kept']);
+  });
+});
+
+describe('stack config', () => {
+  it('rejects a bad port with the key and the allowed range', () => {
+    process.env.PGKIT_TEST_PG_PORT = 'eighty';
+    try {
+      expect(() => stackConfig('test')).toThrow('PGKIT_TEST_PG_PORT=eighty is not valid: expected a whole number from 1024 to 65535');
+    } finally {
+      delete process.env.PGKIT_TEST_PG_PORT;
+    }
+  });
+});

@@ -1,0 +1,73 @@
+// Each test file gets its own database in the test stack: empty (freshDatabase) or with the whole sql/ bundle
+// applied (migratedDatabase, cloned from the template in milliseconds). Files run in parallel without sharing.
+import pg from 'pg';
+import { adminUrl, templateName, urls } from './stack.js';
+
+export interface TestDb {
+  name: string;
+  /** Superuser, direct. */
+  url: string;
+  /** The application login role (member of pgkit_app), direct to PostgreSQL. */
+  appUrl: string;
+  /** The application login role through PgBouncer in transaction pooling mode. */
+  appPooledUrl: string;
+  /** A superuser pool on this database. */
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+let counter = 0;
+
+async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: adminUrl('postgres') });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+function handle(name: string): TestDb {
+  const u = urls(name);
+  const pool = new pg.Pool({ connectionString: u.adminDirect, max: 5 });
+  return {
+    name,
+    url: u.adminDirect,
+    appUrl: u.appDirect,
+    appPooledUrl: u.appPooled,
+    pool,
+    async drop() {
+      await pool.end();
+      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
+    },
+  };
+}
+
+const newName = () => `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+
+export async function freshDatabase(): Promise<TestDb> {
+  const name = newName();
+  await withAdmin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  return handle(name);
+}
+
+/** A database with the current sql/ bundle applied. Database-level settings are not copied by
+ * CREATE DATABASE ... TEMPLATE, so they are copied here from the template. */
+export async function migratedDatabase(): Promise<TestDb> {
+  const name = newName();
+  const tpl = await templateName();
+  await withAdmin(async (c) => {
+    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(tpl)}`);
+    const s = await c.query<{ setconfig: string[] }>(
+      'SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0',
+      [tpl],
+    );
+    for (const setting of s.rows[0]?.setconfig ?? []) {
+      const eq = setting.indexOf('=');
+      // The value is the catalog's own rendering (a list for search_path), so it is passed as it is.
+      await c.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} SET ${pg.escapeIdentifier(setting.slice(0, eq))} TO ${setting.slice(eq + 1)}`);
+    }
+  });
+  return handle(name);
+}
