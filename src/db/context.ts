@@ -1,0 +1,46 @@
+// The request-context contract, in one place: every transaction that touches tenant data starts by setting
+// the organization and user with set_config(..., true) (SET LOCAL semantics), so the values die with the
+// transaction and cannot leak to the next client of a PgBouncer-pooled connection. Row-level security reads
+// them only through app.current_org_id() / app.current_user_id().
+import type pg from 'pg';
+
+export interface RequestContext {
+  orgId: string;
+  userId?: string | null;
+}
+
+export interface ContextOptions {
+  /** Retries of the whole transaction on serialization failures and deadlocks (seed 003 §4.3). */
+  retries?: number;
+}
+
+/** SQLSTATEs worth retrying as a whole transaction: serialization_failure, deadlock_detected. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+export const SET_CONTEXT_SQL = "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)";
+
+export async function withContext<T>(
+  pool: pg.Pool,
+  ctx: RequestContext,
+  fn: (tx: pg.PoolClient) => Promise<T>,
+  opts: ContextOptions = {},
+): Promise<T> {
+  const retries = opts.retries ?? 2;
+  for (let attempt = 0; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(SET_CONTEXT_SQL, [ctx.orgId, ctx.userId ?? '']);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      const code = (e as { code?: string }).code;
+      if (attempt < retries && code !== undefined && RETRYABLE.has(code)) continue;
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+}
