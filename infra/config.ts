@@ -1,0 +1,425 @@
+// Typed, validated stack configuration.
+//
+// Every key lives in the `pgkit:` namespace. `parseConfig` is pure (raw strings in, typed
+// config or a ConfigError out) so the same rules run under `pulumi preview` and in unit tests.
+// A bad value fails the program before any resource is registered, and the message names the
+// key and the allowed values.
+import * as pulumi from "@pulumi/pulumi";
+
+export const CONFIG_NAMESPACE = "pgkit";
+
+export type Target = "aws" | "local";
+export type Environment = "dev" | "staging" | "prod";
+export type SslMode = "require" | "verify-ca" | "verify-full";
+
+export interface NetworkConfig {
+  /** Existing VPC; when unset a minimal VPC (private subnets + one NAT for egress) is created. */
+  vpcId?: string;
+  privateSubnetIds?: string[];
+  vpcCidr: string;
+  azCount: 2 | 3;
+}
+
+export interface DatabaseConfig {
+  engineVersion: string;
+  engineMajor: number;
+  instanceClass: string;
+  allocatedStorageGb: number;
+  maxAllocatedStorageGb: number;
+  multiAz: boolean;
+  readReplicas: number;
+  backupRetentionDays: number;
+  backupWindow: string;
+  maintenanceWindow: string;
+  deletionProtection: boolean;
+  performanceInsightsRetentionDays: number;
+  monitoringIntervalSeconds: number;
+  slowQueryMs: number;
+  maxConnections?: number;
+  databaseName: string;
+  adminCidr?: string;
+  bastion: boolean;
+}
+
+export interface PoolerConfig {
+  image: string;
+  desiredCount: number;
+  cpu: number;
+  memory: number;
+  defaultPoolSize: number;
+  maxClientConn: number;
+  maxDbConnections: number;
+}
+
+export interface BackupConfig {
+  dailyRetentionDays: number;
+  weeklyRetentionDays: number;
+  monthlyRetentionDays: number;
+  copyRegion?: string;
+  dumpsColdAfterDays: number;
+  dumpsExpireAfterDays: number;
+}
+
+export interface MonitoringConfig {
+  alarmEmail?: string;
+}
+
+export interface DatabaseObjectsConfig {
+  manage: boolean;
+  /** Override for the host Pulumi's postgresql provider and the applier connect to (an SSM tunnel, 127.0.0.1). */
+  host?: string;
+  port?: number;
+  sslMode: SslMode;
+  /** Path (on the machine running `pulumi up`) of the RDS CA bundle; needed for verify-ca / verify-full. */
+  caBundlePath?: string;
+}
+
+export interface LocalConfig {
+  host: string;
+  port: number;
+  poolerPort: number;
+  superuser: string;
+  secretsFile: string;
+}
+
+export interface StackConfig {
+  target: Target;
+  environment: Environment;
+  network: NetworkConfig;
+  database: DatabaseConfig;
+  pooler: PoolerConfig;
+  backups: BackupConfig;
+  monitoring: MonitoringConfig;
+  databaseObjects: DatabaseObjectsConfig;
+  local: LocalConfig;
+  tags: Record<string, string>;
+}
+
+/**
+ * PgBouncer 1.24.1 (edoburu build p1): protocol-level prepared statements in transaction mode
+ * (>= 1.21) and the auth_query fix for CVE-2025-2291 (1.24.1). The digest was taken from a public
+ * compose file pinning this tag and could not be pulled from this environment: verify it with
+ * `docker buildx imagetools inspect edoburu/pgbouncer:v1.24.1-p1` before the first `pulumi up`.
+ */
+export const DEFAULT_PGBOUNCER_IMAGE =
+  "edoburu/pgbouncer:v1.24.1-p1@sha256:3db3d7223e93af52b4116f642951a1a5fa44702a88c2a59cf7562cac19320c9e";
+
+/** Every key this program reads, so a typo in a stack file is reported instead of ignored. */
+export const CONFIG_KEYS = [
+  "target",
+  "environment",
+  "vpcId",
+  "privateSubnetIds",
+  "vpcCidr",
+  "azCount",
+  "engineVersion",
+  "instanceClass",
+  "allocatedStorageGb",
+  "maxAllocatedStorageGb",
+  "multiAz",
+  "readReplicas",
+  "backupRetentionDays",
+  "backupWindow",
+  "maintenanceWindow",
+  "deletionProtection",
+  "performanceInsightsRetentionDays",
+  "monitoringIntervalSeconds",
+  "slowQueryMs",
+  "maxConnections",
+  "databaseName",
+  "adminCidr",
+  "bastion",
+  "pgbouncerImage",
+  "poolerDesiredCount",
+  "poolerCpu",
+  "poolerMemory",
+  "poolerDefaultPoolSize",
+  "poolerMaxClientConn",
+  "poolerMaxDbConnections",
+  "backupDailyRetentionDays",
+  "backupWeeklyRetentionDays",
+  "backupMonthlyRetentionDays",
+  "backupCopyRegion",
+  "dumpsColdAfterDays",
+  "dumpsExpireAfterDays",
+  "alarmEmail",
+  "manageDatabaseObjects",
+  "dbObjectsHost",
+  "dbObjectsPort",
+  "dbObjectsSslMode",
+  "rdsCaBundlePath",
+  "localHost",
+  "localPort",
+  "localPoolerPort",
+  "localSuperuser",
+  "localSecretsFile",
+  "tags",
+] as const;
+
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+export type RawConfig = Partial<Record<ConfigKey, string>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid pgkit stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const FARGATE_CPU_MEMORY: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: [4096, 5120, 6144, 7168, 8192, 16384],
+};
+
+/** Reads the raw strings from Pulumi config; unknown keys in the namespace are reported by parseConfig. */
+export function readRawConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): RawConfig {
+  const raw: RawConfig = {};
+  for (const key of CONFIG_KEYS) {
+    const value = cfg.get(key);
+    if (value !== undefined) raw[key] = value;
+  }
+  return raw;
+}
+
+/** Keys present in the stack's `pgkit:` namespace that this program does not know. */
+export function unknownKeys(allConfig: Record<string, string>): string[] {
+  const known = new Set<string>(CONFIG_KEYS);
+  return Object.keys(allConfig)
+    .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
+    .map((k) => k.slice(CONFIG_NAMESPACE.length + 1))
+    .filter((k) => !known.has(k));
+}
+
+/** Reads, validates and returns the stack config; throws ConfigError naming every bad key. */
+export function loadConfig(): StackConfig {
+  const extra = unknownKeys(pulumi.runtime.allConfig());
+  const problems = extra.map((k) => `pgkit:${k}: unknown key (allowed keys: ${CONFIG_KEYS.join(", ")})`);
+  try {
+    const parsed = parseConfig(readRawConfig());
+    if (problems.length) throw new ConfigError(problems);
+    return parsed;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError([...problems, ...e.problems]);
+    throw e;
+  }
+}
+
+/** Pure validation: raw strings (as Pulumi hands them over) to a typed StackConfig. */
+export function parseConfig(raw: RawConfig): StackConfig {
+  const problems: string[] = [];
+  const r = new Reader(raw, problems);
+
+  const target = r.oneOf("target", ["aws", "local"] as const, "aws");
+  const environment = r.oneOf("environment", ["dev", "staging", "prod"] as const);
+  const prod = environment === "prod";
+
+  // Network
+  const vpcId = r.match("vpcId", /^vpc-[0-9a-f]{8,17}$/, "a VPC id like vpc-0123456789abcdef0");
+  const privateSubnetIds = r.list("privateSubnetIds", /^subnet-[0-9a-f]{8,17}$/, "subnet ids like subnet-0123abcd");
+  if ((vpcId === undefined) !== (privateSubnetIds === undefined)) {
+    problems.push("pgkit:vpcId / pgkit:privateSubnetIds: set both (use an existing VPC) or neither (create one)");
+  } else if (privateSubnetIds && privateSubnetIds.length < 2) {
+    problems.push("pgkit:privateSubnetIds: must list at least 2 subnets in different AZs (RDS and the pooler span AZs)");
+  }
+  const vpcCidr = r.match("vpcCidr", CIDR, "an IPv4 CIDR like 10.40.0.0/16") ?? "10.40.0.0/16";
+  const azCount = r.oneOf("azCount", ["2", "3"] as const, "2") === "3" ? 3 : 2;
+
+  // Database
+  const engineVersion = r.match("engineVersion", /^1[4-7](\.\d+)?$/, "a PostgreSQL major 14-17, optionally with minor (16, 16.4)") ?? "16";
+  const engineMajor = Number(engineVersion.split(".")[0]);
+  const instanceClass = r.match("instanceClass", /^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class like db.t4g.medium or db.r7g.large") ?? "db.t4g.medium";
+  const allocatedStorageGb = r.int("allocatedStorageGb", 20, 65536, 50);
+  const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", 20, 65536, 200);
+  if (maxAllocatedStorageGb <= allocatedStorageGb) {
+    problems.push(`pgkit:maxAllocatedStorageGb: must be greater than pgkit:allocatedStorageGb (${allocatedStorageGb}) so storage can autoscale (got ${maxAllocatedStorageGb})`);
+  }
+  const multiAz = r.bool("multiAz", prod);
+  const readReplicas = r.int("readReplicas", 0, 5, 0);
+  const backupRetentionDays = r.int("backupRetentionDays", 7, 35, prod ? 14 : 7);
+  const backupWindow = r.match("backupWindow", /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "hh24:mi-hh24:mi in UTC, like 03:00-04:00") ?? "03:00-04:00";
+  const maintenanceWindow =
+    r.match("maintenanceWindow", /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/, "ddd:hh24:mi-ddd:hh24:mi in UTC, like sun:04:30-sun:05:30") ??
+    "sun:04:30-sun:05:30";
+  const deletionProtection = r.bool("deletionProtection", prod);
+  if (prod && !deletionProtection) {
+    problems.push("pgkit:deletionProtection: must be true when pgkit:environment is prod (allowed values in prod: true)");
+  }
+  const performanceInsightsRetentionDays = r.intIn("performanceInsightsRetentionDays", [7, 31, 93, 186, 372, 731], 7);
+  const monitoringIntervalSeconds = r.intIn("monitoringIntervalSeconds", [1, 5, 10, 15, 30, 60], 60);
+  const slowQueryMs = r.int("slowQueryMs", 50, 60000, 500);
+  const maxConnections = r.optionalInt("maxConnections", 50, 5000);
+  const databaseName = r.match("databaseName", /^[a-z_][a-z0-9_]{0,62}$/, "a lowercase PostgreSQL identifier") ?? "pgkit";
+  const adminCidr = r.match("adminCidr", CIDR, "an IPv4 CIDR like 10.0.0.0/24 (never 0.0.0.0/0)");
+  if (adminCidr && adminCidr.endsWith("/0")) {
+    problems.push("pgkit:adminCidr: must not be a /0 (allowed: a private IPv4 CIDR such as your VPN range)");
+  }
+  const bastion = r.bool("bastion", false);
+
+  // Pooler
+  const image = r.match("pgbouncerImage", /^[\w.\-/:]+@sha256:[0-9a-f]{64}$/, "an image reference pinned by digest (repo[:tag]@sha256:<64 hex>)") ?? DEFAULT_PGBOUNCER_IMAGE;
+  const desiredCount = r.int("poolerDesiredCount", 2, 20, 2);
+  const cpu = r.intIn("poolerCpu", [256, 512, 1024, 2048], 256);
+  const memory = r.intIn("poolerMemory", FARGATE_CPU_MEMORY[cpu] ?? FARGATE_CPU_MEMORY[256], (FARGATE_CPU_MEMORY[cpu] ?? [512])[0]);
+  const defaultPoolSize = r.int("poolerDefaultPoolSize", 5, 500, 20);
+  const maxClientConn = r.int("poolerMaxClientConn", 100, 100000, 5000);
+  const maxDbConnections = r.int("poolerMaxDbConnections", 10, 5000, 80);
+
+  // Backups
+  const dailyRetentionDays = r.int("backupDailyRetentionDays", 7, 35, 35);
+  const weeklyRetentionDays = r.int("backupWeeklyRetentionDays", 28, 366, 90);
+  const monthlyRetentionDays = r.int("backupMonthlyRetentionDays", 90, 3650, 365);
+  const copyRegion = r.match("backupCopyRegion", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region like eu-west-1");
+  const dumpsColdAfterDays = r.int("dumpsColdAfterDays", 1, 365, 30);
+  const dumpsExpireAfterDays = r.int("dumpsExpireAfterDays", 30, 3650, 365);
+  if (dumpsExpireAfterDays <= dumpsColdAfterDays + 90) {
+    // Glacier classes bill a 90-day minimum; expiring earlier costs more than keeping.
+    problems.push(`pgkit:dumpsExpireAfterDays: must be more than pgkit:dumpsColdAfterDays + 90 (${dumpsColdAfterDays + 90}) (got ${dumpsExpireAfterDays})`);
+  }
+
+  const alarmEmail = r.match("alarmEmail", /^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an email address");
+
+  // Database objects
+  const manage = r.bool("manageDatabaseObjects", true);
+  const host = r.match("dbObjectsHost", /^[A-Za-z0-9.\-]+$/, "a hostname or IP (e.g. 127.0.0.1 for an SSM tunnel)");
+  const port = r.optionalInt("dbObjectsPort", 1, 65535);
+  const sslMode = r.oneOf("dbObjectsSslMode", ["require", "verify-ca", "verify-full"] as const, "verify-full");
+  const caBundlePath = raw.rdsCaBundlePath;
+  if (target === "aws" && manage && sslMode !== "require" && !caBundlePath) {
+    problems.push(`pgkit:rdsCaBundlePath: required when pgkit:dbObjectsSslMode is ${sslMode} (download https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), or set pgkit:dbObjectsSslMode to require`);
+  }
+
+  // Local
+  const local: LocalConfig = {
+    host: r.match("localHost", /^[A-Za-z0-9.\-]+$/, "a hostname or IP") ?? "127.0.0.1",
+    port: r.int("localPort", 1, 65535, 55432),
+    poolerPort: r.int("localPoolerPort", 1, 65535, 56432),
+    superuser: r.match("localSuperuser", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "postgres",
+    secretsFile: raw.localSecretsFile ?? ".pgkit/local/secrets.json",
+  };
+
+  const tags = r.stringMap("tags");
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    target,
+    environment,
+    network: { vpcId, privateSubnetIds, vpcCidr, azCount },
+    database: {
+      engineVersion,
+      engineMajor,
+      instanceClass,
+      allocatedStorageGb,
+      maxAllocatedStorageGb,
+      multiAz,
+      readReplicas,
+      backupRetentionDays,
+      backupWindow,
+      maintenanceWindow,
+      deletionProtection,
+      performanceInsightsRetentionDays,
+      monitoringIntervalSeconds,
+      slowQueryMs,
+      maxConnections,
+      databaseName,
+      adminCidr,
+      bastion,
+    },
+    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections },
+    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays },
+    monitoring: { alarmEmail },
+    databaseObjects: { manage, host, port, sslMode, caBundlePath },
+    local,
+    tags: { project: "pgkit", environment, "managed-by": "pulumi", ...tags },
+  };
+}
+
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
+
+/** Small helper that turns each bad value into one message naming the key and what is allowed. */
+class Reader {
+  constructor(
+    private readonly raw: RawConfig,
+    private readonly problems: string[],
+  ) {}
+
+  private fail(key: ConfigKey, allowed: string, got: string | undefined): void {
+    this.problems.push(`pgkit:${key}: ${got === undefined ? "missing" : `invalid value '${got}'`} (allowed: ${allowed})`);
+  }
+
+  oneOf<T extends string>(key: ConfigKey, allowed: readonly T[], fallback?: T): T {
+    const v = this.raw[key];
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (v !== undefined && (allowed as readonly string[]).includes(v)) return v as T;
+    this.fail(key, allowed.join(" | "), v);
+    return allowed[0];
+  }
+
+  match(key: ConfigKey, re: RegExp, allowed: string): string | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    if (re.test(v)) return v;
+    this.fail(key, allowed, v);
+    return undefined;
+  }
+
+  bool(key: ConfigKey, fallback: boolean): boolean {
+    const v = this.raw[key];
+    if (v === undefined) return fallback;
+    if (v === "true" || v === "false") return v === "true";
+    this.fail(key, "true | false", v);
+    return fallback;
+  }
+
+  int(key: ConfigKey, min: number, max: number, fallback: number): number {
+    return this.optionalInt(key, min, max) ?? fallback;
+  }
+
+  optionalInt(key: ConfigKey, min: number, max: number): number | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (/^\d+$/.test(v) && n >= min && n <= max) return n;
+    this.fail(key, `an integer from ${min} to ${max}`, v);
+    return undefined;
+  }
+
+  intIn(key: ConfigKey, allowed: number[], fallback: number): number {
+    const v = this.raw[key];
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (allowed.includes(n)) return n;
+    this.fail(key, allowed.join(" | "), v);
+    return fallback;
+  }
+
+  list(key: ConfigKey, re: RegExp, allowed: string): string[] | undefined {
+    const v = this.raw[key];
+    if (v === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      parsed = undefined;
+    }
+    if (Array.isArray(parsed) && parsed.every((x): x is string => typeof x === "string" && re.test(x))) return parsed;
+    this.fail(key, `a YAML list of ${allowed}`, v);
+    return undefined;
+  }
+
+  stringMap(key: ConfigKey): Record<string, string> {
+    const v = this.raw[key];
+    if (v === undefined) return {};
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && Object.values(parsed).every((x) => typeof x === "string")) {
+        return parsed as Record<string, string>;
+      }
+    } catch {
+      // fall through to the error below
+    }
+    this.fail(key, "a YAML map of string to string", v);
+    return {};
+  }
+}

@@ -1,0 +1,105 @@
+// Credentials: the environment's login roles and their passwords.
+// Group roles and privileges are schema (sql/0002); login roles belong to an environment, so they are
+// made here: a random password each, kept in Secrets Manager (KMS) on AWS, and only ever handled as a
+// Pulumi secret. Secret ARNs are exported; secret values never are.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { Environment } from "./config.js";
+
+export interface LoginRoleSpec {
+  /** Short key used for resource names and outputs (app, readonly, ...). */
+  key: string;
+  /** PostgreSQL role name. */
+  name: string;
+  /** Group roles from the SQL bundle; granted after the bundle has created them. */
+  groups: string[];
+  /** Must exist before the bundle runs (the bundle grants to it: PgBouncer's auth_user). */
+  beforeBundle?: boolean;
+  /** Where this login connects by default (written into its secret). */
+  via: "pooler" | "direct";
+  connectionLimit?: number;
+}
+
+/** Login roles on AWS. The app only ever connects through PgBouncer as pgkit_app_login. */
+export const AWS_LOGIN_ROLES: LoginRoleSpec[] = [
+  { key: "pgbouncer", name: "pgkit_pgbouncer", groups: [], beforeBundle: true, via: "direct", connectionLimit: 20 },
+  { key: "app", name: "pgkit_app_login", groups: ["pgkit_app"], via: "pooler" },
+  { key: "readonly", name: "pgkit_readonly_login", groups: ["pgkit_readonly"], via: "direct", connectionLimit: 20 },
+  { key: "maintenance", name: "pgkit_maintenance_login", groups: ["pgkit_maintenance"], via: "direct", connectionLimit: 5 },
+  { key: "migrator", name: "pgkit_migrator_login", groups: ["pgkit_migrator"], via: "direct", connectionLimit: 5 },
+];
+
+/**
+ * Login roles on the local stack: `npm start` already owns pgkit_pgbouncer and pgkit_app_login
+ * (src/config.ts), so Pulumi manages only the others and never changes a password the local
+ * PgBouncer depends on.
+ */
+export const LOCAL_LOGIN_ROLES: LoginRoleSpec[] = AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer" && r.key !== "app");
+
+export interface CredentialsArgs {
+  environment: Environment;
+  roles: LoginRoleSpec[];
+  /** Present on AWS: where secrets go and what endpoint details they carry. */
+  secrets?: {
+    kmsKeyArn: pulumi.Input<string>;
+    directHost: pulumi.Input<string>;
+    directPort: pulumi.Input<number>;
+    pooledHost: pulumi.Input<string>;
+    pooledPort: number;
+    databaseName: string;
+  };
+  tags: Record<string, string>;
+}
+
+export interface LoginCredential {
+  spec: LoginRoleSpec;
+  password: pulumi.Output<string>;
+  secretArn?: pulumi.Output<string>;
+}
+
+export class Credentials extends pulumi.ComponentResource {
+  readonly logins: LoginCredential[];
+  readonly secretArns: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgkit:infra:Credentials", name, {}, opts);
+    const s = args.secrets;
+    this.logins = args.roles.map((spec) => {
+      // Alphanumeric only: these end up in URLs and PgBouncer's quoted auth_file.
+      const pw = new random.RandomPassword(`${name}-${spec.key}`, { length: 40, special: false }, { parent: this });
+      const password = pulumi.secret(pw.result);
+      if (!s) return { spec, password };
+      const secret = new aws.secretsmanager.Secret(`${name}-${spec.key}`, {
+        name: `pgkit/${args.environment}/${spec.name}`,
+        description: `pgkit ${args.environment} login role ${spec.name} (${spec.groups.join(", ") || "pooler auth_user"})`,
+        kmsKeyId: s.kmsKeyArn,
+        recoveryWindowInDays: args.environment === "prod" ? 30 : 7,
+        tags: { ...args.tags, role: spec.name },
+      }, { parent: this });
+      new aws.secretsmanager.SecretVersion(`${name}-${spec.key}`, {
+        secretId: secret.id,
+        // jsonStringify of a secret stays a secret in state and in the engine's logs.
+        secretString: pulumi.jsonStringify({
+          engine: "postgres",
+          username: spec.name,
+          password,
+          host: spec.via === "pooler" ? s.pooledHost : s.directHost,
+          port: spec.via === "pooler" ? s.pooledPort : s.directPort,
+          dbname: s.databaseName,
+        }),
+      }, { parent: this });
+      return { spec, password, secretArn: secret.arn };
+    });
+    this.secretArns = pulumi.all(
+      Object.fromEntries(this.logins.filter((l) => l.secretArn).map((l) => [l.spec.key, l.secretArn as pulumi.Output<string>])),
+    );
+    this.registerOutputs({ secretArns: this.secretArns });
+  }
+
+  secretArnOf(key: string): pulumi.Output<string> {
+    const login = this.logins.find((l) => l.spec.key === key);
+    if (!login?.secretArn) throw new Error(`no Secrets Manager secret for login role '${key}'`);
+    return login.secretArn;
+  }
+}

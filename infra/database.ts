@@ -1,0 +1,270 @@
+// Database: RDS PostgreSQL with pgvector available, encrypted with a customer-managed KMS key,
+// private only, TLS enforced, PITR backups, Performance Insights, enhanced monitoring and logs
+// in CloudWatch. The security group starts with no ingress: the pooler, the bastion and an
+// optional admin CIDR each add exactly one rule (see `allowFrom*`).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseConfig, Environment } from "./config.js";
+
+export interface DatabaseArgs {
+  config: DatabaseConfig;
+  environment: Environment;
+  vpcId: pulumi.Input<string>;
+  privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  tags: Record<string, string>;
+}
+
+export const DB_PORT = 5432;
+export const MASTER_USERNAME = "pgkit_admin";
+
+/** Parameter-group values, exported so tests (and reviewers) see them in one place. */
+export function parameterGroupValues(config: DatabaseConfig): Record<string, { value: string; applyMethod: "immediate" | "pending-reboot" }> {
+  const immediate = (value: string | number) => ({ value: String(value), applyMethod: "immediate" as const });
+  const reboot = (value: string | number) => ({ value: String(value), applyMethod: "pending-reboot" as const });
+  const values: Record<string, { value: string; applyMethod: "immediate" | "pending-reboot" }> = {
+    // Query statistics for tuning, pg_cron for the maintenance jobs the SQL bundles schedule.
+    shared_preload_libraries: reboot("pg_stat_statements,pg_cron"),
+    "cron.database_name": reboot(config.databaseName),
+    "pg_stat_statements.track": immediate("top"),
+    "pg_stat_statements.max": reboot(10000),
+    track_io_timing: immediate(1),
+    // Clients (and PgBouncer) must use TLS.
+    "rds.force_ssl": immediate(1),
+    // PgBouncer's auth_query passes SCRAM verifiers through; md5 would defeat that.
+    password_encryption: immediate("scram-sha-256"),
+    // Slow-query and contention logging, shipped to CloudWatch Logs.
+    log_min_duration_statement: immediate(config.slowQueryMs),
+    log_lock_waits: immediate(1),
+    log_temp_files: immediate(10240),
+    log_autovacuum_min_duration: immediate(1000),
+    log_statement: immediate("ddl"),
+    // A forgotten open transaction blocks vacuum and holds pooled connections.
+    idle_in_transaction_session_timeout: immediate(60000),
+    timezone: immediate("UTC"),
+  };
+  if (config.maxConnections) values.max_connections = reboot(config.maxConnections);
+  return values;
+}
+
+export class Database extends pulumi.ComponentResource {
+  readonly kmsKeyArn: pulumi.Output<string>;
+  readonly securityGroupId: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+  readonly instanceArn: pulumi.Output<string>;
+  readonly address: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  readonly replicaAddresses: pulumi.Output<string[]>;
+  readonly replicaIds: pulumi.Output<string[]>;
+  readonly masterSecretArn: pulumi.Output<string>;
+  readonly masterUsername = MASTER_USERNAME;
+  readonly databaseName: string;
+  readonly instance: aws.rds.Instance;
+  private readonly name: string;
+  private readonly securityGroup: aws.ec2.SecurityGroup;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgkit:infra:Database", name, {}, opts);
+    const { config, environment, tags } = args;
+    const prod = environment === "prod";
+    this.name = name;
+    this.databaseName = config.databaseName;
+    const identifier = `${name}-${environment}`;
+    const caller = aws.getCallerIdentityOutput({}, { parent: this });
+    const region = aws.getRegionOutput({}, { parent: this });
+
+    // One customer-managed key for the instance, its snapshots, Performance Insights, the secrets,
+    // the backup vault and the dump bucket: revoking it revokes every copy of the data.
+    const key = new aws.kms.Key(`${name}-key`, {
+      description: `pgkit ${environment} database, backups and secrets`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AccountAdmin",
+            Effect: "Allow",
+            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${caller.accountId}:root` },
+            Action: "kms:*",
+            Resource: "*",
+          },
+          {
+            // CloudWatch alarms publish to the encrypted SNS topic.
+            Sid: "CloudWatchAlarmsToSns",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+          },
+          {
+            // RDS log exports write to KMS-encrypted log groups.
+            Sid: "CloudWatchLogs",
+            Effect: "Allow",
+            Principal: { Service: pulumi.interpolate`logs.${region.region}.amazonaws.com` },
+            Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            Resource: "*",
+          },
+        ],
+      }),
+      tags,
+    }, { parent: this, protect: prod });
+    new aws.kms.Alias(`${name}-key`, { name: `alias/pgkit-${environment}`, targetKeyId: key.keyId }, { parent: this });
+    this.kmsKeyArn = key.arn;
+
+    const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.privateSubnetIds, tags }, { parent: this });
+
+    this.securityGroup = new aws.ec2.SecurityGroup(`${name}-db`, {
+      vpcId: args.vpcId,
+      description: "pgkit PostgreSQL: ingress only from the pooler, bastion and admin CIDR rules",
+      tags: { ...tags, Name: `${name}-db` },
+    }, { parent: this });
+    this.securityGroupId = this.securityGroup.id;
+    if (config.adminCidr) {
+      new aws.vpc.SecurityGroupIngressRule(`${name}-db-from-admin`, {
+        securityGroupId: this.securityGroup.id,
+        description: "PostgreSQL from the admin CIDR (VPN)",
+        ipProtocol: "tcp",
+        fromPort: DB_PORT,
+        toPort: DB_PORT,
+        cidrIpv4: config.adminCidr,
+        tags,
+      }, { parent: this });
+    }
+
+    const family = `postgres${config.engineMajor}`;
+    const parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, {
+      family,
+      description: `pgkit ${environment} (${family})`,
+      parameters: Object.entries(parameterGroupValues(config)).map(([pgName, p]) => ({ name: pgName, value: p.value, applyMethod: p.applyMethod })),
+      tags,
+    }, { parent: this });
+
+    // Pre-create the export targets so they get a retention and our key (RDS would create them without either).
+    const logGroups = ["postgresql", "upgrade"].map(
+      (kind) =>
+        new aws.cloudwatch.LogGroup(`${name}-log-${kind}`, {
+          name: `/aws/rds/instance/${identifier}/${kind}`,
+          retentionInDays: prod ? 90 : 30,
+          kmsKeyId: key.arn,
+          tags,
+        }, { parent: this }),
+    );
+
+    const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+      tags,
+    }, { parent: this });
+    const monitoringAttachment = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, {
+      role: monitoringRole.name,
+      policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+    }, { parent: this });
+
+    const observability = {
+      performanceInsightsEnabled: true,
+      performanceInsightsKmsKeyId: key.arn,
+      performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
+      monitoringInterval: config.monitoringIntervalSeconds,
+      monitoringRoleArn: monitoringRole.arn,
+      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+    };
+
+    this.instance = new aws.rds.Instance(`${name}-primary`, {
+      identifier,
+      engine: "postgres",
+      engineVersion: config.engineVersion,
+      // Minor upgrades in the maintenance window; majors are a deliberate config change.
+      autoMinorVersionUpgrade: true,
+      allowMajorVersionUpgrade: false,
+      instanceClass: config.instanceClass,
+      storageType: "gp3",
+      allocatedStorage: config.allocatedStorageGb,
+      maxAllocatedStorage: config.maxAllocatedStorageGb,
+      storageEncrypted: true,
+      kmsKeyId: key.arn,
+      // The database itself is created by the DatabaseObjects component (so local and AWS match).
+      username: MASTER_USERNAME,
+      manageMasterUserPassword: true, // RDS keeps (and rotates) it in Secrets Manager; never in state
+      masterUserSecretKmsKeyId: key.arn,
+      iamDatabaseAuthenticationEnabled: true,
+      port: DB_PORT,
+      multiAz: config.multiAz,
+      dbSubnetGroupName: subnetGroup.name,
+      vpcSecurityGroupIds: [this.securityGroup.id],
+      publiclyAccessible: false,
+      parameterGroupName: parameterGroup.name,
+      caCertIdentifier: "rds-ca-rsa2048-g1",
+      backupRetentionPeriod: config.backupRetentionDays, // > 0 enables PITR
+      backupWindow: config.backupWindow,
+      maintenanceWindow: config.maintenanceWindow,
+      copyTagsToSnapshot: true,
+      deleteAutomatedBackups: !prod, // prod keeps its PITR window even after an accidental delete
+      deletionProtection: config.deletionProtection,
+      skipFinalSnapshot: !prod,
+      finalSnapshotIdentifier: prod ? `${identifier}-final` : undefined,
+      applyImmediately: !prod,
+      ...observability,
+      tags,
+    }, { parent: this, dependsOn: [...logGroups, monitoringAttachment], protect: prod });
+
+    const replicas: aws.rds.Instance[] = [];
+    for (let i = 0; i < config.readReplicas; i++) {
+      replicas.push(
+        new aws.rds.Instance(`${name}-replica-${i}`, {
+          identifier: `${identifier}-replica-${i}`,
+          replicateSourceDb: this.instance.identifier,
+          instanceClass: config.instanceClass,
+          storageType: "gp3",
+          maxAllocatedStorage: config.maxAllocatedStorageGb,
+          storageEncrypted: true,
+          kmsKeyId: key.arn,
+          iamDatabaseAuthenticationEnabled: true,
+          vpcSecurityGroupIds: [this.securityGroup.id],
+          publiclyAccessible: false,
+          parameterGroupName: parameterGroup.name,
+          caCertIdentifier: "rds-ca-rsa2048-g1",
+          autoMinorVersionUpgrade: true,
+          backupRetentionPeriod: 0, // PITR comes from the primary
+          deletionProtection: config.deletionProtection,
+          skipFinalSnapshot: true,
+          applyImmediately: !prod,
+          ...observability,
+          tags: { ...tags, role: "replica" },
+        }, { parent: this, dependsOn: [monitoringAttachment] }),
+      );
+    }
+
+    this.instanceId = this.instance.identifier;
+    this.instanceArn = this.instance.arn;
+    this.address = this.instance.address;
+    this.port = this.instance.port;
+    this.replicaAddresses = pulumi.all(replicas.map((r) => r.address));
+    this.replicaIds = pulumi.all(replicas.map((r) => r.identifier));
+    this.masterSecretArn = this.instance.masterUserSecrets.apply((secrets) => {
+      const arn = secrets?.[0]?.secretArn;
+      // Unknown during a first preview; a real apply always has it because manageMasterUserPassword is set.
+      return arn ?? "";
+    });
+
+    this.registerOutputs({
+      address: this.address,
+      instanceId: this.instanceId,
+      masterSecretArn: this.masterSecretArn,
+      replicaAddresses: this.replicaAddresses,
+    });
+  }
+
+  /** Admits PostgreSQL traffic from one security group (the pooler's, the bastion's). */
+  allowFromSecurityGroup(ruleName: string, sourceSecurityGroupId: pulumi.Input<string>, description: string, opts?: pulumi.CustomResourceOptions): aws.vpc.SecurityGroupIngressRule {
+    return new aws.vpc.SecurityGroupIngressRule(`${this.name}-db-from-${ruleName}`, {
+      securityGroupId: this.securityGroup.id,
+      description,
+      ipProtocol: "tcp",
+      fromPort: DB_PORT,
+      toPort: DB_PORT,
+      referencedSecurityGroupId: sourceSecurityGroupId,
+    }, { parent: this, ...opts });
+  }
+}

@@ -1,0 +1,36 @@
+// Pulumi entry (Pulumi.yaml: main infra/index.ts, loaded by the Node language host with `--import tsx`).
+// The default export is the program: Pulumi runs it and its result becomes the stack outputs
+// (endpoints, secret ARNs, vault and bucket names; never a secret value).
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { bundleChecksum, loadMigrations } from "../src/migrate/index.js";
+import { loadConfig } from "./config.js";
+import { createStack, type StackOutputs } from "./stack.js";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const sqlDir = join(repoRoot, "sql");
+
+/** The local stack's superuser password, from the file `npm start` writes. */
+function readLocalAdminPassword(file: string): string {
+  const path = resolve(repoRoot, file);
+  if (!existsSync(path)) {
+    throw new Error(`pgkit:localSecretsFile: ${path} does not exist; run \`npm start\` first (it creates the local stack and this file)`);
+  }
+  const parsed = JSON.parse(readFileSync(path, "utf8")) as { adminPassword?: unknown };
+  if (typeof parsed.adminPassword !== "string" || !parsed.adminPassword) {
+    throw new Error(`pgkit:localSecretsFile: ${path} has no adminPassword`);
+  }
+  return parsed.adminPassword;
+}
+
+export default async function program(): Promise<StackOutputs> {
+  const cfg = loadConfig(); // fails preview with the key and allowed values when config is wrong
+  const files = await loadMigrations(sqlDir);
+  return createStack(cfg, {
+    repoRoot,
+    sqlDir,
+    bundle: { checksum: bundleChecksum(files), files: files.map((f) => f.name) },
+    localAdminPassword: () => readLocalAdminPassword(cfg.local.secretsFile), // wrapped in pulumi.secret by the stack
+  });
+}

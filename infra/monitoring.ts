@@ -1,0 +1,130 @@
+// Monitoring: CloudWatch alarms to one SNS topic, and a dashboard with the same metrics.
+// Thresholds are chosen so an alarm means "someone should look today", not "something moved".
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment, MonitoringConfig } from "./config.js";
+
+export interface MonitoringArgs {
+  config: MonitoringConfig;
+  environment: Environment;
+  kmsKeyArn: pulumi.Input<string>;
+  instanceId: pulumi.Input<string>;
+  replicaIds: pulumi.Input<string>[];
+  allocatedStorageGb: number;
+  /** Server connections all PgBouncer tasks may hold; more than that means something bypasses the pooler. */
+  pooledConnectionBudget: number;
+  pooler: {
+    clusterName: pulumi.Input<string>;
+    serviceName: pulumi.Input<string>;
+    targetGroupArnSuffix: pulumi.Input<string>;
+    loadBalancerArnSuffix: pulumi.Input<string>;
+    desiredCount: number;
+  };
+  tags: Record<string, string>;
+}
+
+const GiB = 1024 ** 3;
+
+export class Monitoring extends pulumi.ComponentResource {
+  readonly topicArn: pulumi.Output<string>;
+  readonly dashboardName: pulumi.Output<string>;
+  readonly alarmNames: pulumi.Output<string[]>;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgkit:infra:Monitoring", name, {}, opts);
+    const { tags, pooler } = args;
+    const region = aws.getRegionOutput({}, { parent: this });
+
+    const topic = new aws.sns.Topic(`${name}-alerts`, { kmsMasterKeyId: args.kmsKeyArn, tags }, { parent: this });
+    if (args.config.alarmEmail) {
+      new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.config.alarmEmail }, { parent: this });
+    }
+    this.topicArn = topic.arn;
+
+    const alarms: aws.cloudwatch.MetricAlarm[] = [];
+    const alarm = (
+      id: string,
+      a: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags">,
+    ): void => {
+      alarms.push(new aws.cloudwatch.MetricAlarm(`${name}-${id}`, { ...a, alarmActions: [topic.arn], okActions: [topic.arn], tags }, { parent: this }));
+    };
+    const rds = (instanceId: pulumi.Input<string>) => ({ namespace: "AWS/RDS", dimensions: { DBInstanceIdentifier: instanceId } });
+
+    alarm("cpu", {
+      ...rds(args.instanceId), metricName: "CPUUtilization", statistic: "Average", period: 300, evaluationPeriods: 3,
+      comparisonOperator: "GreaterThanThreshold", threshold: 80, alarmDescription: "CPU above 80% for 15 minutes",
+    });
+    alarm("free-storage", {
+      ...rds(args.instanceId), metricName: "FreeStorageSpace", statistic: "Minimum", period: 300, evaluationPeriods: 1,
+      // Autoscaling grows storage at 10% free; below that for long means the ceiling is reached.
+      comparisonOperator: "LessThanThreshold", threshold: Math.round(args.allocatedStorageGb * 0.1 * GiB),
+      alarmDescription: "Free storage below 10% of allocated (autoscaling ceiling reached?)",
+    });
+    alarm("freeable-memory", {
+      ...rds(args.instanceId), metricName: "FreeableMemory", statistic: "Minimum", period: 300, evaluationPeriods: 3,
+      comparisonOperator: "LessThanThreshold", threshold: 256 * 1024 ** 2, alarmDescription: "Freeable memory below 256 MiB",
+    });
+    alarm("connections", {
+      ...rds(args.instanceId), metricName: "DatabaseConnections", statistic: "Maximum", period: 300, evaluationPeriods: 2,
+      comparisonOperator: "GreaterThanThreshold", threshold: args.pooledConnectionBudget + 20,
+      alarmDescription: "More server connections than the pooler budget plus headroom: something bypasses PgBouncer",
+    });
+    alarm("disk-queue", {
+      ...rds(args.instanceId), metricName: "DiskQueueDepth", statistic: "Average", period: 300, evaluationPeriods: 3,
+      comparisonOperator: "GreaterThanThreshold", threshold: 10, alarmDescription: "Disk queue depth above 10 (storage throughput saturated)",
+    });
+    args.replicaIds.forEach((replicaId, i) =>
+      alarm(`replica-lag-${i}`, {
+        ...rds(replicaId), metricName: "ReplicaLag", statistic: "Maximum", period: 60, evaluationPeriods: 5,
+        comparisonOperator: "GreaterThanThreshold", threshold: 60, alarmDescription: "Read replica more than 60 s behind",
+        treatMissingData: "breaching", // a replica that stops reporting lag is not healthy
+      }),
+    );
+    alarm("pooler-healthy-targets", {
+      namespace: "AWS/NetworkELB", metricName: "HealthyHostCount", statistic: "Minimum", period: 60, evaluationPeriods: 3,
+      dimensions: { TargetGroup: pooler.targetGroupArnSuffix, LoadBalancer: pooler.loadBalancerArnSuffix },
+      comparisonOperator: "LessThanThreshold", threshold: pooler.desiredCount,
+      treatMissingData: "breaching",
+      alarmDescription: `Fewer than ${pooler.desiredCount} healthy PgBouncer tasks behind the NLB`,
+    });
+    alarm("pooler-running-tasks", {
+      namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", statistic: "Minimum", period: 60, evaluationPeriods: 3,
+      dimensions: { ClusterName: pooler.clusterName, ServiceName: pooler.serviceName },
+      comparisonOperator: "LessThanThreshold", threshold: pooler.desiredCount,
+      treatMissingData: "breaching",
+      alarmDescription: `Fewer than ${pooler.desiredCount} PgBouncer tasks running`,
+    });
+    this.alarmNames = pulumi.all(alarms.map((a) => a.name));
+
+    const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
+      dashboardName: `pgkit-${args.environment}`,
+      dashboardBody: pulumi
+        .all([region.region, args.instanceId, pulumi.all(args.replicaIds), pooler.targetGroupArnSuffix, pooler.loadBalancerArnSuffix, pooler.clusterName, pooler.serviceName])
+        .apply(([r, id, replicaIds, tg, lb, cluster, service]) => {
+          const widget = (title: string, metrics: unknown[][], x: number, y: number) => ({
+            type: "metric", x, y, width: 12, height: 6,
+            properties: { title, region: r, stat: "Average", period: 300, view: "timeSeries", metrics },
+          });
+          const db = (metric: string) => ["AWS/RDS", metric, "DBInstanceIdentifier", id];
+          return JSON.stringify({
+            widgets: [
+              widget("CPU %", [db("CPUUtilization")], 0, 0),
+              widget("Connections", [db("DatabaseConnections")], 12, 0),
+              widget("Free storage (bytes)", [db("FreeStorageSpace")], 0, 6),
+              widget("Freeable memory (bytes)", [db("FreeableMemory")], 12, 6),
+              widget("Read / write latency (s)", [db("ReadLatency"), db("WriteLatency")], 0, 12),
+              widget("Disk queue depth", [db("DiskQueueDepth")], 12, 12),
+              widget("Replica lag (s)", replicaIds.length ? replicaIds.map((rid) => ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", rid]) : [db("ReplicaLag")], 0, 18),
+              widget("PgBouncer healthy targets / running tasks", [
+                ["AWS/NetworkELB", "HealthyHostCount", "TargetGroup", tg, "LoadBalancer", lb],
+                ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", cluster, "ServiceName", service],
+              ], 12, 18),
+            ],
+          });
+        }),
+    }, { parent: this });
+    this.dashboardName = dashboard.dashboardName;
+
+    this.registerOutputs({ topicArn: this.topicArn, dashboardName: this.dashboardName, alarmNames: this.alarmNames });
+  }
+}

@@ -1,0 +1,196 @@
+// Pooler: PgBouncer on ECS Fargate behind an internal NLB.
+// At least two tasks across the private subnets (ECS spreads a service's tasks over the AZs of its
+// subnets; AZ rebalancing keeps it that way after an AZ recovers). Reachable only from inside the
+// VPC; the only database ingress it gets is one rule on the database security group.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment, PoolerConfig } from "../config.js";
+import type { Database } from "../database.js";
+import { ENTRYPOINT_SCRIPT, PGBOUNCER_AUTH_USER, PGBOUNCER_PORT, renderPgbouncerIni } from "./pgbouncer.ini.js";
+
+export interface PoolerArgs {
+  config: PoolerConfig;
+  environment: Environment;
+  vpcId: pulumi.Input<string>;
+  vpcCidr: pulumi.Input<string>;
+  privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  database: Database;
+  /** Secrets Manager secret holding the auth_user's password as JSON { password }. */
+  authSecretArn: pulumi.Input<string>;
+  kmsKeyArn: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+export class Pooler extends pulumi.ComponentResource {
+  readonly endpoint: pulumi.Output<string>;
+  readonly port = PGBOUNCER_PORT;
+  readonly clusterName: pulumi.Output<string>;
+  readonly serviceName: pulumi.Output<string>;
+  readonly targetGroupArnSuffix: pulumi.Output<string>;
+  readonly loadBalancerArnSuffix: pulumi.Output<string>;
+  readonly securityGroupId: pulumi.Output<string>;
+  readonly desiredCount: number;
+
+  constructor(name: string, args: PoolerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgkit:infra:Pooler", name, {}, opts);
+    const { config, tags, database } = args;
+    this.desiredCount = config.desiredCount;
+    const region = aws.getRegionOutput({}, { parent: this });
+
+    const nlbSg = new aws.ec2.SecurityGroup(`${name}-nlb`, {
+      vpcId: args.vpcId,
+      description: "pgkit PgBouncer NLB: clients inside the VPC only",
+      ingress: [{ protocol: "tcp", fromPort: PGBOUNCER_PORT, toPort: PGBOUNCER_PORT, cidrBlocks: [args.vpcCidr], description: "PgBouncer from the VPC" }],
+      egress: [{ protocol: "tcp", fromPort: PGBOUNCER_PORT, toPort: PGBOUNCER_PORT, cidrBlocks: [args.vpcCidr], description: "to PgBouncer tasks" }],
+      tags: { ...tags, Name: `${name}-nlb` },
+    }, { parent: this });
+
+    const taskSg = new aws.ec2.SecurityGroup(`${name}-tasks`, {
+      vpcId: args.vpcId,
+      description: "pgkit PgBouncer tasks",
+      ingress: [{ protocol: "tcp", fromPort: PGBOUNCER_PORT, toPort: PGBOUNCER_PORT, securityGroups: [nlbSg.id], description: "from the NLB" }],
+      egress: [
+        { protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [database.securityGroupId], description: "to RDS" },
+        // Image pull, Secrets Manager and CloudWatch Logs (via NAT or VPC endpoints).
+        { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS to AWS APIs and the registry" },
+      ],
+      tags: { ...tags, Name: `${name}-tasks` },
+    }, { parent: this });
+    this.securityGroupId = taskSg.id;
+    database.allowFromSecurityGroup("pooler", taskSg.id, "PostgreSQL from the PgBouncer tasks");
+
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+      retentionInDays: args.environment === "prod" ? 90 : 30,
+      kmsKeyId: args.kmsKeyArn,
+      tags,
+    }, { parent: this });
+
+    const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
+      settings: [{ name: "containerInsights", value: "enabled" }], // RunningTaskCount for the health alarm
+      tags,
+    }, { parent: this });
+
+    const assume = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    const executionRole = new aws.iam.Role(`${name}-exec`, { assumeRolePolicy: assume, tags }, { parent: this });
+    new aws.iam.RolePolicyAttachment(`${name}-exec`, {
+      role: executionRole.name,
+      policyArn: "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+    }, { parent: this });
+    // Only this one secret, and the key that decrypts it.
+    new aws.iam.RolePolicy(`${name}-exec-secret`, {
+      role: executionRole.id,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [args.authSecretArn] },
+          { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [args.kmsKeyArn] },
+        ],
+      }),
+    }, { parent: this });
+    // The task itself calls no AWS API.
+    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assume, tags }, { parent: this });
+
+    const ini = pulumi
+      .all([database.address, database.port, database.replicaAddresses])
+      .apply(([dbHost, dbPort, replicas]) =>
+        renderPgbouncerIni({
+          dbHost,
+          dbPort,
+          dbName: database.databaseName,
+          replicaHost: replicas[0],
+          authUser: PGBOUNCER_AUTH_USER,
+          listenPort: PGBOUNCER_PORT,
+          defaultPoolSize: config.defaultPoolSize,
+          maxClientConn: config.maxClientConn,
+          maxDbConnections: config.maxDbConnections,
+        }),
+      );
+
+    const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
+      family: `${name}-${args.environment}-pgbouncer`,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: String(config.cpu),
+      memory: String(config.memory),
+      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+      executionRoleArn: executionRole.arn,
+      taskRoleArn: taskRole.arn,
+      containerDefinitions: pulumi.jsonStringify([
+        {
+          name: "pgbouncer",
+          image: config.image, // pinned by digest (config pgkit:pgbouncerImage)
+          essential: true,
+          entryPoint: ["/bin/sh", "-c"],
+          command: [ENTRYPOINT_SCRIPT],
+          portMappings: [{ containerPort: PGBOUNCER_PORT, protocol: "tcp" }],
+          environment: [{ name: "PGBOUNCER_INI", value: ini }],
+          secrets: [{ name: "PGBOUNCER_AUTH_PASSWORD", valueFrom: pulumi.interpolate`${args.authSecretArn}:password::` }],
+          ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
+          stopTimeout: 60, // time for in-flight transactions after SIGTERM before SIGKILL
+          logConfiguration: {
+            logDriver: "awslogs",
+            options: { "awslogs-group": logGroup.name, "awslogs-region": region.region, "awslogs-stream-prefix": "pgbouncer" },
+          },
+        },
+      ]),
+      tags,
+    }, { parent: this });
+
+    const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
+      internal: true,
+      loadBalancerType: "network",
+      subnets: args.privateSubnetIds,
+      securityGroups: [nlbSg.id],
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: args.environment === "prod",
+      tags,
+    }, { parent: this });
+
+    const targetGroup = new aws.lb.TargetGroup(`${name}-tg`, {
+      port: PGBOUNCER_PORT,
+      protocol: "TCP",
+      targetType: "ip",
+      vpcId: args.vpcId,
+      // Long-lived client connections get time to finish when a task is replaced.
+      deregistrationDelay: 120,
+      healthCheck: { protocol: "TCP", port: String(PGBOUNCER_PORT), interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+      tags,
+    }, { parent: this });
+
+    const listener = new aws.lb.Listener(`${name}-listener`, {
+      loadBalancerArn: nlb.arn,
+      port: PGBOUNCER_PORT,
+      protocol: "TCP",
+      defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+      tags,
+    }, { parent: this });
+
+    const service = new aws.ecs.Service(`${name}-service`, {
+      cluster: cluster.arn,
+      taskDefinition: taskDefinition.arn,
+      desiredCount: config.desiredCount,
+      launchType: "FARGATE",
+      platformVersion: "LATEST",
+      availabilityZoneRebalancing: "ENABLED",
+      // Never drop below the desired count during a deployment; roll back a deployment that fails.
+      deploymentMinimumHealthyPercent: 100,
+      deploymentMaximumPercent: 200,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      healthCheckGracePeriodSeconds: 30,
+      networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [taskSg.id], assignPublicIp: false },
+      loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: "pgbouncer", containerPort: PGBOUNCER_PORT }],
+      propagateTags: "SERVICE",
+      tags,
+    }, { parent: this, dependsOn: [listener] });
+
+    this.endpoint = nlb.dnsName;
+    this.clusterName = cluster.name;
+    this.serviceName = service.name;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
+    this.loadBalancerArnSuffix = nlb.arnSuffix;
+    this.registerOutputs({ endpoint: this.endpoint, clusterName: this.clusterName, serviceName: this.serviceName });
+  }
+}

@@ -1,0 +1,183 @@
+// Composes the components for one stack. `infra/index.ts` is the thin entry Pulumi loads;
+// this function is what the unit tests build under mocks, once per example stack.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Backups } from "./backups.js";
+import { Bastion } from "./bastion.js";
+import type { StackConfig } from "./config.js";
+import { AWS_LOGIN_ROLES, Credentials, LOCAL_LOGIN_ROLES } from "./credentials.js";
+import { Database } from "./database.js";
+import { DatabaseObjects, type BundleInfo } from "./databaseObjects/index.js";
+import { Monitoring } from "./monitoring.js";
+import { Network } from "./network.js";
+import { Pooler } from "./pooler/index.js";
+import { PGBOUNCER_PORT } from "./pooler/pgbouncer.ini.js";
+
+export interface StackContext {
+  /** Absolute repo root (where tsx resolves and the applier script lives). */
+  repoRoot: string;
+  /** Absolute folder of the SQL bundle. */
+  sqlDir: string;
+  bundle: pulumi.Input<BundleInfo>;
+  /** Local target only: the local stack's superuser password (read from its secrets file). */
+  localAdminPassword?: () => string;
+}
+
+export type StackOutputs = Record<string, pulumi.Input<unknown>>;
+
+export function createStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  return cfg.target === "local" ? createLocalStack(cfg, ctx) : createAwsStack(cfg, ctx);
+}
+
+/** The local stack from `npm start`: database objects only, no AWS resource at all. */
+function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  if (!ctx.localAdminPassword) throw new Error("local target needs the local stack's admin password");
+  const credentials = new Credentials("pgkit-logins", { environment: cfg.environment, roles: LOCAL_LOGIN_ROLES, tags: cfg.tags });
+  const objects = new DatabaseObjects("pgkit-objects", {
+    connection: {
+      host: cfg.local.host,
+      port: cfg.local.port,
+      username: cfg.local.superuser,
+      password: pulumi.secret(ctx.localAdminPassword()),
+      sslMode: "disable", // loopback only
+      superuser: true,
+    },
+    databaseName: cfg.database.databaseName,
+    createDatabase: false,
+    extensions: [],
+    logins: credentials.logins,
+    bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
+    protect: false,
+  });
+  return {
+    target: "local",
+    directEndpoint: `${cfg.local.host}:${cfg.local.port}`,
+    pooledEndpoint: `${cfg.local.host}:${cfg.local.poolerPort}`,
+    databaseName: objects.databaseName,
+    loginRoles: objects.roleNames,
+    sqlBundleChecksum: objects.bundleChecksum,
+  };
+}
+
+function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  const { tags, environment } = cfg;
+  const prod = environment === "prod";
+  const network = new Network("pgkit-net", { config: cfg.network, tags });
+  const database = new Database("pgkit", {
+    config: cfg.database,
+    environment,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    tags,
+  });
+
+  // PgBouncer's auth_user first (the pooler reads its secret), then the logins whose secrets name the
+  // pooler's endpoint.
+  const secretsFor = (pooledHost: pulumi.Input<string>) => ({
+    kmsKeyArn: database.kmsKeyArn,
+    directHost: database.address,
+    directPort: database.port,
+    pooledHost,
+    pooledPort: PGBOUNCER_PORT,
+    databaseName: cfg.database.databaseName,
+  });
+  const poolerAuth = new Credentials("pgkit-pooler-auth", {
+    environment,
+    roles: AWS_LOGIN_ROLES.filter((r) => r.key === "pgbouncer"),
+    secrets: secretsFor(database.address),
+    tags,
+  });
+
+  const pooler = new Pooler("pgkit-pooler", {
+    config: cfg.pooler,
+    environment,
+    vpcId: network.vpcId,
+    vpcCidr: network.vpcCidr,
+    privateSubnetIds: network.privateSubnetIds,
+    database,
+    authSecretArn: poolerAuth.secretArnOf("pgbouncer"),
+    kmsKeyArn: database.kmsKeyArn,
+    tags,
+  });
+
+  const credentials = new Credentials("pgkit-logins", {
+    environment,
+    roles: AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer"),
+    secrets: secretsFor(pooler.endpoint),
+    tags,
+  });
+
+  const bastion = cfg.database.bastion
+    ? new Bastion("pgkit-bastion", { vpcId: network.vpcId, subnetId: network.privateSubnetIds.apply((s) => s[0]), database, tags })
+    : undefined;
+
+  const backups = new Backups("pgkit-backups", {
+    config: cfg.backups,
+    environment,
+    kmsKeyArn: database.kmsKeyArn,
+    resourceArns: [database.instanceArn],
+    tags,
+  });
+
+  const monitoring = new Monitoring("pgkit-monitoring", {
+    config: cfg.monitoring,
+    environment,
+    kmsKeyArn: database.kmsKeyArn,
+    instanceId: database.instanceId,
+    replicaIds: Array.from({ length: cfg.database.readReplicas }, (_, i) => database.replicaIds.apply((ids) => ids[i])),
+    allocatedStorageGb: cfg.database.allocatedStorageGb,
+    pooledConnectionBudget: cfg.pooler.desiredCount * cfg.pooler.maxDbConnections,
+    pooler: {
+      clusterName: pooler.clusterName,
+      serviceName: pooler.serviceName,
+      targetGroupArnSuffix: pooler.targetGroupArnSuffix,
+      loadBalancerArnSuffix: pooler.loadBalancerArnSuffix,
+      desiredCount: pooler.desiredCount,
+    },
+    tags,
+  });
+
+  let objects: DatabaseObjects | undefined;
+  if (cfg.databaseObjects.manage) {
+    // The master password comes from the RDS-managed secret at run time; it is only ever a Pulumi secret.
+    const master = aws.secretsmanager
+      .getSecretVersionOutput({ secretId: database.masterSecretArn })
+      .apply((v) => JSON.parse(v.secretString) as { username: string; password: string });
+    objects = new DatabaseObjects("pgkit-objects", {
+      connection: {
+        host: cfg.databaseObjects.host ?? database.address,
+        port: cfg.databaseObjects.port ?? database.port,
+        username: database.masterUsername,
+        password: pulumi.secret(master.apply((m) => m.password)),
+        sslMode: cfg.databaseObjects.sslMode,
+        sslRootCert: cfg.databaseObjects.caBundlePath,
+        superuser: false,
+      },
+      databaseName: cfg.database.databaseName,
+      createDatabase: true,
+      extensions: ["pg_cron"], // the bundle creates pgcrypto, citext, vector, pg_stat_statements itself
+      logins: [...poolerAuth.logins, ...credentials.logins],
+      iamLogins: [{ name: "pgkit_ops_iam", groups: ["rds_iam", "pgkit_readonly"] }],
+      bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
+      protect: prod,
+    }, { dependsOn: [database.instance] });
+  }
+
+  return {
+    target: "aws",
+    directEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
+    pooledEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
+    replicaEndpoints: database.replicaAddresses,
+    databaseName: cfg.database.databaseName,
+    masterSecretArn: database.masterSecretArn,
+    loginSecretArns: pulumi.all([poolerAuth.secretArns, credentials.secretArns]).apply(([a, b]) => ({ ...a, ...b })),
+    kmsKeyArn: database.kmsKeyArn,
+    backupVaultName: backups.vaultName,
+    backupCopyVaultArn: backups.copyVaultArn,
+    dumpBucketName: backups.dumpBucketName,
+    alertsTopicArn: monitoring.topicArn,
+    dashboardName: monitoring.dashboardName,
+    bastionInstanceId: bastion?.instanceId,
+    sqlBundleChecksum: objects?.bundleChecksum,
+  };
+}
