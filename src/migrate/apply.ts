@@ -1,0 +1,151 @@
+// Applies pending files in name order under the migration lock: each transactional file in one transaction
+// together with its ledger row; a `-- pgkit:no-transaction` file statement by statement, recorded when all passed.
+import type pg from 'pg';
+import { bundleChecksum, loadMigrations, type MigrationFile } from './files.js';
+import { ensureLedger, readLedger, recordApplied } from './ledger.js';
+import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
+import { DriftError, MigrationError, toMigrationError } from './errors.js';
+import { compare } from './status.js';
+import { splitStatements, type Statement } from './split.js';
+import { withClient } from './connect.js';
+
+export interface ApplyOptions {
+  connectionString: string;
+  dir?: string;
+  /** Apply pending files even though applied files changed or vanished (they are not re-run). */
+  allowDrift?: boolean;
+  log?: (line: string) => void;
+  /** Session defaults set before each file; a file may SET its own. PostgreSQL interval syntax. */
+  lockTimeout?: string;
+  statementTimeout?: string;
+  /** How long to wait for another runner's lock before failing. */
+  lockWaitTimeoutMs?: number;
+}
+
+export interface ApplyResult {
+  applied: string[];
+  alreadyApplied: number;
+  checksum: string;
+}
+
+export const DEFAULT_LOCK_TIMEOUT = '5s';
+export const DEFAULT_STATEMENT_TIMEOUT = '15min';
+export const DEFAULT_LOCK_WAIT_TIMEOUT_MS = 5 * 60_000;
+
+const TRANSACTION_CONTROL = new Set(['begin', 'start', 'commit', 'end', 'rollback', 'abort', 'savepoint', 'release', 'prepare']);
+
+function checkStatements(file: MigrationFile, statements: Statement[]): void {
+  const bad = statements.find((s) => TRANSACTION_CONTROL.has(s.keyword));
+  if (bad) {
+    throw new MigrationError({
+      file: file.name,
+      line: bad.line,
+      sqlState: undefined,
+      pgMessage: `transaction control (${bad.keyword.toUpperCase()}) is not allowed in a migration file: the runner owns transactions (mark the file -- pgkit:no-transaction to run its statements one by one outside a transaction)`,
+      partiallyApplied: false,
+    });
+  }
+}
+
+/** A clean session per file: nothing a previous file SET leaks into the next one. */
+async function resetSession(client: pg.Client, lockTimeout: string, statementTimeout: string): Promise<void> {
+  await client.query('RESET ALL');
+  await client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [
+    lockTimeout,
+    statementTimeout,
+  ]);
+}
+
+async function invalidIndexes(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid ORDER BY 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
+async function applyFile(client: pg.Client, file: MigrationFile): Promise<number> {
+  const statements = splitStatements(file.sql);
+  checkStatements(file, statements);
+  const started = performance.now();
+  if (file.transactional) {
+    await client.query('BEGIN');
+    for (const stmt of statements) {
+      try {
+        await client.query(stmt.text);
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw toMigrationError(file.name, file.sql, stmt, e, false);
+      }
+    }
+    try {
+      await recordApplied(client, { ...file, durationMs: performance.now() - started });
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  } else {
+    for (const [i, stmt] of statements.entries()) {
+      try {
+        await client.query(stmt.text);
+      } catch (e) {
+        const err = toMigrationError(file.name, file.sql, stmt, e, i > 0);
+        // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would then skip.
+        const invalid = await invalidIndexes(client).catch(() => []);
+        if (invalid.length) {
+          throw new MigrationError(
+            { ...err, hint: `${err.hint ? `${err.hint} ` : ''}Invalid indexes now exist (drop them before re-running): ${invalid.join(', ')}.` },
+            { cause: e },
+          );
+        }
+        throw err;
+      }
+    }
+    await recordApplied(client, { ...file, durationMs: performance.now() - started });
+  }
+  return performance.now() - started;
+}
+
+export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> {
+  const log = opts.log ?? (() => undefined);
+  const lockTimeout = opts.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
+  const statementTimeout = opts.statementTimeout ?? DEFAULT_STATEMENT_TIMEOUT;
+  const files = await loadMigrations(opts.dir);
+  const checksum = bundleChecksum(files);
+
+  return withClient(opts.connectionString, async (client) => {
+    client.on('notice', (n) => {
+      if (n.severity === 'WARNING') log(`  ${n.severity}: ${n.message}`);
+    });
+    await acquireMigrationLock(client, { waitTimeoutMs: opts.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_TIMEOUT_MS, log });
+    try {
+      await ensureLedger(client);
+      const state = compare(files, await readLedger(client));
+      const driftNames = [...state.drifted.map((d) => d.name), ...state.missing];
+      if (driftNames.length && !opts.allowDrift) throw new DriftError(state.drifted.map((d) => d.name), state.missing);
+      if (driftNames.length) log(`drift allowed (not re-run): ${driftNames.join(', ')}`);
+
+      const alreadyApplied = state.applied.length + state.drifted.length;
+      if (state.pending.length === 0) {
+        log(`nothing to apply (${alreadyApplied} applied)`);
+        return { applied: [], alreadyApplied, checksum };
+      }
+      log(`applying ${state.pending.length} file(s); defaults lock_timeout=${lockTimeout} statement_timeout=${statementTimeout} (a file may SET its own)`);
+      const byName = new Map(files.map((f) => [f.name, f]));
+      const applied: string[] = [];
+      for (const p of state.pending) {
+        const file = byName.get(p.name);
+        if (!file) continue;
+        if (p.outOfOrder) log(`  warning: ${p.name} is numbered below a file already applied (out of order)`);
+        await resetSession(client, lockTimeout, statementTimeout);
+        const ms = await applyFile(client, file);
+        log(`  applied ${file.name}${file.transactional ? '' : ' (no transaction)'} in ${Math.round(ms)} ms`);
+        applied.push(file.name);
+      }
+      return { applied, alreadyApplied, checksum };
+    } finally {
+      await client.query('RESET ALL').catch(() => undefined);
+      await releaseMigrationLock(client).catch(() => undefined);
+    }
+  });
+}

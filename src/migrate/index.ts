@@ -1,0 +1,26 @@
+// The migration runner: a library (npm start, the CLI, tests, Pulumi) over the numbered files in sql/.
+export { loadMigrations, bundleChecksum, fileChecksum, FILE_PATTERN, NO_TRANSACTION_MARKER, type MigrationFile } from './files.js';
+export {
+  applyMigrations,
+  DEFAULT_LOCK_TIMEOUT,
+  DEFAULT_STATEMENT_TIMEOUT,
+  DEFAULT_LOCK_WAIT_TIMEOUT_MS,
+  type ApplyOptions,
+  type ApplyResult,
+} from './apply.js';
+export {
+  migrationStatus,
+  planMigrations,
+  formatStatus,
+  formatPlan,
+  type StatusOptions,
+  type StatusReport,
+  type MigrationPlan,
+  type PlannedFile,
+  type PendingFile,
+  type DriftedFile,
+} from './status.js';
+export { DriftError, MigrationError, LockTimeoutError } from './errors.js';
+export { LEDGER_SCHEMA, LEDGER_TABLE, type LedgerEntry } from './ledger.js';
+export { MIGRATION_LOCK_KEY } from './lock.js';
+export { splitStatements, type Statement } from './split.js';
