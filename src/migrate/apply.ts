@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { bundleChecksum, loadMigrations, type MigrationFile } from './files.js';
 import { ensureLedger, readLedger, recordApplied } from './ledger.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
-import { DriftError, MigrationError, toMigrationError } from './errors.js';
+import { DriftError, MigrationError, OutOfOrderError, toMigrationError } from './errors.js';
 import { compare } from './status.js';
 import { splitStatements, type Statement } from './split.js';
 import { withClient } from './connect.js';
@@ -14,6 +14,8 @@ export interface ApplyOptions {
   dir?: string;
   /** Apply pending files even though applied files changed or vanished (they are not re-run). */
   allowDrift?: boolean;
+  /** Apply pending files numbered below an applied one (a local database while the bundle is being written). */
+  allowOutOfOrder?: boolean;
   log?: (line: string) => void;
   /** Session defaults set before each file; a file may SET its own. PostgreSQL interval syntax. */
   lockTimeout?: string;
@@ -124,6 +126,8 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       const driftNames = [...state.drifted.map((d) => d.name), ...state.missing];
       if (driftNames.length && !opts.allowDrift) throw new DriftError(state.drifted.map((d) => d.name), state.missing);
       if (driftNames.length) log(`drift allowed (not re-run): ${driftNames.join(', ')}`);
+      const outOfOrder = state.pending.filter((p) => p.outOfOrder).map((p) => p.name);
+      if (outOfOrder.length && !opts.allowOutOfOrder) throw new OutOfOrderError(outOfOrder);
 
       const alreadyApplied = state.applied.length + state.drifted.length;
       if (state.pending.length === 0) {
@@ -136,7 +140,7 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       for (const p of state.pending) {
         const file = byName.get(p.name);
         if (!file) continue;
-        if (p.outOfOrder) log(`  warning: ${p.name} is numbered below a file already applied (out of order)`);
+        if (p.outOfOrder) log(`  out of order (allowed): ${p.name} is numbered below a file already applied`);
         await resetSession(client, lockTimeout, statementTimeout);
         const ms = await applyFile(client, file);
         log(`  applied ${file.name}${file.transactional ? '' : ' (no transaction)'} in ${Math.round(ms)} ms`);

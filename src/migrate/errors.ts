@@ -18,6 +18,20 @@ export class DriftError extends Error {
   }
 }
 
+export class OutOfOrderError extends Error {
+  /** Pending files numbered below a file already applied. */
+  readonly files: string[];
+  constructor(files: string[]) {
+    super(
+      `pending files numbered below a file already applied, nothing applied: ${files.join(', ')}. A fresh database ` +
+        `would run them earlier, so this one would end up different. Renumber them after the last applied file ` +
+        `(0800+ once a database holds data), or pass allowOutOfOrder (--allow-out-of-order), e.g. for a local database.`,
+    );
+    this.name = 'OutOfOrderError';
+    this.files = files;
+  }
+}
+
 export class LockTimeoutError extends Error {
   constructor(waitedMs: number) {
     super(`another migration runner held the migration lock for ${Math.round(waitedMs / 1000)}s; gave up waiting`);

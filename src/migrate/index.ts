@@ -20,7 +20,8 @@ export {
   type PendingFile,
   type DriftedFile,
 } from './status.js';
-export { DriftError, MigrationError, LockTimeoutError } from './errors.js';
+export { DriftError, MigrationError, LockTimeoutError, OutOfOrderError } from './errors.js';
+export { lintMigrations, runSquawk, STRICT_FROM, type LintResult, type SquawkRun } from './lint.js';
 export { LEDGER_SCHEMA, LEDGER_TABLE, type LedgerEntry } from './ledger.js';
 export { MIGRATION_LOCK_KEY } from './lock.js';
 export { splitStatements, type Statement } from './split.js';

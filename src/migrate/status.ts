@@ -43,8 +43,8 @@ export interface MigrationPlan {
   toApply: PlannedFile[];
   drifted: DriftedFile[];
   missing: string[];
-  /** True when apply would refuse (drift or missing files without allowDrift): then toApply would not run. */
-  refused: boolean;
+  /** Why apply would refuse (drift without allowDrift, out-of-order files without allowOutOfOrder); then nothing runs. */
+  refusal: string | null;
   alreadyApplied: number;
   checksum: string;
 }
@@ -80,16 +80,26 @@ export async function migrationStatus(opts: StatusOptions): Promise<StatusReport
   });
 }
 
-export async function planMigrations(opts: StatusOptions & { allowDrift?: boolean }): Promise<MigrationPlan> {
+export async function planMigrations(
+  opts: StatusOptions & { allowDrift?: boolean; allowOutOfOrder?: boolean },
+): Promise<MigrationPlan> {
   const files = await loadMigrations(opts.dir);
   const report = await migrationStatus(opts);
   const sqlOf = new Map(files.map((f) => [f.name, f.sql]));
+  const drift = [...report.drifted.map((d) => d.name), ...report.missing];
+  const outOfOrder = report.pending.filter((p) => p.outOfOrder).map((p) => p.name);
+  const refusal =
+    drift.length && !opts.allowDrift
+      ? `drift in ${drift.join(', ')} (see status; --allow-drift to override)`
+      : outOfOrder.length && !opts.allowOutOfOrder
+        ? `out-of-order files ${outOfOrder.join(', ')} (renumber them, or --allow-out-of-order)`
+        : null;
   return {
     database: report.database,
     toApply: report.pending.map((p) => ({ ...p, statements: splitStatements(sqlOf.get(p.name) ?? '').length })),
     drifted: report.drifted,
     missing: report.missing,
-    refused: !opts.allowDrift && (report.drifted.length > 0 || report.missing.length > 0),
+    refusal,
     alreadyApplied: report.applied.length + report.drifted.length,
     checksum: report.checksum,
   };
@@ -129,8 +139,8 @@ export function formatStatus(r: StatusReport): string {
 
 export function formatPlan(p: MigrationPlan): string {
   const lines: string[] = [];
-  if (p.refused) {
-    lines.push(`apply would REFUSE: drift in ${[...p.drifted.map((d) => d.name), ...p.missing].join(', ')} (see status; --allow-drift to override)`);
+  if (p.refusal) {
+    lines.push(`apply would REFUSE and change nothing: ${p.refusal}`);
   } else if (p.drifted.length || p.missing.length) {
     lines.push(`drift allowed in ${[...p.drifted.map((d) => d.name), ...p.missing].join(', ')}: these are not re-run`);
   }
