@@ -37,7 +37,8 @@ describe('local stack', () => {
     const r = await start();
     urls = r.urls;
     expect(r.started).toEqual(['postgresql', 'pgbouncer']);
-    const rows = await query<{ d: number }>(urls.appPooled, "CREATE EXTENSION IF NOT EXISTS vector; SELECT '[1,2,3]'::vector <=> '[1,2,4]' AS d");
+    await query(urls.appPooled, 'CREATE EXTENSION IF NOT EXISTS vector');
+    const rows = await query<{ d: number }>(urls.appPooled, "SELECT '[1,2,3]'::vector <=> '[1,2,4]' AS d");
     expect(rows[0].d).toBeCloseTo(0.00853986601633272, 10);
     const who = await query<{ u: string; pooled: string }>(urls.appPooled, 'SELECT current_user AS u, inet_server_port()::text AS pooled');
     expect(who[0].u).toBe(cfg.appUser);

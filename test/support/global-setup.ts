@@ -4,14 +4,14 @@ import pg from 'pg';
 import { stackConfig } from '../../src/config.js';
 import { addLease, releaseLease, withDirLock } from '../../src/local/lock.js';
 import { startStack, stopStack } from '../../src/local/stack.js';
-import { applyMigrations } from '../../src/migrate/index.js';
-import { adminUrl, ensureTemplate, dropOrphanDatabases } from './stack.js';
+import { applyMigrations, DriftError, OutOfOrderError } from '../../src/migrate/index.js';
+import { adminUrl, ensureTemplate, dropOrphanDatabases, testStack } from './stack.js';
 
 export default async function setup() {
   const cfg = stackConfig('test');
   const log = (l: string) => console.log(`[test stack] ${l}`);
   await withDirLock(cfg.home, async () => {
-    await startStack(cfg, { log, migrate: async (url) => void (await applyMigrations({ connectionString: url })) });
+    await startStack(cfg, { log, migrate: (url) => migrateThrowaway(url, log) });
     addLease(cfg.home);
     const admin = new pg.Client({ connectionString: adminUrl('postgres') });
     await admin.connect();
@@ -27,4 +27,26 @@ export default async function setup() {
       if (releaseLease(cfg.home) === 0 && process.env.PGKIT_TEST_KEEP_STACK !== '1') await stopStack(cfg, log);
     });
   };
+}
+
+/**
+ * The test stack's own `pgkit` database (where pg_cron lives) is throwaway: when sql/ files it already ran were
+ * edited or renumbered (normal while a bundle is being written), it is rebuilt rather than refused.
+ */
+async function migrateThrowaway(url: string, log: (l: string) => void) {
+  try {
+    await applyMigrations({ connectionString: url });
+  } catch (e) {
+    if (!(e instanceof DriftError || e instanceof OutOfOrderError)) throw e;
+    log(`sql/ changed under the test stack's database (${e.message.split('.')[0]}): rebuilding it`);
+    const admin = new pg.Client({ connectionString: adminUrl('postgres') });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(testStack.database)} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(testStack.database)}`);
+    } finally {
+      await admin.end();
+    }
+    await applyMigrations({ connectionString: url });
+  }
 }
