@@ -80,6 +80,8 @@ async function applyFile(client: pg.Client, file: MigrationFile): Promise<number
       }
     }
     try {
+      // A file may SET ROLE to create objects as their owner; the ledger is written as the runner's login.
+      await client.query('RESET ROLE');
       await recordApplied(client, { ...file, durationMs: performance.now() - started });
       await client.query('COMMIT');
     } catch (e) {
@@ -103,6 +105,7 @@ async function applyFile(client: pg.Client, file: MigrationFile): Promise<number
         throw err;
       }
     }
+    await client.query('RESET ROLE');
     await recordApplied(client, { ...file, durationMs: performance.now() - started });
   }
   return performance.now() - started;
