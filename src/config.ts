@@ -2,7 +2,7 @@
 // Two stacks exist: `local` (what `npm start` runs, the user's data) and `test` (a throwaway cluster the
 // test suite starts, so tests never touch the user's data).
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -84,7 +84,8 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
 
 /** Where the stack's files are, derived from its home. */
 export function stackPaths(cfg: StackConfig) {
-  const h = cfg.home;
+  // The real path: the servers' OS user may not be able to pass through the folder holding a link to it.
+  const h = existsSync(cfg.home) ? realpathSync(cfg.home) : cfg.home;
   return {
     home: h,
     data: join(h, 'pgdata'),

@@ -66,6 +66,8 @@ async function prepareHome(cfg: StackConfig, log: Log): Promise<StackConfig> {
       throw new StepError('data folder', `${cfg.home} holds data but the OS user '${cfg.osUser}' cannot reach it: give it access (chmod o+x on the parent folders) or move the folder`);
     }
     rmSync(cfg.home, { recursive: true, force: true });
+    // The parents must be passable by the OS user; only the stack's own folder is private to it.
+    mkdirSync(dirname(fallback), { recursive: true, mode: 0o755 });
     mkdirSync(fallback, { recursive: true, mode: 0o700 });
     chownTo(fallback, ids);
     symlinkSync(fallback, cfg.home);
