@@ -1,5 +1,6 @@
 // The local stack's configuration files, rendered from the stack config. Every setting says why it is there.
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { StackConfig } from '../config.js';
 import { pgBinDir, stackPaths } from '../config.js';
@@ -50,8 +51,10 @@ max_wal_size = 2GB
 checkpoint_timeout = 5min
 archive_mode = on
 archive_command = '${backrest} archive-push %p'
-# A partly filled WAL segment is archived at least every 10 s: the local RPO bound (issue 8).
-archive_timeout = 10s
+# A partly filled WAL segment is switched at most 5 s after its first write and pushed asynchronously,
+# so a commit reaches the pgBackRest repository within ~5-6 s: the local RPO goal is <= 10 s (issue 8; the
+# drill measures it). 10 s here would put the worst case just over the goal once the push time is added.
+archive_timeout = 5s
 
 # Observability: slow statements, lock waits, autovacuum and checkpoints in the log.
 logging_collector = off
@@ -134,6 +137,9 @@ repo1-path=${p.backrestRepo}
 # Keep two full backups (and the differentials/incrementals and WAL that depend on them).
 repo1-retention-full=2
 log-path=${p.backrestLog}
+# Locks are per stanza name, and every pgkit stack (local, test, drill instances) uses the stanza 'pgkit':
+# with the default /tmp/pgbackrest they would block each other's backups and async archiving.
+lock-path=${join(p.home, 'backrest', 'lock')}
 log-level-console=warn
 log-level-file=info
 # Asynchronous archiving: archive-push returns fast, a background process ships WAL in parallel.
