@@ -57,7 +57,7 @@ export async function runLogicalDrill(cfg: StackConfig, opts: LogicalOptions): P
       expected = await snapshot(source);
       const d0 = performance.now();
       await runStep('pg_dump', pgBin('pg_dump'), [...conn, '-d', cfg.database, '-Fd', '-j', String(jobs), `--snapshot=${snapId}`, '-f', join(dumpDir, 'db')], { osUser: cfg.osUser, env });
-      await runStep('pg_dumpall --roles-only', pgBin('pg_dumpall'), [...conn, '-d', 'postgres', '--roles-only', '-f', join(dumpDir, 'roles.sql')], { osUser: cfg.osUser, env });
+      await runStep('pg_dumpall --roles-only', pgBin('pg_dumpall'), [...conn, '-l', 'postgres', '--roles-only', '-f', join(dumpDir, 'roles.sql')], { osUser: cfg.osUser, env });
       dumpMs = performance.now() - d0;
       await source.query('COMMIT');
     } finally {

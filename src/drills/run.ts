@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { repoRoot, stackConfig, type StackConfig } from '../config.js';
 import { run } from '../local/proc.js';
 import { pgBin } from '../local/render.js';
-import { startStack, stopStack } from '../local/stack.js';
+import { postgresRunning, startStack, stopStack } from '../local/stack.js';
 import { applyMigrations } from '../migrate/index.js';
 import { archiveFailureDrill, killPostmasterDrill, restartPgbouncerDrill } from './faults.js';
 import { runLogicalDrill } from './logical.js';
@@ -87,7 +87,9 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
   try {
     if (o.pitr || o.logical) {
       log(`bringing up the ${o.source.name} stack (if needed)`);
-      await startStack(o.source, { log: (l) => log(`  [stack] ${l}`), migrate });
+      // Like \`npm start\` when the stack is down; a running stack is drilled as it is (its schema untouched).
+      const running = postgresRunning(o.source) !== null;
+      await startStack(o.source, { log: (l) => log(`  [stack] ${l}`), migrate: running ? undefined : migrate });
     }
     if (o.pitr) {
       await attempt('PITR drill', async () => {
