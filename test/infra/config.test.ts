@@ -1,0 +1,148 @@
+// Stack config validation: every validated key refuses a bad value with a message that names the key
+// and what is allowed; the example stack files parse; defaults are what docs/pulumi.md says.
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, type RawConfig } from "../../infra/config.js";
+import { rawPgkitConfig } from "./support/mocks.js";
+
+const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require" };
+
+function problemsOf(raw: RawConfig): string[] {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+// [key, bad value, fragment of the allowed-values text the message must contain]
+const BAD: [keyof RawConfig & string, string, string][] = [
+  ["target", "gcp", "aws | local"],
+  ["environment", "production", "dev | staging | prod"],
+  ["vpcId", "my-vpc", "vpc-"],
+  ["privateSubnetIds", '["subnet-1"]', "subnet ids"],
+  ["vpcCidr", "10.0.0.0", "IPv4 CIDR"],
+  ["azCount", "4", "2 | 3"],
+  ["engineVersion", "13", "14-17"],
+  ["instanceClass", "t3.medium", "db.t4g.medium"],
+  ["allocatedStorageGb", "10", "20 to 65536"],
+  ["maxAllocatedStorageGb", "abc", "20 to 65536"],
+  ["multiAz", "yes", "true | false"],
+  ["readReplicas", "6", "0 to 5"],
+  ["backupRetentionDays", "3", "7 to 35"],
+  ["backupWindow", "3am", "hh24:mi-hh24:mi"],
+  ["maintenanceWindow", "sunday", "ddd:hh24:mi"],
+  ["deletionProtection", "maybe", "true | false"],
+  ["performanceInsightsRetentionDays", "30", "7 | 31"],
+  ["monitoringIntervalSeconds", "0", "1 | 5 | 10 | 15 | 30 | 60"],
+  ["slowQueryMs", "1", "50 to 60000"],
+  ["maxConnections", "10", "50 to 5000"],
+  ["databaseName", "Pg-Kit", "lowercase PostgreSQL identifier"],
+  ["adminCidr", "0.0.0.0/0", "must not be a /0 (allowed: a private IPv4 CIDR"],
+  ["adminCidr", "10.0.0.0", "IPv4 CIDR like 10.0.0.0/24"],
+  ["bastion", "1", "true | false"],
+  ["pgbouncerImage", "edoburu/pgbouncer:latest", "pinned by digest"],
+  ["poolerDesiredCount", "1", "2 to 20"],
+  ["poolerCpu", "300", "256 | 512 | 1024 | 2048"],
+  ["poolerMemory", "4096", "512 | 1024 | 2048"],
+  ["poolerDefaultPoolSize", "1", "5 to 500"],
+  ["poolerMaxClientConn", "10", "100 to 100000"],
+  ["poolerMaxDbConnections", "1", "10 to 5000"],
+  ["backupDailyRetentionDays", "1", "7 to 35"],
+  ["backupWeeklyRetentionDays", "7", "28 to 366"],
+  ["backupMonthlyRetentionDays", "30", "90 to 3650"],
+  ["backupCopyRegion", "europe", "AWS region"],
+  ["dumpsColdAfterDays", "0", "1 to 365"],
+  ["dumpsExpireAfterDays", "10", "30 to 3650"],
+  ["alarmEmail", "oncall", "email address"],
+  ["manageDatabaseObjects", "no", "true | false"],
+  ["dbObjectsHost", "bad host!", "hostname or IP"],
+  ["dbObjectsPort", "70000", "1 to 65535"],
+  ["dbObjectsSslMode", "disable", "require | verify-ca | verify-full"],
+  ["localHost", "bad host!", "hostname or IP"],
+  ["localPort", "0", "1 to 65535"],
+  ["localPoolerPort", "99999", "1 to 65535"],
+  ["localSuperuser", "Post Gres", "role name"],
+  ["tags", '["a"]', "map of string to string"],
+];
+
+describe("stack config validation", () => {
+  it("has a bad-value case for every validated key", () => {
+    const unvalidated = new Set(["rdsCaBundlePath", "localSecretsFile"]); // free-form paths
+    const covered = new Set(BAD.map(([k]) => k));
+    expect(CONFIG_KEYS.filter((k) => !unvalidated.has(k) && !covered.has(k))).toEqual([]);
+  });
+
+  it.each(BAD)("pgkit:%s = %j is refused, naming the key and the allowed values", (key, value, allowed) => {
+    const problems = problemsOf({ ...base, [key]: value });
+    const mine = problems.filter((p) => p.startsWith(`pgkit:${key}`));
+    expect(mine.length, problems.join("\n")).toBeGreaterThan(0);
+    expect(mine.join("\n")).toContain(allowed);
+  });
+
+  it("reports a missing environment as missing, with the allowed values", () => {
+    expect(problemsOf({})).toContain("pgkit:environment: missing (allowed: dev | staging | prod)");
+  });
+
+  it("refuses deletionProtection=false in prod", () => {
+    expect(problemsOf({ environment: "prod", deletionProtection: "false", dbObjectsSslMode: "require" }).join("\n")).toMatch(/pgkit:deletionProtection: must be true when pgkit:environment is prod/);
+  });
+
+  it("refuses a VPC without subnets (and subnets without a VPC)", () => {
+    expect(problemsOf({ ...base, vpcId: "vpc-0123456789abcdef0" }).join("\n")).toContain("pgkit:vpcId / pgkit:privateSubnetIds: set both");
+  });
+
+  it("refuses a storage ceiling at or below the allocated storage", () => {
+    expect(problemsOf({ ...base, allocatedStorageGb: "100", maxAllocatedStorageGb: "100" }).join("\n")).toContain("pgkit:maxAllocatedStorageGb: must be greater than");
+  });
+
+  it("requires a CA bundle path when database objects are verified with TLS on AWS", () => {
+    expect(problemsOf({ environment: "dev", dbObjectsSslMode: "verify-ca" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required");
+  });
+
+  it("collects every problem in one error instead of stopping at the first", () => {
+    expect(problemsOf({ environment: "qa", readReplicas: "9", poolerCpu: "1", dbObjectsSslMode: "require" })).toHaveLength(3);
+  });
+
+  it("applies the documented defaults", () => {
+    const c = parseConfig(base);
+    expect({
+      target: c.target,
+      engineVersion: c.database.engineVersion,
+      instanceClass: c.database.instanceClass,
+      backupRetentionDays: c.database.backupRetentionDays,
+      multiAz: c.database.multiAz,
+      deletionProtection: c.database.deletionProtection,
+      image: c.pooler.image,
+      desiredCount: c.pooler.desiredCount,
+      databaseName: c.database.databaseName,
+    }).toEqual({
+      target: "aws",
+      engineVersion: "16",
+      instanceClass: "db.t4g.medium",
+      backupRetentionDays: 7,
+      multiAz: false,
+      deletionProtection: false,
+      image: DEFAULT_PGBOUNCER_IMAGE,
+      desiredCount: 2,
+      databaseName: "pgkit",
+    });
+  });
+
+  it("prod defaults to Multi-AZ, deletion protection and 14-day PITR", () => {
+    const c = parseConfig({ environment: "prod", dbObjectsSslMode: "require" });
+    expect([c.database.multiAz, c.database.deletionProtection, c.database.backupRetentionDays]).toEqual([true, true, 14]);
+  });
+
+  it.each(["dev", "prod", "local"])("the example stack Pulumi.%s.yaml parses", (stack) => {
+    expect(() => parseConfig(rawPgkitConfig(stack))).not.toThrow();
+  });
+
+  it("loadConfig (what the program calls) rejects an unknown pgkit: key, naming it", async () => {
+    await pulumi.runtime.setMocks({ newResource: () => ({ id: "x", state: {} }), call: () => ({}) }, "pgkit", "dev", true);
+    pulumi.runtime.setAllConfig({ "pgkit:environment": "dev", "pgkit:dbObjectsSslMode": "require", "pgkit:instancClass": "db.t4g.large" });
+    expect(() => loadConfig()).toThrow(/pgkit:instancClass: unknown key/);
+  });
+});
