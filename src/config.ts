@@ -3,7 +3,7 @@
 // test suite starts, so tests never touch the user's data).
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,7 +111,8 @@ export function stackPaths(cfg: StackConfig) {
  */
 export function fallbackHome(cfg: StackConfig): string {
   const slug = createHash('sha256').update(repoRoot).digest('hex').slice(0, 12);
-  return join('/var/lib/pgkit', slug, cfg.name);
+  // Named after the stack's folder, so private instances (tests, drills) never share a fallback.
+  return join('/var/lib/pgkit', slug, basename(cfg.home));
 }
 
 export function isReadable(path: string): boolean {
