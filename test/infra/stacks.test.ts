@@ -1,0 +1,315 @@
+// Builds each example stack (dev, prod, local) under Pulumi mocks and checks the promises the
+// issue makes, one assertion group per promise. AWS and the engine are mocked; the SQL bundle's
+// checksum is the real one computed from sql/.
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseConfig, type RawConfig } from "../../infra/config.js";
+import { createStack } from "../../infra/stack.js";
+import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
+import { createMocks, MOCK_PASSWORD_PREFIX, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
+
+interface Built {
+  recorded: Recorded[];
+  outputs: Record<string, unknown>;
+  of(type: string): Recorded[];
+  one(type: string, name: string): Recorded;
+}
+
+const T = {
+  rds: "aws:rds/instance:Instance",
+  params: "aws:rds/parameterGroup:ParameterGroup",
+  sg: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  subnet: "aws:ec2/subnet:Subnet",
+  lb: "aws:lb/loadBalancer:LoadBalancer",
+  service: "aws:ecs/service:Service",
+  task: "aws:ecs/taskDefinition:TaskDefinition",
+  sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  pab: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  vault: "aws:backup/vault:Vault",
+  plan: "aws:backup/plan:Plan",
+  selection: "aws:backup/selection:Selection",
+  secret: "aws:secretsmanager/secret:Secret",
+  secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  ec2: "aws:ec2/instance:Instance",
+  pgProvider: "pulumi:providers:postgresql",
+  pgRole: "postgresql:index/role:Role",
+  pgDatabase: "postgresql:index/database:Database",
+  pgExtension: "postgresql:index/extension:Extension",
+  bundle: "pulumi-nodejs:dynamic/pgkit:SqlBundle",
+} as const;
+
+let bundle: { checksum: string; files: string[] };
+
+async function build(stack: string, overrides: RawConfig = {}): Promise<Built> {
+  const recorded: Recorded[] = [];
+  await pulumi.runtime.setMocks(createMocks(recorded), "pgkit", stack, false);
+  const cfg = parseConfig({ ...rawPgkitConfig(stack), ...overrides });
+  const outputs = await resolveOutputs(
+    createStack(cfg, {
+      repoRoot,
+      sqlDir: join(repoRoot, "sql"),
+      bundle,
+      localAdminPassword: () => `${MOCK_PASSWORD_PREFIX}local-admin`,
+    }),
+  );
+  await settle(recorded);
+  const of = (type: string) => recorded.filter((r) => r.type === type);
+  const one = (type: string, name: string) => {
+    const r = recorded.find((x) => x.type === type && x.name === name);
+    if (!r) throw new Error(`no ${type} named ${name}; have ${of(type).map((x) => x.name).join(", ")}`);
+    return r;
+  };
+  return { recorded, outputs, of, one };
+}
+
+beforeAll(async () => {
+  const files = await loadMigrations(join(repoRoot, "sql"));
+  bundle = { checksum: bundleChecksum(files), files: files.map((f) => f.name) };
+});
+
+const props = <T = Record<string, unknown>>(r: Recorded, key: string): T => r.inputs[key] as T;
+
+describe.each([
+  { stack: "dev", replicas: 0, retention: 7, tasks: 2, prod: false },
+  { stack: "prod", replicas: 1, retention: 14, tasks: 3, prod: true },
+])("AWS stack $stack", ({ stack, replicas, retention, tasks, prod }) => {
+  let s: Built;
+  beforeAll(async () => {
+    s = await build(stack);
+  });
+
+  it("encrypts everything at rest with the customer-managed key", () => {
+    const keyArn = "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key";
+    for (const db of s.of(T.rds)) expect([db.name, db.inputs.storageEncrypted, db.inputs.kmsKeyId]).toEqual([db.name, true, keyArn]);
+    expect(s.of(T.rds)).toHaveLength(1 + replicas);
+    const sse = s.of(T.sse);
+    expect(sse).toHaveLength(1);
+    expect(props<{ applyServerSideEncryptionByDefault: Record<string, string> }[]>(sse[0], "rules")[0].applyServerSideEncryptionByDefault).toEqual({ sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn });
+    for (const v of s.of(T.vault).filter((x) => !x.name.includes("copy"))) expect(v.inputs.kmsKeyArn).toBe(keyArn);
+    for (const sec of s.of(T.secret)) expect(sec.inputs.kmsKeyId).toBe(keyArn);
+    for (const lg of s.of(T.logGroup)) expect(lg.inputs.kmsKeyId).toBe(keyArn);
+    const primary = s.one(T.rds, "pgkit-primary");
+    expect([primary.inputs.masterUserSecretKmsKeyId, primary.inputs.performanceInsightsKmsKeyId]).toEqual([keyArn, keyArn]);
+    for (const ec2 of s.of(T.ec2)) expect(props<{ encrypted: boolean }>(ec2, "rootBlockDevice").encrypted).toBe(true);
+  });
+
+  it("exposes nothing publicly", () => {
+    for (const db of s.of(T.rds)) expect(db.inputs.publiclyAccessible).toBe(false);
+    for (const lb of s.of(T.lb)) expect(lb.inputs.internal).toBe(true);
+    expect(props<{ assignPublicIp: boolean }>(s.of(T.service)[0], "networkConfiguration").assignPublicIp).toBe(false);
+    for (const ec2 of s.of(T.ec2)) expect(ec2.inputs.associatePublicIpAddress).toBe(false);
+    for (const subnet of s.of(T.subnet)) expect(subnet.inputs.mapPublicIpOnLaunch).toBe(false);
+    const pab = s.of(T.pab);
+    expect(pab).toHaveLength(1);
+    expect(["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].map((k) => pab[0].inputs[k])).toEqual([true, true, true, true]);
+    const openIngress = [
+      ...s.of(T.sg).flatMap((g) => ((g.inputs.ingress as { cidrBlocks?: string[] }[] | undefined) ?? []).flatMap((r) => r.cidrBlocks ?? [])),
+      ...s.of(T.ingress).map((r) => r.inputs.cidrIpv4),
+    ].filter((c) => c === "0.0.0.0/0");
+    expect(openIngress).toEqual([]);
+  });
+
+  it(`keeps point-in-time recovery for ${retention} days and schedules daily/weekly/monthly backups to the vault`, () => {
+    const primary = s.one(T.rds, "pgkit-primary");
+    expect(primary.inputs.backupRetentionPeriod).toBe(retention);
+    const rules = props<{ ruleName: string; targetVaultName: string; lifecycle: { deleteAfter: number }; copyActions?: { destinationVaultArn: string }[] }[]>(s.of(T.plan)[0], "rules");
+    expect(rules.map((r) => r.ruleName)).toEqual(["daily", "weekly", "monthly"]);
+    expect(new Set(rules.map((r) => r.targetVaultName))).toEqual(new Set([`pgkit-${stack}`]));
+    expect(rules.map((r) => r.lifecycle.deleteAfter)).toEqual([35, 90, 365]);
+    expect(props<string[]>(s.of(T.selection)[0], "resources")).toEqual(["arn:aws:mock:eu-west-1:123456789012:rds/instance/pgkit-primary"]);
+    // prod copies the monthly snapshots to a vault in another region
+    const copy = rules[2].copyActions ?? [];
+    expect(copy.length).toBe(prod ? 1 : 0);
+    if (prod) expect(s.one(T.vault, "pgkit-backups-copy-vault").inputs.region).toBe("eu-central-1");
+  });
+
+  it("keeps logical dumps versioned with a lifecycle to cold storage", () => {
+    expect(props<{ status: string }>(s.of(T.versioning)[0], "versioningConfiguration").status).toBe("Enabled");
+    const rule = props<{ transitions: { storageClass: string; days: number }[]; expiration: { days: number } }[]>(s.of(T.lifecycle)[0], "rules")[0];
+    expect([rule.transitions[0].storageClass, rule.transitions[0].days, rule.expiration.days]).toEqual(["GLACIER_IR", 30, 365]);
+  });
+
+  it("admits database traffic only from the pooler tasks and the bastion", () => {
+    const dbSg = "pgkit-db-id";
+    expect(s.one(T.rds, "pgkit-primary").inputs.vpcSecurityGroupIds).toEqual([dbSg]);
+    expect(s.one(T.sg, "pgkit-db").inputs.ingress ?? []).toEqual([]);
+    const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === dbSg);
+    expect(rules.map((r) => [r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort]).sort()).toEqual([
+      ["pgkit-bastion-sg-id", 5432, 5432],
+      ["pgkit-pooler-tasks-id", 5432, 5432],
+    ]);
+    // the pooler tasks themselves only accept the NLB
+    const taskIngress = s.one(T.sg, "pgkit-pooler-tasks").inputs.ingress as { securityGroups: string[] }[];
+    expect(taskIngress.map((r) => r.securityGroups)).toEqual([["pgkit-pooler-nlb-id"]]);
+  });
+
+  it(`runs ${tasks} PgBouncer tasks spread over private subnets in different AZs`, () => {
+    const service = s.of(T.service)[0];
+    expect(service.inputs.desiredCount).toBe(tasks);
+    expect(service.inputs.availabilityZoneRebalancing).toBe("ENABLED");
+    const subnets = props<{ subnets: string[] }>(service, "networkConfiguration").subnets;
+    if (stack === "prod") {
+      // existing VPC: the configured private subnets, one per AZ
+      expect(subnets).toEqual(JSON.parse(rawPgkitConfig("prod").privateSubnetIds));
+    } else {
+      const azs = subnets.map((id) => s.of(T.subnet).find((x) => `${x.name}-id` === id)?.inputs.availabilityZone);
+      expect(new Set(azs).size).toBe(subnets.length);
+      expect(subnets.length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it("pins the PgBouncer image by digest and configures transaction pooling through the lookup function", () => {
+    const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as {
+      image: string; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[];
+    }[];
+    expect(container.image).toMatch(/^edoburu\/pgbouncer:v1\.24\.1-p1@sha256:[0-9a-f]{64}$/);
+    const ini = container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "";
+    expect(ini).toContain("pool_mode = transaction");
+    expect(ini).toContain("max_prepared_statements = 200");
+    expect(ini).toContain("auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)");
+    expect(ini).toContain("server_tls_sslmode = require");
+    expect(ini).toContain("pgkit = host=pgkit-primary.abc123.eu-west-1.rds.amazonaws.com port=5432 dbname=pgkit");
+    // the password comes from Secrets Manager at task start, never from the task definition
+    expect(container.secrets).toEqual([{ name: "PGBOUNCER_AUTH_PASSWORD", valueFrom: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-auth-pgbouncer:password::" }]);
+    expect(JSON.stringify(container)).not.toContain(MOCK_PASSWORD_PREFIX);
+  });
+
+  it("keeps every secret a Pulumi secret and never puts one in a stack output", () => {
+    const versions = s.of(T.secretVersion);
+    expect(versions.map((v) => v.secretKeys.includes("secretString"))).toEqual(versions.map(() => true));
+    expect(versions).toHaveLength(5);
+    const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
+    expect(roles.length).toBe(5);
+    for (const r of roles) expect(r.secretKeys).toContain("password");
+    expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
+    expect(s.of(T.bundle)[0].secretKeys).toContain("connection");
+    const text = JSON.stringify(s.outputs);
+    expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
+    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "pgbouncer", "readonly"]);
+    expect(s.outputs.masterSecretArn).toMatch(/^arn:aws:secretsmanager:/);
+  });
+
+  it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
+    const alarms = s.of(T.alarm);
+    const names = alarms.map((a) => a.name.replace("pgkit-monitoring-", "")).sort();
+    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "pooler-healthy-targets", "pooler-running-tasks", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
+    expect(names).toEqual(expected);
+    for (const a of alarms) expect(a.inputs.alarmActions).toEqual(["arn:aws:mock:eu-west-1:123456789012:sns/topic/pgkit-monitoring-alerts"]);
+    const metrics = Object.fromEntries(alarms.map((a) => [a.name.replace("pgkit-monitoring-", ""), a.inputs.metricName]));
+    expect([metrics.cpu, metrics["free-storage"], metrics["freeable-memory"], metrics.connections, metrics["disk-queue"], metrics["pooler-healthy-targets"]]).toEqual([
+      "CPUUtilization", "FreeStorageSpace", "FreeableMemory", "DatabaseConnections", "DiskQueueDepth", "HealthyHostCount",
+    ]);
+    expect(s.of(T.dashboard)).toHaveLength(1);
+  });
+
+  it("sets the parameter group the SQL bundles and operations need", () => {
+    const pg = s.of(T.params)[0];
+    expect(pg.inputs.family).toBe("postgres16");
+    const values = Object.fromEntries(props<{ name: string; value: string }[]>(pg, "parameters").map((p) => [p.name, p.value]));
+    expect({
+      shared: values.shared_preload_libraries,
+      forceSsl: values["rds.force_ssl"],
+      slow: values.log_min_duration_statement,
+      cron: values["cron.database_name"],
+      scram: values.password_encryption,
+    }).toEqual({ shared: "pg_stat_statements,pg_cron", forceSsl: "1", slow: "500", cron: "pgkit", scram: "scram-sha-256" });
+    expect(s.one(T.rds, "pgkit-primary").inputs.parameterGroupName).toBe("pgkit-params");
+  });
+
+  it("runs Performance Insights, enhanced monitoring, IAM auth and log exports", () => {
+    for (const db of s.of(T.rds)) {
+      expect([db.inputs.performanceInsightsEnabled, (db.inputs.monitoringInterval as number) > 0, db.inputs.iamDatabaseAuthenticationEnabled, db.inputs.enabledCloudwatchLogsExports]).toEqual([
+        true, true, true, ["postgresql", "upgrade"],
+      ]);
+    }
+    expect(s.one(T.rds, "pgkit-primary").inputs.manageMasterUserPassword).toBe(true);
+    expect(s.one(T.rds, "pgkit-primary").inputs.storageType).toBe("gp3");
+    expect((s.one(T.rds, "pgkit-primary").inputs.maxAllocatedStorage as number) > (s.one(T.rds, "pgkit-primary").inputs.allocatedStorage as number)).toBe(true);
+  });
+
+  it(prod ? "protects prod: deletion protection, final snapshot, Multi-AZ, replica" : "lets dev be torn down: no deletion protection, no final snapshot", () => {
+    const p = s.one(T.rds, "pgkit-primary").inputs;
+    if (prod) {
+      expect([p.deletionProtection, p.skipFinalSnapshot, p.finalSnapshotIdentifier, p.multiAz]).toEqual([true, false, "pgkit-prod-final", true]);
+      expect(s.one(T.rds, "pgkit-replica-0").inputs.replicateSourceDb).toBe("pgkit-prod");
+    } else {
+      expect([p.deletionProtection, p.skipFinalSnapshot, p.multiAz]).toEqual([false, true, false]);
+    }
+  });
+
+  it("creates the database, pg_cron, login roles granted the bundle's group roles, and the SQL bundle with its checksum", () => {
+    expect(s.of(T.pgDatabase).map((d) => d.inputs.name)).toEqual(["pgkit"]);
+    expect(s.of(T.pgExtension).map((e) => e.inputs.name)).toEqual(["pg_cron"]);
+    const grants = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.roles]));
+    expect(grants).toEqual({
+      pgkit_pgbouncer: [],
+      pgkit_app_login: ["pgkit_app"],
+      pgkit_readonly_login: ["pgkit_readonly"],
+      pgkit_maintenance_login: ["pgkit_maintenance"],
+      pgkit_migrator_login: ["pgkit_migrator"],
+      pgkit_ops_iam: ["rds_iam", "pgkit_readonly"],
+    });
+    const b = s.of(T.bundle)[0].inputs;
+    expect([b.checksum, b.files, b.dir]).toEqual([bundle.checksum, bundle.files, join(repoRoot, "sql")]);
+    // through the SSM tunnel configured in the stack file, TLS verified against the RDS CA
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "15432", sslmode: "verify-ca", sslrootcert: "certs/rds-global-bundle.pem", superuser: "false" });
+  });
+
+  it("exports endpoints, secret ARNs, vault and bucket names", () => {
+    expect(s.outputs).toMatchObject({
+      directEndpoint: "pgkit-primary.abc123.eu-west-1.rds.amazonaws.com:5432",
+      pooledEndpoint: "pgkit-pooler-nlb-0123.elb.eu-west-1.amazonaws.com:6432",
+      backupVaultName: `pgkit-${stack}`,
+      dumpBucketName: "pgkit-backups-dumps-0123",
+      sqlBundleChecksum: bundle.checksum,
+    });
+  });
+});
+
+describe("AWS stack options", () => {
+  it("an admin CIDR adds exactly one CIDR rule to the database security group", async () => {
+    const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
+    const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
+    expect(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort()).toEqual(["10.99.0.0/24", "pgkit-pooler-tasks-id"]);
+  });
+
+  it("manageDatabaseObjects=false builds the infrastructure without touching PostgreSQL", async () => {
+    const s = await build("dev", { manageDatabaseObjects: "false" });
+    expect([s.of(T.pgRole).length, s.of(T.bundle).length, s.of(T.rds).length]).toEqual([0, 0, 1]);
+  });
+});
+
+describe("local stack", () => {
+  let s: Built;
+  beforeAll(async () => {
+    s = await build("local");
+  });
+
+  it("creates no AWS resource", () => {
+    expect(s.recorded.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toEqual([]);
+  });
+
+  it("points the database objects at the local stack from npm start", () => {
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "55432", username: "postgres", sslmode: "disable" });
+    expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
+    const b = s.of(T.bundle)[0];
+    expect([b.inputs.checksum, (b.inputs.connection as { port: number }).port, b.secretKeys]).toEqual([bundle.checksum, 55432, ["connection"]]);
+  });
+
+  it("leaves npm start's own login roles (pgkit_app_login, pgkit_pgbouncer) alone", () => {
+    expect(s.of(T.pgRole).map((r) => r.inputs.name).sort()).toEqual(["pgkit_maintenance_login", "pgkit_migrator_login", "pgkit_readonly_login"]);
+    expect(s.of(T.pgDatabase)).toEqual([]);
+  });
+
+  it("outputs endpoints and role names, no secret value", () => {
+    expect(s.outputs).toMatchObject({ target: "local", directEndpoint: "127.0.0.1:55432", pooledEndpoint: "127.0.0.1:56432", sqlBundleChecksum: bundle.checksum });
+    expect(JSON.stringify(s.outputs)).not.toContain(MOCK_PASSWORD_PREFIX);
+  });
+});
