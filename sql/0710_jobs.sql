@@ -1,0 +1,260 @@
+-- 0710: the scheduled jobs' bodies — plain functions in ops, callable and testable in any database;
+-- pg_cron only calls them (0790). Each job:
+--   takes its job lock (two runs never overlap; a second one logs job_skipped), logs job_started,
+--   does its work in a subtransaction, and logs job_completed with rows affected, its time window and
+--   details — or, on any error, rolls its work back and logs job_failed (level error) with SQLSTATE,
+--   message and context, and returns status 'failed' (seed 004 #32, #45);
+--   computes its target state from the clock instead of stepping from the previous run, so a missed,
+--   late or repeated run is harmless (seed 004 #2, #32).
+--   ops.job_partition_maintenance()       hourly: partman premake + retention per ops.partition_policies,
+--                                         and rows in DEFAULT partitions reported (warn log + result)
+--   ops.job_reap_queue_leases()           every minute: re-queue items whose worker vanished
+--   ops.job_release_cost_blocks(p_now)    every 15 min (so 00:00 UTC is covered): circuit breaker release
+--   ops.job_schedule_projects(p_now)      every 5 min: every active project has its next run queued
+--   ops.job_fold_episode_counters()       every minute: episode counter deltas into app.episodes
+--   ops.job_reset_weekly_limits(p_now)    hourly: weekly counts of users whose reset date passed
+-- SECURITY DEFINER (pinned search_path, owner pgkit_owner per 0410) except partition maintenance: pg_cron
+-- runs them as the job owner, and the pgkit_maintenance role may run them by hand without table privileges.
+-- Serves: seed 004 #2, #30, #31, #32, #45; seed 001 (queue resilience, circuit breaker release).
+
+-- Partitions: partman.run_maintenance for each policy table (premake, retention drop), then the DEFAULT
+-- partitions are checked. Returns {created, dropped, default_rows: {table: rows}}.
+-- SECURITY INVOKER, unlike the other jobs: pg_partman creates and drops tables as the caller (see 0700).
+CREATE OR REPLACE FUNCTION ops.job_partition_maintenance()
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+AS $$
+DECLARE
+  v_job     text := 'partition_maintenance';
+  v_id      uuid;
+  v_started timestamptz := pg_catalog.clock_timestamp();
+  v_major   integer := ops.partman_major_version();
+  v_schema  text;
+  v_before  text[];
+  v_after   text[];
+  v_default jsonb := '{}';
+  v_rows    bigint;
+  p         record;
+  v_state text; v_msg text; v_ctx text;
+BEGIN
+  v_id := ops.job_begin(v_job);
+  IF v_id IS NULL THEN
+    RETURN pg_catalog.jsonb_build_object('job', v_job, 'status', 'skipped');
+  END IF;
+  BEGIN
+    SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY 1) INTO v_before
+    FROM ops.partition_policies pp
+    JOIN pg_catalog.pg_inherits i ON i.inhparent = pp.parent_table::regclass
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
+
+    IF v_major IS NOT NULL THEN
+      SELECT n.nspname INTO v_schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      WHERE e.extname = 'pg_partman';
+      PERFORM ops.register_partition_policies();  -- picks up policy edits and new policy rows
+      FOR p IN SELECT pp.parent_table FROM ops.partition_policies pp ORDER BY 1 LOOP
+        EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table := $1, p_jobmon := false)', v_schema) USING p.parent_table;
+      END LOOP;
+    ELSE
+      FOR p IN SELECT pp.parent_table, pp.premake FROM ops.partition_policies pp ORDER BY 1 LOOP
+        PERFORM app_private.create_month_partitions(p.parent_table::regclass, p.premake);
+      END LOOP;
+      INSERT INTO ops.logs (level, event_type, message, metadata)
+      VALUES ('warn', 'cleanup_failed', 'pg_partman is not installed: partitions premade without it, retention not applied',
+              pg_catalog.jsonb_build_object('job_id', v_id, 'job', v_job));
+    END IF;
+
+    SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY 1) INTO v_after
+    FROM ops.partition_policies pp
+    JOIN pg_catalog.pg_inherits i ON i.inhparent = pp.parent_table::regclass
+    JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
+
+    -- Rows outside the premade range sit in <parent>_default: report them (an exact count; the DEFAULT
+    -- partition of a healthy set is empty, so this is cheap).
+    FOR p IN
+      SELECT pp.parent_table, format('%I.%I', n.nspname, c.relname) AS default_table
+      FROM ops.partition_policies pp
+      JOIN pg_catalog.pg_inherits i ON i.inhparent = pp.parent_table::regclass
+      JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
+      ORDER BY 1
+    LOOP
+      EXECUTE pg_catalog.format('SELECT count(*) FROM %s', p.default_table) INTO v_rows;
+      IF v_rows > 0 THEN
+        v_default := v_default || pg_catalog.jsonb_build_object(p.default_table, v_rows);
+        INSERT INTO ops.logs (level, event_type, message, metadata)
+        VALUES ('warn', 'partition_default_rows',
+                pg_catalog.format('%s row(s) in %s: outside the premade partitions of %s', v_rows, p.default_table, p.parent_table),
+                pg_catalog.jsonb_build_object('job_id', v_id, 'parent_table', p.parent_table,
+                                              'default_table', p.default_table, 'rows', v_rows));
+      END IF;
+    END LOOP;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
+  END;
+  RETURN ops.job_end(v_id, v_job,
+    (SELECT count(*) FROM (SELECT unnest(v_after) EXCEPT SELECT unnest(v_before)) x)
+      + (SELECT count(*) FROM (SELECT unnest(v_before) EXCEPT SELECT unnest(v_after)) y),
+    v_started,
+    pg_catalog.jsonb_build_object(
+      'partman_version', v_major,
+      'created', to_jsonb(ARRAY(SELECT unnest(v_after) EXCEPT SELECT unnest(v_before) ORDER BY 1)),
+      'dropped', to_jsonb(ARRAY(SELECT unnest(v_before) EXCEPT SELECT unnest(v_after) ORDER BY 1)),
+      'default_rows', v_default,
+      'window', pg_catalog.jsonb_build_object('now', pg_catalog.now())));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ops.job_reap_queue_leases()
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job text := 'reap_queue_leases'; v_id uuid; v_started timestamptz := pg_catalog.clock_timestamp(); v_rows bigint;
+  v_state text; v_msg text; v_ctx text;
+BEGIN
+  v_id := ops.job_begin(v_job);
+  IF v_id IS NULL THEN RETURN pg_catalog.jsonb_build_object('job', v_job, 'status', 'skipped'); END IF;
+  BEGIN
+    v_rows := app.reap_expired_queue_leases(10000);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
+  END;
+  RETURN ops.job_end(v_id, v_job, v_rows, v_started,
+    pg_catalog.jsonb_build_object('window', pg_catalog.jsonb_build_object('lease_expired_before', v_started)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ops.job_release_cost_blocks(p_now timestamptz DEFAULT now())
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job text := 'release_cost_blocks'; v_id uuid; v_started timestamptz := pg_catalog.clock_timestamp(); v_rows bigint;
+  v_state text; v_msg text; v_ctx text;
+BEGIN
+  v_id := ops.job_begin(v_job, pg_catalog.jsonb_build_object('now', p_now));
+  IF v_id IS NULL THEN RETURN pg_catalog.jsonb_build_object('job', v_job, 'status', 'skipped'); END IF;
+  BEGIN
+    v_rows := app_private.release_cost_blocks(p_now);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
+  END;
+  RETURN ops.job_end(v_id, v_job, v_rows, v_started,
+    pg_catalog.jsonb_build_object('window', pg_catalog.jsonb_build_object('usage_date', (pg_catalog.timezone('UTC', p_now))::date)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ops.job_schedule_projects(p_now timestamptz DEFAULT now())
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job text := 'schedule_projects'; v_id uuid; v_started timestamptz := pg_catalog.clock_timestamp(); v_rows bigint := 0;
+  r record;
+  v_state text; v_msg text; v_ctx text;
+BEGIN
+  v_id := ops.job_begin(v_job, pg_catalog.jsonb_build_object('now', p_now));
+  IF v_id IS NULL THEN RETURN pg_catalog.jsonb_build_object('job', v_job, 'status', 'skipped'); END IF;
+  BEGIN
+    FOR r IN
+      SELECT p.id FROM app.projects p
+      WHERE NOT p.is_paused AND p.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM app.episode_schedule_queue q
+                        WHERE q.project_id = p.id AND q.status IN ('pending', 'processing', 'blocked'))
+      ORDER BY p.id
+    LOOP
+      IF app.schedule_project(r.id, NULL, p_now) IS NOT NULL THEN
+        v_rows := v_rows + 1;
+      END IF;
+    END LOOP;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
+  END;
+  RETURN ops.job_end(v_id, v_job, v_rows, v_started,
+    pg_catalog.jsonb_build_object('window', pg_catalog.jsonb_build_object('scheduled_after', p_now)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ops.job_fold_episode_counters()
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job text := 'fold_episode_counters'; v_id uuid; v_started timestamptz := pg_catalog.clock_timestamp(); v_rows bigint;
+  v_state text; v_msg text; v_ctx text;
+BEGIN
+  v_id := ops.job_begin(v_job);
+  IF v_id IS NULL THEN RETURN pg_catalog.jsonb_build_object('job', v_job, 'status', 'skipped'); END IF;
+  BEGIN
+    v_rows := app_private.fold_episode_counter_deltas();
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
+  END;
+  RETURN ops.job_end(v_id, v_job, v_rows, v_started, '{}');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ops.job_reset_weekly_limits(p_now timestamptz DEFAULT now(), p_batch integer DEFAULT 5000)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job text := 'reset_weekly_limits'; v_id uuid; v_started timestamptz := pg_catalog.clock_timestamp(); v_rows bigint;
+  v_state text; v_msg text; v_ctx text;
+BEGIN
+  v_id := ops.job_begin(v_job, pg_catalog.jsonb_build_object('now', p_now, 'batch', p_batch));
+  IF v_id IS NULL THEN RETURN pg_catalog.jsonb_build_object('job', v_job, 'status', 'skipped'); END IF;
+  BEGIN
+    IF p_batch IS NULL OR p_batch < 1 THEN
+      RAISE EXCEPTION 'reset_weekly_limits: batch must be >= 1, got %', p_batch USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_rows := app_private.reset_weekly_limits(p_now, p_batch);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
+  END;
+  RETURN ops.job_end(v_id, v_job, v_rows, v_started,
+    pg_catalog.jsonb_build_object('window', pg_catalog.jsonb_build_object(
+      'week_start', app_private.week_start(p_now), 'next_reset', app_private.week_start(p_now) + interval '7 days')));
+END
+$$;
+
+REVOKE ALL ON FUNCTION ops.job_partition_maintenance() FROM PUBLIC;
+REVOKE ALL ON FUNCTION ops.job_reap_queue_leases() FROM PUBLIC;
+REVOKE ALL ON FUNCTION ops.job_release_cost_blocks(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ops.job_schedule_projects(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ops.job_fold_episode_counters() FROM PUBLIC;
+REVOKE ALL ON FUNCTION ops.job_reset_weekly_limits(timestamptz, integer) FROM PUBLIC;
+GRANT USAGE ON SCHEMA ops TO pgkit_maintenance;
+GRANT EXECUTE ON FUNCTION ops.job_reap_queue_leases() TO pgkit_maintenance;
+GRANT EXECUTE ON FUNCTION ops.job_release_cost_blocks(timestamptz) TO pgkit_maintenance;
+GRANT EXECUTE ON FUNCTION ops.job_schedule_projects(timestamptz) TO pgkit_maintenance;
+GRANT EXECUTE ON FUNCTION ops.job_fold_episode_counters() TO pgkit_maintenance;
+GRANT EXECUTE ON FUNCTION ops.job_reset_weekly_limits(timestamptz, integer) TO pgkit_maintenance;
