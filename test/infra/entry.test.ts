@@ -1,0 +1,52 @@
+// Loads infra/index.ts exactly as Pulumi.yaml tells the Node language host to (same file, same
+// `nodeargs` loader flags, ESM import, default export awaited), under mocks, for each example stack.
+// The SqlBundle's serialized provider captured here is the text the engine would receive; the
+// applier test runs that very text against a real PostgreSQL.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { project, runEntry, serializedBundleProvider } from "./support/entry.js";
+
+// The local stack reads the superuser password from the file `npm start` writes; point it at a temp one.
+const localSecrets = join(mkdtempSync(join(tmpdir(), "pgkit-entry-")), "secrets.json");
+writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", bouncerPassword: "b", appPassword: "a" }));
+
+describe("Pulumi.yaml", () => {
+  it("runs the TypeScript ESM entry through tsx, with Pulumi's bundled ts-node off", () => {
+    expect(project).toMatchObject({ name: "pgkit", main: "infra/index.ts", runtime: { name: "nodejs", options: { typescript: false, nodeargs: "--import tsx" } } });
+  });
+});
+
+describe.each([
+  { stack: "dev", overrides: {}, target: "aws" },
+  { stack: "prod", overrides: {}, target: "aws" },
+  { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
+])("entry loaded like the language host, stack $stack", ({ stack, overrides, target }) => {
+  const run = runEntry(stack, overrides);
+
+  it("loads and returns stack outputs", () => {
+    expect(run.error, run.stderr).toBeUndefined();
+    expect(run.outputs?.target).toBe(target);
+    expect(run.outputs?.sqlBundleChecksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("registers the SQL bundle with a serialized provider that only requires Node built-ins", () => {
+    const text = serializedBundleProvider(run);
+    expect(text).toContain("exports.handler");
+    const required = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(required).toEqual(["child_process"]);
+  });
+});
+
+describe("entry refuses bad config at preview", () => {
+  it("names the key and the allowed values", () => {
+    const run = runEntry("dev", { "pgkit:readReplicas": "9" });
+    expect(run.error).toContain("pgkit:readReplicas: invalid value '9' (allowed: an integer from 0 to 5)");
+  });
+
+  it("the local stack says to run npm start when its secrets file is missing", () => {
+    const run = runEntry("local", { "pgkit:localSecretsFile": "/nonexistent/secrets.json" });
+    expect(run.error).toMatch(/does not exist; run `npm start` first/);
+  });
+});
