@@ -18,11 +18,13 @@ describe("Pulumi.yaml", () => {
   });
 });
 
-describe.each([
+const STACKS: { stack: string; overrides: Record<string, string>; target: string }[] = [
   { stack: "dev", overrides: {}, target: "aws" },
   { stack: "prod", overrides: {}, target: "aws" },
   { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
-])("entry loaded like the language host, stack $stack", ({ stack, overrides, target }) => {
+];
+
+describe.each(STACKS)("entry loaded like the language host, stack $stack", ({ stack, overrides, target }) => {
   const run = runEntry(stack, overrides);
 
   it("loads and returns stack outputs", () => {
