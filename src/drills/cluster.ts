@@ -6,7 +6,8 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { portIsFree, processesInDir, run, runStep, sleep, StepError, isAlive } from '../local/proc.js';
+import { isAlive, portIsFree, processesInDir, sleep, StepError } from '../local/proc.js';
+import { run, runStep } from './exec.js';
 import { pgBin, renderHba, renderIdent, renderPostgresConf } from '../local/render.js';
 
 export interface ScratchCluster {

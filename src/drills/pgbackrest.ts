@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { run, runStep, sleep, StepError } from '../local/proc.js';
+import { sleep, StepError } from '../local/proc.js';
+import { run, runStep } from './exec.js';
 import { ownedDir, writeOwnedFile, type ScratchCluster } from './cluster.js';
 
 export type BackupType = 'full' | 'diff' | 'incr';

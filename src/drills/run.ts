@@ -5,7 +5,7 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot, stackConfig, type StackConfig } from '../config.js';
-import { run } from '../local/proc.js';
+import { run } from './exec.js';
 import { pgBin } from '../local/render.js';
 import { postgresRunning, startStack, stopStack } from '../local/stack.js';
 import { applyMigrations } from '../migrate/index.js';
