@@ -9,6 +9,9 @@
 --   ops.partition_policies: one row per partitioned table — premake and retention (NULL = keep forever).
 --     token_usage 400 days (billing, a year back and a month of margin), user_events 400 days,
 --     engagement_events 180 days, audit.audit_logs kept (the security bundle decides), ops.logs 30 days.
+--   ignore_default_data: a stray row in DEFAULT (a far-future timestamp) must not make maintenance try to
+--     create that month's partition (which fails while DEFAULT holds the row, and would otherwise stop
+--     premake for the table): it stays in DEFAULT and is reported instead.
 --   ops.register_partition_policies(): hands each table to partman. The schema (0100) premade a DEFAULT
 --     partition with partman's own name, so the existing one is detached, partman creates its own, and rows
 --     of the old one are moved through the parent into the right partitions. Idempotent: a table partman
@@ -146,7 +149,7 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format(
       'UPDATE %I.part_config SET premake = $1, retention = $2, retention_keep_table = false, retention_keep_index = false,
-              infinite_time_partitions = true
+              infinite_time_partitions = true, ignore_default_data = true
        WHERE parent_table = $3', v_schema)
       USING p.premake, p.retention::text, p.parent_table;
   END LOOP;

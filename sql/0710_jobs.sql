@@ -18,7 +18,7 @@
 -- Serves: seed 004 #2, #30, #31, #32, #45; seed 001 (queue resilience, circuit breaker release).
 
 -- Partitions: partman.run_maintenance for each policy table (premake, retention drop), then the DEFAULT
--- partitions are checked. Returns {created, dropped, default_rows: {table: rows}}.
+-- partitions are checked. Returns {created, dropped, default_rows: {table: rows}, table_errors: {table: error}}.
 -- SECURITY INVOKER, unlike the other jobs: pg_partman creates and drops tables as the caller (see 0700).
 CREATE OR REPLACE FUNCTION ops.job_partition_maintenance()
 RETURNS jsonb
@@ -37,6 +37,7 @@ DECLARE
   v_before  text[];
   v_after   text[];
   v_default jsonb := '{}';
+  v_errors  jsonb := '{}';
   v_rows    bigint;
   p         record;
   v_state text; v_msg text; v_ctx text;
@@ -56,8 +57,18 @@ BEGIN
       SELECT n.nspname INTO v_schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
       WHERE e.extname = 'pg_partman';
       PERFORM ops.register_partition_policies();  -- picks up policy edits and new policy rows
+      -- One table's failure does not stop the others: it is logged (level error) and reported.
       FOR p IN SELECT pp.parent_table FROM ops.partition_policies pp ORDER BY 1 LOOP
-        EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table := $1, p_jobmon := false)', v_schema) USING p.parent_table;
+        BEGIN
+          EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table := $1, p_jobmon := false)', v_schema) USING p.parent_table;
+        EXCEPTION WHEN OTHERS THEN
+          GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+          v_errors := v_errors || pg_catalog.jsonb_build_object(p.parent_table, v_msg);
+          INSERT INTO ops.logs (level, event_type, message, metadata)
+          VALUES ('error', 'cleanup_failed', pg_catalog.format('partition maintenance of %s failed: %s', p.parent_table, v_msg),
+                  pg_catalog.jsonb_build_object('job_id', v_id, 'job', v_job, 'parent_table', p.parent_table,
+                                                'sqlstate', v_state, 'error', v_msg));
+        END;
       END LOOP;
     ELSE
       FOR p IN SELECT pp.parent_table, pp.premake FROM ops.partition_policies pp ORDER BY 1 LOOP
@@ -108,6 +119,7 @@ BEGIN
       'created', to_jsonb(ARRAY(SELECT unnest(v_after) EXCEPT SELECT unnest(v_before) ORDER BY 1)),
       'dropped', to_jsonb(ARRAY(SELECT unnest(v_before) EXCEPT SELECT unnest(v_after) ORDER BY 1)),
       'default_rows', v_default,
+      'table_errors', v_errors,
       'window', pg_catalog.jsonb_build_object('now', pg_catalog.now())));
 END
 $$;
