@@ -4,7 +4,9 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ResourceValidationArgs } from "@pulumi/policy";
 import { parseConfig, type RawConfig } from "../../infra/config.js";
+import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
 import { createMocks, MOCK_PASSWORD_PREFIX, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
@@ -260,6 +262,19 @@ describe.each([
     expect([b.checksum, b.files, b.dir]).toEqual([bundle.checksum, bundle.files, join(repoRoot, "sql")]);
     // through the SSM tunnel configured in the stack file, TLS verified against the RDS CA
     expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "15432", sslmode: "verify-ca", sslrootcert: "certs/rds-global-bundle.pem", superuser: "false" });
+  });
+
+  it("passes every rule of the policy pack", () => {
+    const found: string[] = [];
+    for (const r of s.recorded) {
+      const args = { type: r.type, props: r.inputs, urn: r.name, name: r.name, opts: {}, stackTags: new Map() } as unknown as ResourceValidationArgs;
+      for (const p of policies) {
+        const v = p.validateResource;
+        for (const fn of Array.isArray(v) ? v : v ? [v] : []) fn(args, (m) => found.push(`${p.name} ${r.type} ${r.name}: ${m}`));
+      }
+    }
+    expect(s.recorded.length).toBeGreaterThan(50);
+    expect(found).toEqual([]);
   });
 
   it("exports endpoints, secret ARNs, vault and bucket names", () => {
