@@ -1,0 +1,382 @@
+// The break-in suite: two organizations with a row in every tenant table, then the application role, as
+// organization A, tries every way we know to read or change organization B's rows (by id, by join, COPY TO,
+// views, functions, direct partition access, TRUNCATE, missing/malformed/spoofed context, a hijacked
+// search_path). Every attempt is counted; a leak is a row of B that came back or changed. The superuser
+// first proves each probe WOULD see B's rows, so "0 leaked" means something.
+// Used by test/security/isolation.test.ts and scripts/security-report.ts.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { SET_CONTEXT_SQL } from '../db/context.js';
+import { ensureKeys, generateKey, setKeys, type Keyring } from './keyring.js';
+
+export interface SuiteUrls {
+  /** Superuser on the target database (seeding, baselines, checksums). */
+  adminUrl: string;
+  /** The application login role through PgBouncer (transaction pooling). */
+  appPooledUrl: string;
+}
+
+export interface Attempt {
+  table: string;
+  kind: string;
+  /** Rows of organization B returned or changed. */
+  leaked: number;
+  /** How it was stopped: 'filtered' (0 rows), or an SQLSTATE. */
+  outcome: string;
+}
+
+export interface SuiteResult {
+  tablesWithRls: number;
+  tablesTotal: number;
+  tenantTablesWithForcedRls: number;
+  tenantTablesTotal: number;
+  policies: number;
+  attempts: Attempt[];
+  leaked: number;
+  bChecksumBefore: string;
+  bChecksumAfter: string;
+  gaps: string[];
+  /** Tenant tables the seed leaves empty for organization B (RLS-checked only). */
+  unprobed: string[];
+}
+
+export const ORG_A = '0a000000-0000-4000-8000-00000000000a';
+export const ORG_B = '0b000000-0000-4000-8000-00000000000b';
+export const USER_A = '0a000000-0000-4000-8000-0000000000a1';
+export const USER_B = '0b000000-0000-4000-8000-0000000000b1';
+
+const vec = (seed: number) => `[${Array.from({ length: 1536 }, (_, i) => (((i * 7 + seed * 13) % 17) / 17 - 0.5).toFixed(3)).join(',')}]`;
+
+/** Tables with tenant or user data (an organization_id or user_id column), parents only. */
+export const TENANT_TABLES_SQL = `
+  SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relkind::text AS relkind, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+         EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped) AS has_id,
+         EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped) AS has_org,
+         c.relispartition AS is_partition
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname IN ('app', 'audit', 'ops') AND c.relkind IN ('r', 'p')
+    AND (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname IN ('organization_id', 'user_id') AND NOT a.attisdropped)
+         OR (n.nspname, c.relname) IN (('app', 'users'), ('app', 'organizations')))
+  ORDER BY 1`;
+
+interface TenantTable { name: string; relkind: string; rls: boolean; forced: boolean; has_id: boolean; has_org: boolean; is_partition: boolean }
+
+/** Seeds organizations A and B with one row in every tenant table (as superuser). */
+export async function seedTwoTenants(admin: pg.ClientBase, keyring: Keyring): Promise<void> {
+  await ensureKeys(admin, keyring);
+  await admin.query('BEGIN');
+  await setKeys(admin, keyring);
+  const q = (sql: string, params: unknown[] = []) => admin.query(sql, params);
+  await q(`INSERT INTO app.scenarios (id, code, title, system_prompt, is_published) VALUES ($1, 'sec_public', 'Security public', 'SECRET PROMPT', true) ON CONFLICT DO NOTHING`, [randomUUID()]);
+  const tpl = randomUUID();
+  await q(`INSERT INTO app.question_templates (id, code, focus, depth, template) VALUES ($1, 'sec_tpl', 'goals', 'surface', 'What are your goals?')`, [tpl]);
+  await q(`INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, embedding) VALUES (NULL, 'question_template', $1, $2)`, [tpl, vec(9)]);
+  for (const [org, user, tag] of [[ORG_A, USER_A, 'a'], [ORG_B, USER_B, 'b']] as const) {
+    const project = randomUUID(), episode = randomUUID(), block = randomUUID(), session = randomUUID(), memory = randomUUID();
+    await q(`INSERT INTO app.organizations (id, name, slug) VALUES ($1, $2, $3)`, [org, `Org ${tag}`, `sec-org-${tag}`]);
+    await q(`INSERT INTO app.users (id, email, display_name) VALUES ($1, $2, $3)`, [user, `sec-${tag}@example.com`, `User ${tag}`]);
+    await q(`INSERT INTO app.memberships (organization_id, user_id, role) VALUES ($1, $2, 'owner')`, [org, user]);
+    await q(`INSERT INTO app.projects (id, organization_id, name) VALUES ($1, $2, $3)`, [project, org, `Project ${tag}`]);
+    await q(`INSERT INTO app.episodes (id, organization_id, project_id, episode_number, title) VALUES ($1, $2, $3, 1, $4)`, [episode, org, project, `Episode ${tag}`]);
+    await q(`INSERT INTO app.blocks (id, organization_id, episode_id, position, content) VALUES ($1, $2, $3, 0, $4)`, [block, org, episode, `# Block ${tag}`]);
+    await q(`INSERT INTO app.highlights (organization_id, user_id, episode_id, block_id, quote, start_offset, end_offset) VALUES ($1, $2, $3, $4, 'quote', 0, 5)`, [org, user, episode, block]);
+    await q(`INSERT INTO app.planning_notes (organization_id, project_id, user_id, note) VALUES ($1, $2, $3, $4)`, [org, project, user, `secret plan of ${tag}`]);
+    await q(`INSERT INTO app.agent_memory (id, organization_id, project_id, content) VALUES ($1, $2, $3, $4)`, [memory, org, project, `memory ${tag}`]);
+    await q(`INSERT INTO app.chat_sessions (id, organization_id, user_id, project_id, episode_id) VALUES ($1, $2, $3, $4, $5)`, [session, org, user, project, episode]);
+    await q(`INSERT INTO app.chat_messages (organization_id, session_id, user_id, role, chat_type, content) VALUES ($1, $2, $3, 'user', 'main', $4)`, [org, session, user, `secret message of ${tag}`]);
+    await q(`INSERT INTO app.episode_schedule_queue (organization_id, project_id, scheduled_for) VALUES ($1, $2, now() + interval '1 day')`, [org, project]);
+    await q(`INSERT INTO app.token_usage (organization_id, project_id, user_id, operation, model_used, input_tokens, output_tokens, cost_gbp) VALUES ($1, $2, $3, 'chat', 'm', 10, 20, 0.01)`, [org, project, user]);
+    await q(`INSERT INTO app.token_usage_daily (organization_id, usage_date) VALUES ($1, DATE '2030-01-01') ON CONFLICT DO NOTHING`, [org]);
+    await q(`INSERT INTO app.derived_insights (organization_id, project_id, session_id, insight_type, insight_value) VALUES ($1, $2, $3, 'preference', '{"k": 1}')`, [org, project, session]);
+    await q(`INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, embedding) VALUES ($1, 'chat_session', $2, $3)`, [org, session, vec(tag === 'a' ? 1 : 2)]);
+    await q(`INSERT INTO app.user_events (organization_id, user_id, event_type) VALUES ($1, $2, 'onboarding.complete')`, [org, user]);
+    await q(`INSERT INTO app.engagement_events (organization_id, user_id, episode_id, block_id, event_type) VALUES ($1, $2, $3, $4, 'episode_opened')`, [org, user, episode, block]);
+    await q(`INSERT INTO ops.logs (event_type, message, organization_id, user_id, session_id) VALUES ('session_started', 'started', $1, $2, $3)`, [org, user, session]);
+  }
+  await admin.query('COMMIT');
+}
+
+/** A checksum of every row of organization B in every tenant table (superuser view). */
+export async function orgChecksum(admin: pg.ClientBase, org: string, tables: TenantTable[]): Promise<string> {
+  const parts: string[] = [];
+  for (const t of tables.filter((x) => !x.is_partition)) {
+    const where = t.has_org ? 'organization_id = $1::uuid' : t.name === 'app.organizations' ? 'id = $1::uuid' : t.name === 'app.users' ? 'id = $2::uuid' : 'user_id = $2::uuid';
+    const r = await admin.query<{ h: string }>(
+      `SELECT coalesce(md5(string_agg(to_jsonb(x)::text, '|' ORDER BY to_jsonb(x)::text)), '-') AS h FROM ${t.name} x WHERE ${where} AND $1::text IS NOT NULL AND $2::text IS NOT NULL`,
+      [org, USER_B]);
+    parts.push(`${t.name}:${r.rows[0].h}`);
+  }
+  return parts.join(';');
+}
+
+function sqlstate(e: unknown): string {
+  return (e as { code?: string }).code ?? 'error';
+}
+
+export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string) => void } = {}): Promise<SuiteResult> {
+  const log = opts.log ?? (() => {});
+  const keyring: Keyring = { ksuite1: generateKey() };
+  const admin = new pg.Client({ connectionString: urls.adminUrl });
+  await admin.connect();
+  const app = new pg.Pool({ connectionString: urls.appPooledUrl, max: 4 });
+  const attempts: Attempt[] = [];
+  const gaps: string[] = [];
+  const unprobed: string[] = [];
+  try {
+    const existing = await admin.query('SELECT 1 FROM app.organizations WHERE id = $1', [ORG_B]);
+    if (!existing.rowCount) await seedTwoTenants(admin, keyring);
+    else await ensureKeys(admin, keyring).catch(() => undefined);
+
+    const tables = (await admin.query<TenantTable>(TENANT_TABLES_SQL)).rows;
+    const parents = tables.filter((t) => !t.is_partition);
+    for (const t of tables) if (!(t.rls && t.forced)) gaps.push(t.name);
+    const all = await admin.query<{ n: string; rls: string }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE relrowsecurity AND relforcerowsecurity) AS rls
+       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+       WHERE s.nspname IN ('app', 'app_private', 'audit', 'ops') AND c.relkind IN ('r', 'p')`);
+    const policies = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+       WHERE s.nspname IN ('app', 'app_private', 'audit', 'ops')`);
+
+    const bChecksumBefore = await orgChecksum(admin, ORG_B, tables);
+
+    // B's rows per table, as the superuser sees them: the baseline every probe is compared with.
+    const bWhere = (t: TenantTable) =>
+      t.has_org ? `organization_id = '${ORG_B}'` : t.name === 'app.organizations' ? `id = '${ORG_B}'` : t.name === 'app.users' ? `id = '${USER_B}'` : `user_id = '${USER_B}'`;
+    const keyCol = (t: TenantTable) => (t.has_org ? 'organization_id' : t.name === 'app.organizations' || t.name === 'app.users' ? 'id' : 'user_id');
+    const isOrgKey = (t: TenantTable) => t.has_org || t.name === 'app.organizations';
+    const bIds = new Map<string, string[]>();
+    for (const t of parents) {
+      const r = await admin.query<{ id: string | null }>(`SELECT ${t.has_id ? 'id::text' : 'NULL::text'} AS id FROM ${t.name} WHERE ${bWhere(t)}`);
+      if (r.rowCount === 0) {
+        unprobed.push(t.name); // a table the seed does not fill (added by a later file): RLS-checked, not probed
+        continue;
+      }
+      bIds.set(t.name, r.rows.map((x) => x.id).filter((x): x is string => x !== null));
+    }
+
+    const asApp = async <T>(ctx: { org?: string | null; user?: string | null; raw?: [string, string] } | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+      const c = await app.connect();
+      try {
+        await c.query('BEGIN');
+        if (ctx?.raw) await c.query(SET_CONTEXT_SQL, ctx.raw);
+        else if (ctx) await c.query(SET_CONTEXT_SQL, [ctx.org ?? '', ctx.user ?? '']);
+        await setKeys(c, keyring);
+        const r = await fn(c);
+        await c.query('COMMIT');
+        return r;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        c.release();
+      }
+    };
+    const A = { org: ORG_A, user: USER_A };
+    const probe = async (table: string, kind: string, ctx: Parameters<typeof asApp>[0], fn: (c: pg.PoolClient) => Promise<number>) => {
+      let leaked = 0;
+      let outcome = 'filtered';
+      try {
+        leaked = await asApp(ctx, fn);
+        if (leaked > 0) outcome = 'LEAKED';
+      } catch (e) {
+        outcome = sqlstate(e);
+        if (!['42501', '23503', '42P01', '42883', '22023', '0A000', '3F000'].includes(outcome)) outcome = `unexpected ${outcome}: ${(e as Error).message}`;
+      }
+      attempts.push({ table, kind, leaked, outcome });
+      if (leaked > 0 || outcome.startsWith('unexpected')) log(`!! ${table} ${kind}: ${outcome}`);
+    };
+    const countTenant = (rows: Array<Record<string, unknown>>) =>
+      rows.filter((r) => [ORG_A, ORG_B, USER_A, USER_B].some((k) => JSON.stringify(r).includes(k))).length;
+    const countB = (rows: Array<Record<string, unknown>>) => rows.filter((r) => JSON.stringify(r).includes(ORG_B) || JSON.stringify(r).includes(USER_B)).length;
+
+    const probed = parents.filter((t) => bIds.has(t.name));
+    if (probed.length < 18) throw new Error(`suite invalid: only ${probed.length} tenant tables hold a row of organization B (unprobed: ${unprobed.join(", ")})`);
+    for (const t of probed) {
+      const ids = bIds.get(t.name) ?? [];
+      const w = bWhere(t);
+      await probe(t.name, 'select all', A, async (c) => countB((await c.query(`SELECT * FROM ${t.name}`)).rows));
+      await probe(t.name, 'select filtered to B', A, async (c) => (await c.query(`SELECT * FROM ${t.name} WHERE ${w}`)).rowCount ?? 0);
+      if (ids.length) await probe(t.name, 'select by id', A, async (c) => (await c.query(`SELECT * FROM ${t.name} WHERE id = ANY($1::uuid[])`, [ids])).rowCount ?? 0);
+      await probe(t.name, 'join', A, async (c) =>
+        (await c.query(`SELECT x.* FROM ${t.name} x JOIN (VALUES ('${ORG_B}'::uuid, '${USER_B}'::uuid)) v(o, u) ON x.${keyCol(t)} = ${isOrgKey(t) ? 'v.o' : 'v.u'}`)).rowCount ?? 0);
+      await probe(t.name, 'copy to', A, async (c) => {
+        const out = await new Promise<string>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          const s = c.query(copyTo(`COPY (SELECT * FROM ${t.name}) TO STDOUT`));
+          s.on('data', (d: Buffer) => chunks.push(d));
+          s.on('end', () => resolve(Buffer.concat(chunks).toString()));
+          s.on('error', reject);
+        });
+        return out.split('\n').filter((l) => l.includes(ORG_B) || l.includes(USER_B)).length;
+      });
+      if (t.relkind === 'r') {
+        await probe(t.name, 'copy table to', A, async (c) => {
+          const out = await new Promise<string>((resolve, reject) => {
+            const chunks: Buffer[] = [];
+            const s = c.query(copyTo(`COPY ${t.name} TO STDOUT`));
+            s.on('data', (d: Buffer) => chunks.push(d));
+            s.on('end', () => resolve(Buffer.concat(chunks).toString()));
+            s.on('error', reject);
+          });
+          return out.split('\n').filter((l) => l.includes(ORG_B) || l.includes(USER_B)).length;
+        });
+      }
+      // UPDATE through a column the app may update, if any (else a column it may not: refused).
+      const upd = await admin.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.column_privileges WHERE grantee = 'pgkit_app' AND privilege_type = 'UPDATE'
+           AND table_schema || '.' || table_name = $1 ORDER BY column_name LIMIT 1`, [t.name]);
+      const col = upd.rows[0]?.column_name ?? keyCol(t);
+      await probe(t.name, `update ${col}`, A, async (c) => (await c.query(`UPDATE ${t.name} SET ${col} = ${col} WHERE ${w}`)).rowCount ?? 0);
+      await probe(t.name, 'move to org A', A, async (c) =>
+        (await c.query(`UPDATE ${t.name} SET ${keyCol(t)} = $1 WHERE ${w}`, [isOrgKey(t) ? ORG_A : USER_A])).rowCount ?? 0);
+      await probe(t.name, 'delete', A, async (c) => (await c.query(`DELETE FROM ${t.name} WHERE ${w}`)).rowCount ?? 0);
+      await probe(t.name, 'truncate', A, async (c) => {
+        await c.query(`TRUNCATE ${t.name} CASCADE`);
+        return 1;
+      });
+      // INSERT a copy of B's row (new id): refused by privilege, policy or tenant trigger.
+      await probe(t.name, 'insert as B', A, async (c) => {
+        const row = (await admin.query(`SELECT to_jsonb(x) AS j FROM ${t.name} x WHERE ${w} LIMIT 1`)).rows[0].j as Record<string, unknown>;
+        if ('id' in row) row.id = randomUUID();
+        for (const k of ['position', 'episode_number', 'chunk_index']) if (typeof row[k] === 'number') row[k] = (row[k] as number) + 1000;
+        for (const k of ['slug', 'email', 'client_message_id', 'total_tokens', 'duration_seconds']) delete row[k];
+        if (t.name === 'app.token_usage_daily') row.usage_date = '2031-01-01';
+        if (t.name === 'app.chat_messages') { row.content = 'injected'; delete row.content_enc; delete row.content_key_id; }
+        if (t.name === 'app.planning_notes') { row.note = 'injected'; delete row.note_enc; delete row.note_key_id; }
+        const cols = Object.keys(row);
+        const r = await c.query(`INSERT INTO ${t.name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM jsonb_populate_record(NULL::${t.name}, $1)`, [row]);
+        return r.rowCount ?? 0;
+      });
+      // Context missing and malformed: nothing at all comes back.
+      for (const [label, ctx] of [
+        ['no context', null],
+        ['empty context', { org: '', user: '' }],
+        ['malformed: sql', { raw: [`' OR 1=1 --`, `' OR 1=1 --`] as [string, string] }],
+        ['malformed: braces', { raw: [`{${ORG_B}}`, `{${USER_B}}`] as [string, string] }],
+        ['malformed: trailing space', { raw: [`${ORG_B} `, `${USER_B} `] as [string, string] }],
+      ] as const) {
+        // Any tenant's row counts (A's too): without a valid context nothing tenant-owned may come back.
+        await probe(t.name, label, ctx, async (c) => countTenant((await c.query(`SELECT * FROM ${t.name}`)).rows));
+      }
+    }
+
+    // Direct partition access: no privilege on any partition.
+    for (const p of tables.filter((t) => t.is_partition)) {
+      await probe(p.name, 'select partition', A, async (c) => countB((await c.query(`SELECT * FROM ${p.name}`)).rows));
+      await probe(p.name, 'insert into partition', A, async (c) => {
+        const row = (await admin.query(`SELECT to_jsonb(x) AS j FROM ${p.name} x LIMIT 1`)).rows[0]?.j as Record<string, unknown> | undefined;
+        if (!row) { await c.query(`INSERT INTO ${p.name} DEFAULT VALUES`); return 1; }
+        row.id = randomUUID();
+        delete row.total_tokens;
+        const cols = Object.keys(row);
+        return (await c.query(`INSERT INTO ${p.name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM jsonb_populate_record(NULL::${p.name}, $1)`, [row])).rowCount ?? 0;
+      });
+    }
+
+    // Cross-tenant references: a row of A pointing at B's parent.
+    const bProject = (await admin.query(`SELECT id FROM app.projects WHERE organization_id = $1`, [ORG_B])).rows[0].id;
+    const bEpisode = (await admin.query(`SELECT id FROM app.episodes WHERE organization_id = $1`, [ORG_B])).rows[0].id;
+    const bSession = (await admin.query(`SELECT id FROM app.chat_sessions WHERE organization_id = $1`, [ORG_B])).rows[0].id;
+    await probe('app.episodes', 'reference B project', A, async (c) => (await c.query(`INSERT INTO app.episodes (organization_id, project_id, episode_number, title) VALUES ($1, $2, 77, 'x')`, [ORG_A, bProject])).rowCount ?? 0);
+    await probe('app.blocks', 'reference B episode', A, async (c) => (await c.query(`INSERT INTO app.blocks (organization_id, episode_id, position, content) VALUES ($1, $2, 77, 'x')`, [ORG_A, bEpisode])).rowCount ?? 0);
+    await probe('app.chat_messages', 'reference B session', A, async (c) => (await c.query(`INSERT INTO app.chat_messages (session_id, role, chat_type, content) VALUES ($1, 'user', 'main', 'x')`, [bSession])).rowCount ?? 0);
+    await probe('app.chat_messages', 'reference B session as A', A, async (c) => (await c.query(`INSERT INTO app.chat_messages (organization_id, user_id, session_id, role, chat_type, content) VALUES ($1, $2, $3, 'user', 'main', 'x')`, [ORG_A, USER_A, bSession])).rowCount ?? 0);
+    await probe('app.highlights', 'reference B episode', A, async (c) => (await c.query(`INSERT INTO app.highlights (organization_id, user_id, episode_id, quote, start_offset, end_offset) VALUES ($1, $2, $3, 'q', 0, 1)`, [ORG_A, USER_A, bEpisode])).rowCount ?? 0);
+    await probe('app.rag_embeddings', 'reference B session', A, async (c) => (await c.query(`INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, embedding) VALUES ($1, 'chat_session', $2, $3)`, [ORG_A, bSession, vec(5)])).rowCount ?? 0);
+
+    // Views and functions.
+    for (const v of ['app.chat_messages_decrypted', 'app.planning_notes_decrypted', 'app.public_scenarios', 'app.public_question_templates']) {
+      await probe(v, 'select view', A, async (c) => countB((await c.query(`SELECT * FROM ${v}`)).rows));
+    }
+    for (const t of ['projects', 'episodes', 'blocks', 'agent_memory', 'derived_insights', 'planning_notes', 'highlights', 'chat_sessions', 'chat_messages']) {
+      for (const id of bIds.get(`app.${t}`) ?? []) {
+        await probe(`app.${t}`, 'app.soft_delete(B row)', A, async (c) => ((await c.query<{ ok: boolean }>('SELECT app.soft_delete($1, $2) AS ok', [t, id])).rows[0].ok ? 1 : 0));
+      }
+    }
+    await probe('app.users', 'app.add_member(B user)', { org: ORG_B, user: USER_A }, async (c) => {
+      await c.query(`SELECT app.add_member($1, 'owner')`, [USER_A]);
+      return 1;
+    });
+    await probe('app.scenarios', 'read system_prompt as anon', A, async (c) => {
+      await c.query('SET LOCAL ROLE pgkit_anon');
+      return (await c.query('SELECT system_prompt FROM app.scenarios')).rowCount ?? 0;
+    });
+    await probe('app_private.encryption_keys', 'read key table', A, async (c) => (await c.query('SELECT * FROM app_private.encryption_keys')).rowCount ?? 0);
+    await probe('audit.audit_logs', 'read audit', A, async (c) => (await c.query('SELECT * FROM audit.audit_logs')).rowCount ?? 0);
+    await probe('app_private.erase_user', 'erase B user', A, async (c) => {
+      await c.query(`SELECT app_private.erase_user($1, 'attack')`, [USER_B]);
+      return 1;
+    });
+    await probe('app_private.reencrypt_batch', 'call maintenance function', A, async (c) => {
+      await c.query(`SELECT app_private.start_key_rotation()`);
+      return 1;
+    });
+
+    // A hijacked search_path: the app owns a schema earlier in search_path with look-alike functions.
+    await admin.query('DROP SCHEMA IF EXISTS evil CASCADE');
+    await admin.query('CREATE SCHEMA evil');
+    await admin.query('GRANT USAGE, CREATE ON SCHEMA evil TO pgkit_app');
+    try {
+      await asApp(A, async (c) => {
+        await c.query(`CREATE FUNCTION evil.current_org_id() RETURNS uuid LANGUAGE sql AS $$ SELECT '${ORG_B}'::uuid $$`);
+        await c.query(`CREATE FUNCTION evil.current_user_id() RETURNS uuid LANGUAGE sql AS $$ SELECT '${USER_B}'::uuid $$`);
+        await c.query(`CREATE FUNCTION evil.current_setting(text, boolean) RETURNS text LANGUAGE sql AS $$ SELECT '${ORG_B}' $$`);
+        await c.query(`CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql AS $$ SELECT 'epoch'::timestamptz $$`);
+        return 0;
+      });
+      for (const t of probed) {
+        await probe(t.name, 'hijacked search_path', A, async (c) => {
+          await c.query(`SET LOCAL search_path = evil, pg_catalog, app, extensions`);
+          return (await c.query(`SELECT * FROM ${t.name} WHERE ${bWhere(t)}`)).rowCount ?? 0;
+        });
+      }
+      for (const t of ['projects', 'chat_messages']) {
+        for (const id of bIds.get(`app.${t}`) ?? []) {
+          await probe(`app.${t}`, 'definer function, hijacked search_path', A, async (c) => {
+            await c.query(`SET LOCAL search_path = evil, pg_catalog, app, extensions`);
+            return (await c.query<{ ok: boolean }>('SELECT app.soft_delete($1, $2) AS ok', [t, id])).rows[0].ok ? 1 : 0;
+          });
+        }
+      }
+    } finally {
+      await admin.query('DROP SCHEMA IF EXISTS evil CASCADE');
+    }
+
+    // Session-level SET on a pooled server connection, then the pooled connections are reused by requests
+    // that set their own context: every one sees only its own organization.
+    {
+      const c = await app.connect();
+      try {
+        await c.query(`SET app.org_id = '${ORG_B}'`);
+        await c.query(`SET app.user_id = '${USER_B}'`);
+      } finally {
+        c.release();
+      }
+      for (let i = 0; i < 8; i++) {
+        await probe('app.projects', 'reuse after session-level SET', A, async (cc) => (await cc.query(`SELECT * FROM app.projects WHERE organization_id = $1`, [ORG_B])).rowCount ?? 0);
+        await probe('app.chat_messages', 'reuse after session-level SET', A, async (cc) => (await cc.query(`SELECT * FROM app.chat_messages_decrypted WHERE organization_id = $1`, [ORG_B])).rowCount ?? 0);
+      }
+    }
+
+    const bChecksumAfter = await orgChecksum(admin, ORG_B, tables);
+    const leaked = attempts.reduce((s, a) => s + a.leaked, 0);
+    return {
+      tablesWithRls: Number(all.rows[0].rls),
+      tablesTotal: Number(all.rows[0].n),
+      tenantTablesWithForcedRls: tables.filter((t) => t.rls && t.forced).length,
+      tenantTablesTotal: tables.length,
+      policies: Number(policies.rows[0].n),
+      attempts,
+      leaked,
+      bChecksumBefore,
+      bChecksumAfter,
+      gaps,
+      unprobed,
+    };
+  } finally {
+    await app.end();
+    await admin.end();
+  }
+}

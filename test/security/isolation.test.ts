@@ -1,0 +1,53 @@
+// Tenant isolation, tried from the outside: the break-in suite (src/security/attacks.ts) against a real
+// migrated database through PgBouncer, then again after planting a leaky policy to prove it can fail.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBreakInSuite, type SuiteResult } from '../../src/security/attacks.js';
+import { migratedDatabase, type TestDb } from '../support/db.js';
+
+let db: TestDb;
+let result: SuiteResult;
+
+beforeAll(async () => {
+  db = await migratedDatabase();
+  result = await runBreakInSuite({ adminUrl: db.url, appPooledUrl: db.appPooledUrl });
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('organization A cannot reach organization B', () => {
+  it('every table holding tenant or user data has row-level security enabled and forced', () => {
+    expect(result.gaps).toEqual([]);
+    expect(result.tenantTablesTotal).toBeGreaterThanOrEqual(20);
+    expect(result.tenantTablesWithForcedRls).toBe(result.tenantTablesTotal);
+  });
+
+  it('hundreds of attempts, none leaks a row, none fails for an unexpected reason', () => {
+    expect(result.attempts.length).toBeGreaterThan(400);
+    const bad = result.attempts.filter((a) => a.leaked > 0 || a.outcome.startsWith('unexpected'));
+    expect(bad).toEqual([]);
+    expect(result.leaked).toBe(0);
+  });
+
+  it("organization B's rows are byte-for-byte unchanged", () => {
+    expect(result.bChecksumAfter).toBe(result.bChecksumBefore);
+  });
+
+  it('writes are refused by privilege, policy or tenant trigger (not by accident)', () => {
+    const writes = result.attempts.filter((a) => /insert|reference|truncate|move|update|delete/.test(a.kind));
+    expect(writes.length).toBeGreaterThan(100);
+    for (const w of writes) expect(['filtered', '42501', '23503']).toContain(w.outcome);
+  });
+
+  it('the same suite finds a leak when a policy is too broad (the probes can fail)', async () => {
+    await db.pool.query('CREATE POLICY projects_app_leak ON app.projects FOR SELECT TO pgkit_app USING (true)');
+    try {
+      const leaky = await runBreakInSuite({ adminUrl: db.url, appPooledUrl: db.appPooledUrl });
+      const leaks = leaky.attempts.filter((a) => a.table === 'app.projects' && a.leaked > 0).map((a) => a.kind);
+      expect(leaks).toEqual(expect.arrayContaining(['select all', 'select filtered to B', 'select by id', 'join', 'copy to', 'no context']));
+      expect(leaky.leaked).toBeGreaterThan(0);
+    } finally {
+      await db.pool.query('DROP POLICY projects_app_leak ON app.projects');
+    }
+  });
+});
