@@ -4,9 +4,9 @@
 --     window and errors into ops.logs with one job_id (seed 004 #32, #45);
 --   ops.job_schedule_status: whether pg_cron jobs are registered in this database and why not (a report
 --     reads it; the migration also raises a NOTICE, never a silent skip);
---   app_private.tg__set_updated_at() extended: updated_at never moves backwards and never precedes
---     created_at, even when the server clock steps back (the CHECK updated_at >= created_at would otherwise
---     reject an ordinary UPDATE after a clock correction).
+--   app_private.tg__set_updated_at() extended: updated_at never moves backwards, even when the server clock
+--     steps back (the CHECK updated_at >= created_at would otherwise reject an ordinary UPDATE after a
+--     clock correction). 0780 attaches it to every table with updated_at that lacks it.
 -- Serves: seed 004 #32, #45 (job logging), #38/#39 (updated_at everywhere), seed 004 #29.
 
 INSERT INTO ops.log_event_types (code, description) VALUES
@@ -117,10 +117,12 @@ VOLATILE
 AS $$
 BEGIN
   IF NEW IS DISTINCT FROM OLD THEN
-    NEW.updated_at := GREATEST(pg_catalog.clock_timestamp(), OLD.updated_at, NEW.created_at);
+    -- Never before the previous value (which the CHECK updated_at >= created_at already bounds), so a
+    -- clock that stepped back cannot fail an ordinary UPDATE. Tables without created_at use it too.
+    NEW.updated_at := GREATEST(pg_catalog.clock_timestamp(), OLD.updated_at);
   END IF;
   RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION app_private.tg__set_updated_at() IS
-  'BEFORE UPDATE trigger: sets NEW.updated_at to clock_timestamp() when the row changed; monotonic (never before OLD.updated_at or created_at).';
+  'BEFORE UPDATE trigger: sets NEW.updated_at to clock_timestamp() when the row changed; monotonic (never before OLD.updated_at).';
