@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
 import { sleep } from '../local/proc.js';
+import { renderPostgresConf } from '../local/render.js';
 import { connectionStrings, stackSecrets } from '../local/stack.js';
 import { clusterUrl, folderBytes, removeScratch, scratchCluster, startScratch, timeRawCopy, waitWritable, withClient, writeScratchConfig } from './cluster.js';
 import { ArchiveSampler, DRILL_SCHEMA, ensureDrillTables, MarkerWriter, measureRpo } from './load.js';
@@ -52,6 +53,11 @@ export async function runPitrDrill(cfg: StackConfig, opts: PitrOptions): Promise
 
   await withClient(url, (c) => ensureDrillTables(c));
   const health = await withClient(url, (c) => backrest.archiveHealth(c, cfg));
+  // The RPO bound is archive_timeout; a stack started before a settings change runs the old value.
+  const archiveTimeout = await withClient(url, async (c) => (await c.query<{ s: string }>("SELECT setting AS s FROM pg_settings WHERE name = 'archive_timeout'")).rows[0].s);
+  const rendered = /archive_timeout = (\d+)s/.exec(renderPostgresConf(cfg))?.[1];
+  const staleConfig = rendered && rendered !== archiveTimeout ? `the stack runs archive_timeout = ${archiveTimeout}s but src/local/render.ts now sets ${rendered}s: restart it (\`npm stop && npm start\`) to apply` : null;
+  if (staleConfig) log(`  NOTE: ${staleConfig}`);
   if (!health.ok) throw new Error(`cannot run the PITR drill: ${health.message}`);
 
   log('PITR drill: marker writer started');
@@ -147,7 +153,10 @@ export async function runPitrDrill(cfg: StackConfig, opts: PitrOptions): Promise
     dataset: { dataDirBytes, databaseBytes },
     rawCopyMs: raw.ms,
     rto,
-    rpo: { ...rpo, mechanism: 'WAL archiving by pgBackRest (asynchronous push) with archive_timeout = 5s' },
+    rpo: {
+      ...rpo,
+      mechanism: `WAL archiving by pgBackRest (asynchronous push) with archive_timeout = ${archiveTimeout}s (a partly filled segment is switched and archived at most that long after its first write)${staleConfig ? `; ${staleConfig}` : ''}`,
+    },
     restoredClusterRemoved,
   };
 }
