@@ -12,7 +12,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { SignJWT } from 'jose';
+import { signToken } from '../service/auth.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 import { withContext } from '../../src/db/context.js';
 import { bin, copyBinary, copyText, iso, type CopyResult } from './copy.js';
@@ -325,19 +325,15 @@ async function writeDataFile(file: string, w: World, queryVectors: Float32Array[
     const user = w.users[u];
     const org = w.orgs[user.org];
     const f = fixtures[u];
-    const token = await new SignJWT({ org: org.id })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(user.id)
-      .setIssuer('pgkit-loadtest')
-      .setAudience('pgkit-workload')
-      .setIssuedAt()
-      .setExpirationTime('7d')
-      .sign(secret);
+    const token = await signToken(secret, { userId: user.id, orgId: org.id });
     const projects = org.projects.slice(0, 5).map((p) => w.projects[p].id);
     const episodes = org.projects.flatMap((p) => w.projects[p].episodes.slice(-3)).slice(0, 8).map((e) => w.episodes[e].id);
     users.push({ u: user.id, o: org.id, t: token, p: projects, e: episodes, ep: f[4], b: f[5], s: f[6], tp: org.topics, f: f[8] });
   }
+  const first = w.users[0];
+  const workerToken = await signToken(secret, { userId: first.id, orgId: w.orgs[first.org].id, worker: true });
   const data = {
+    workerToken,
     meta: { generatedAt: new Date().toISOString(), seed: w.seed, scale: w.scale, dim: w.space.dim, embeddingSpace: w.space.opts },
     users,
     focuses: ['goals', 'context', 'challenges', 'market', 'technology', 'regulation', 'reflection'],

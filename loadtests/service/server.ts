@@ -1,0 +1,25 @@
+#!/usr/bin/env -S npx tsx
+// `npm run service`: the workload service on PORT (default 8080), connected as the application login role
+// through PgBouncer (APP_POOLED_DATABASE_URL, else the local stack's; --database picks another database).
+import { parseArgs } from 'node:util';
+import { endpoints, jwtSecret, loadtestEncKeys } from '../lib/local.js';
+import { buildService } from './app.js';
+
+const { values } = parseArgs({ options: { database: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'pool-size': { type: 'string' } } });
+const ep = endpoints(values.database);
+const { app } = buildService({
+  databaseUrl: ep.appPooled,
+  jwtSecret: jwtSecret(ep.stack),
+  encKeys: loadtestEncKeys(ep.stack).material,
+  poolSize: Number(values['pool-size'] ?? process.env.SERVICE_POOL_SIZE ?? ep.stack.poolSize),
+});
+const port = Number(values.port ?? process.env.PORT ?? 8080);
+const host = values.host ?? process.env.HOST ?? '127.0.0.1';
+try {
+  await app.listen({ port, host });
+  console.log(`workload service on http://${host}:${port} -> ${ep.database} through PgBouncer (${new URL(ep.appPooled).host})`);
+} catch (e) {
+  console.error(`workload service failed to start: ${(e as Error).message}`);
+  process.exit(1);
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void app.close().then(() => process.exit(0)));
