@@ -1,0 +1,86 @@
+// One function per service operation, each tagged `op:<name>` so thresholds and summaries are per operation.
+import http from 'k6/http';
+import { check } from 'k6';
+import { BASE_URL, pick, queryVectors, uuid4, type LoadUser } from './config.ts';
+
+const json = (u: LoadUser, op: string) => ({
+  headers: { Authorization: `Bearer ${u.t}`, 'Content-Type': 'application/json' },
+  tags: { op },
+});
+
+function ok(res: http.RefinedResponse<'text'>, op: string, statuses: number[]) {
+  check(res, { [`${op} status ${statuses.join('/')}`]: (r) => statuses.includes(r.status) });
+}
+
+export function listProjects(u: LoadUser) {
+  const r = http.get(`${BASE_URL}/v1/projects?limit=20`, json(u, 'list_projects'));
+  ok(r, 'list_projects', [200]);
+}
+
+export function listEpisodes(u: LoadUser) {
+  const r = http.get(`${BASE_URL}/v1/projects/${pick(u.p)}/episodes?limit=20`, json(u, 'list_episodes'));
+  ok(r, 'list_episodes', [200]);
+}
+
+export function readEpisode(u: LoadUser) {
+  const r = http.get(`${BASE_URL}/v1/episodes/${u.e.length ? pick(u.e) : u.ep}`, json(u, 'read_episode'));
+  ok(r, 'read_episode', [200]);
+}
+
+export function createHighlight(u: LoadUser) {
+  const start = Math.floor(Math.random() * 100);
+  const body = JSON.stringify({ blockId: u.b, quote: 'load test quote', startOffset: start, endOffset: start + 15 });
+  const r = http.post(`${BASE_URL}/v1/episodes/${u.ep}/highlights`, body, json(u, 'create_highlight'));
+  ok(r, 'create_highlight', [201]);
+}
+
+/** 429 (the database's per-session rate limit) is an expected answer under load, not a failure. */
+export function postChatMessage(u: LoadUser) {
+  const body = JSON.stringify({ content: 'What changed this week in the market?', clientMessageId: uuid4() });
+  const params = { ...json(u, 'post_chat_message'), responseCallback: http.expectedStatuses(200, 201, 429) };
+  const r = http.post(`${BASE_URL}/v1/chat-sessions/${u.s}/messages`, body, params);
+  ok(r, 'post_chat_message', [200, 201, 429]);
+}
+
+export function recordTokenUsage(u: LoadUser) {
+  const body = JSON.stringify({ operation: 'chat', model: 'gpt-4o-mini', inputTokens: 800, outputTokens: 200, costGbp: 0.0012, projectId: pick(u.p) });
+  const r = http.post(`${BASE_URL}/v1/token-usage`, body, json(u, 'record_token_usage'));
+  ok(r, 'record_token_usage', [201]);
+}
+
+export function vectorSearch(u: LoadUser) {
+  const body = JSON.stringify({ vector: queryVectors[pick(u.tp)], k: 5 });
+  const r = http.post(`${BASE_URL}/v1/search`, body, json(u, 'vector_search'));
+  ok(r, 'vector_search', [200]);
+}
+
+export function templateLookup(u: LoadUser) {
+  const r = http.get(`${BASE_URL}/v1/templates?focus=${u.f}`, json(u, 'template_lookup'));
+  ok(r, 'template_lookup', [200]);
+}
+
+export function sessionEmbeddingLookup(u: LoadUser) {
+  // Not every session has an embedding: 404 is a correct answer for those.
+  const params = { ...json(u, 'session_embedding_lookup'), responseCallback: http.expectedStatuses(200, 404) };
+  const r = http.get(`${BASE_URL}/v1/chat-sessions/${u.s}/embedding`, params);
+  ok(r, 'session_embedding_lookup', [200, 404]);
+}
+
+export function bulkInsertEmbeddings(u: LoadUser) {
+  const vectors: number[][] = [];
+  for (let i = 0; i < 100; i++) vectors.push(queryVectors[(pick(u.tp) + i) % queryVectors.length]);
+  const body = JSON.stringify({ vectors, firstChunk: 1 + Math.floor(Math.random() * 1000) * 100 });
+  const r = http.post(`${BASE_URL}/v1/blocks/${u.b}/embeddings`, body, json(u, 'bulk_insert_embeddings'));
+  ok(r, 'bulk_insert_embeddings', [201]);
+}
+
+/** A queue worker: claim one due item, then complete it. 204 = nothing due. */
+export function claimAndComplete(workerToken: string, workerId: string) {
+  const params = (op: string) => ({ headers: { Authorization: `Bearer ${workerToken}`, 'Content-Type': 'application/json' }, tags: { op } });
+  const c = http.post(`${BASE_URL}/v1/queue/claim`, JSON.stringify({ worker: workerId, limit: 1 }), { ...params('claim_queue_item'), responseCallback: http.expectedStatuses(200, 204) });
+  ok(c, 'claim_queue_item', [200, 204]);
+  if (c.status !== 200) return;
+  const item = (c.json('items') as Array<{ id: string }>)[0];
+  const d = http.post(`${BASE_URL}/v1/queue/${item.id}/complete`, JSON.stringify({ worker: workerId }), params('complete_queue_item'));
+  ok(d, 'complete_queue_item', [200]);
+}
