@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureKeys, generateKey } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -397,6 +398,11 @@ beforeAll(async () => {
   db = await migratedDatabase();
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
+  // chat_messages.content / planning_notes.note are encrypted on write (sql/0430): register a test key and
+  // hand it to this session (session-level is fine for a superuser test client; the app sets it per transaction).
+  const keyring = { ktest: generateKey() };
+  await ensureKeys(client, keyring);
+  await client.query("SELECT set_config('app.enc_keys', $1, false)", [JSON.stringify(keyring)]);
   const fixture: [string, Row][] = [
     ['app.organizations', { id: O1, name: 'Acme', slug: 'acme' }],
     ['app.organizations', { id: O2, name: 'Globex', slug: 'globex' }],
