@@ -54,6 +54,10 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "max_prepared_statements = 200",
     `default_pool_size = ${o.defaultPoolSize}`,
     "min_pool_size = 0",
+    // A client that runs a session-level SET (say, spoofing app.org_id) must not leave it on the server
+    // connection for the next client: reset session state after every transaction, not only in session mode.
+    "server_reset_query = RESET ALL",
+    "server_reset_query_always = 1",
     "reserve_pool_size = 5",
     "reserve_pool_timeout = 3",
     `max_client_conn = ${o.maxClientConn}`,

@@ -106,6 +106,10 @@ logfile = ${p.log}/pgbouncer.log
 ; Transaction pooling: a server connection is lent for one transaction. The request context is set with
 ; set_config(..., true) inside each transaction, so nothing leaks between clients sharing a connection.
 pool_mode = transaction
+; A client that runs a session-level SET (say, spoofing app.org_id) must not leave it on the server connection
+; for the next client: reset session state after every transaction, not only in session mode.
+server_reset_query = RESET ALL
+server_reset_query_always = 1
 default_pool_size = ${cfg.poolSize}
 reserve_pool_size = ${cfg.reservePoolSize}
 reserve_pool_timeout = 3

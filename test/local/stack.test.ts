@@ -10,7 +10,7 @@ import { isAlive, sleep } from '../../src/local/proc.js';
 import { postgresRunning, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 
-const cfg: StackConfig = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort: 55452, bouncerPort: 56452 };
+const cfg: StackConfig = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort: 55452, bouncerPort: 56452, poolSize: 1, reservePoolSize: 0 };
 const logs: string[] = [];
 const start = () =>
   startStack(cfg, { log: (l) => logs.push(l), migrate: async (url) => void (await applyMigrations({ connectionString: url })) });
@@ -59,6 +59,19 @@ describe('local stack', () => {
   it('refuses a superuser login through the pooler (administrators connect directly)', async () => {
     const adminPooled = urls.adminDirect.replace(`:${cfg.pgPort}/`, `:${cfg.bouncerPort}/`);
     await expect(query(adminPooled, 'SELECT 1')).rejects.toThrow();
+  });
+
+  it('a session-level SET by one pooled client does not reach the next client of the same server connection', async () => {
+    // Pool size 1: both clients are served by the one server connection.
+    const spoofer = new pg.Client({ connectionString: urls.appPooled });
+    await spoofer.connect();
+    try {
+      await spoofer.query("SET app.org_id = '00000000-0000-0000-0000-00000000000b'");
+      const next = await query<{ v: string | null }>(urls.appPooled, "SELECT current_setting('app.org_id', true) AS v");
+      expect(next[0].v ?? '').toBe('');
+    } finally {
+      await spoofer.end();
+    }
   });
 
   it('a second start on a running stack is a no-op that says so', async () => {

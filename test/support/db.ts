@@ -56,8 +56,8 @@ export async function freshDatabase(): Promise<TestDb> {
   return handle(name);
 }
 
-/** A database with the current sql/ bundle applied. Database-level settings are not copied by
- * CREATE DATABASE ... TEMPLATE, so they are copied here from the template. */
+/** A database with the current sql/ bundle applied. Database-level settings and privileges are not copied
+ * by CREATE DATABASE ... TEMPLATE, so they are copied here from the template. */
 export async function migratedDatabase(): Promise<TestDb> {
   const name = newName();
   const tpl = await templateName();
@@ -67,6 +67,8 @@ export async function migratedDatabase(): Promise<TestDb> {
       'SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0',
       [tpl],
     );
+    // Nor are the database's privileges (e.g. PUBLIC losing TEMP): copy them too.
+    await c.query('UPDATE pg_database d SET datacl = t.datacl FROM pg_database t WHERE t.datname = $1 AND d.datname = $2', [tpl, name]);
     for (const setting of s.rows[0]?.setconfig ?? []) {
       const eq = setting.indexOf('=');
       // The value is the catalog's own rendering (a list for search_path), so it is passed as it is.
