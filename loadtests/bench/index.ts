@@ -1,0 +1,146 @@
+#!/usr/bin/env -S npx tsx
+// `npm run bench`: pgbench custom scripts for the product's operations through PgBouncer as the app role,
+// against loadtests/targets.json; plus the machine's pgbench -S ceiling direct and pooled, in the same run.
+// Writes reports/bench-<date>.json, .md and one SVG latency chart per operation.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import pg from 'pg';
+import { pgBinDir, repoRoot } from '../../src/config.js';
+import { applyMigrations } from '../../src/migrate/index.js';
+import { endpoints, loadtestEncKeys } from '../lib/local.js';
+import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
+import { markdown, parsePgbenchLog, percentile, svgChart, type OpResult } from './report.js';
+
+const run = promisify(execFile);
+const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
+
+function conn(url: string) {
+  const u = new URL(url);
+  return { host: u.hostname, port: u.port, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), db: decodeURIComponent(u.pathname.slice(1)) };
+}
+
+async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
+  const c = conn(url);
+  const { stdout, stderr } = await run(join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], {
+    cwd, env: { ...process.env, PGPASSWORD: c.password }, maxBuffer: 64 * 1024 * 1024,
+  }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+    throw new Error(`pgbench ${args.join(' ')} failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`);
+  });
+  return stdout + stderr;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      database: { type: 'string' },
+      duration: { type: 'string', default: '15' },
+      clients: { type: 'string', default: '8' },
+      ops: { type: 'string' },
+      out: { type: 'string', default: join(repoRoot, 'reports') },
+    },
+  });
+  const targets = loadTargets();
+  const ep = endpoints(values.database);
+  const T = Number(values.duration);
+  const C = Number(values.clients);
+  const ops = (values.ops ? values.ops.split(',') : [...OPERATIONS].filter((o) => o !== 'complete_queue_item')) as Operation[];
+  const admin = new pg.Client({ connectionString: ep.adminDirect });
+  await admin.connect();
+  const fx = await admin.query("SELECT to_regclass('loadtest.fixtures') IS NOT NULL AS ok").then((r) => r.rows[0].ok);
+  if (!fx) throw new Error(`database ${ep.database} has no load-test fixtures: run \`npm run seed\` first`);
+  const nfix = Number((await admin.query('SELECT count(*) AS n FROM loadtest.fixtures')).rows[0].n);
+  const seedRun = (await admin.query('SELECT seed, scale, report FROM loadtest.seed_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1')).rows[0];
+  await admin.query('GRANT USAGE ON SCHEMA loadtest TO pgkit_app; GRANT SELECT ON ALL TABLES IN SCHEMA loadtest TO pgkit_app');
+  // Enough due queue items for the claim script: tps * duration with a wide margin.
+  await admin.query(`INSERT INTO app.episode_schedule_queue (organization_id, project_id, status, scheduled_for, created_at)
+    SELECT p.organization_id, p.id, 'pending', now() - make_interval(mins => 10 * g + 1) - random() * interval '5 min', now() - interval '2 days'
+    FROM app.projects p CROSS JOIN generate_series(1, $1::int) g
+    ON CONFLICT DO NOTHING`, [Math.max(1, Math.ceil((3000 * T) / Math.max(1, Number((await admin.query('SELECT count(*) AS n FROM app.projects')).rows[0].n))))]);
+  const enc = JSON.stringify(loadtestEncKeys(ep.stack).material);
+  const work = join(repoRoot, 'reports', 'tmp', `bench-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  const when = new Date().toISOString();
+  const date = when.slice(0, 10);
+  mkdirSync(values.out!, { recursive: true });
+  const results: OpResult[] = [];
+
+  for (const op of ops) {
+    const t = targets.operations[op];
+    const prefix = join(work, op);
+    process.stderr.write(`[bench] ${op}: ${C} clients, ${T} s through PgBouncer...\n`);
+    const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
+      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${C}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-l', '--log-prefix', prefix], work);
+    const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
+    let lat: number[] = [];
+    let failed = 0;
+    for (const f of logs) {
+      const p = parsePgbenchLog(readFileSync(join(work, f), 'utf8'));
+      lat = lat.concat(p.latenciesMs);
+      failed += p.failed;
+      rmSync(join(work, f));
+    }
+    const aborted = /client \d+ aborted/.test(out) ? (out.match(/client \d+ aborted/g) ?? []).length : 0;
+    const failedLine = /number of failed transactions: (\d+)/.exec(out);
+    lat.sort((a, b) => a - b);
+    const r: OpResult = {
+      op, transactions: lat.length, errors: failed + aborted + (failedLine ? Number(failedLine[1]) : 0), seconds: T, tps: lat.length / T,
+      p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), seedP95: t.seed_p95_ms, goalP95: t.goal_p95_ms, passSeed: false, passGoal: false,
+    };
+    r.passSeed = r.p95 < t.seed_p95_ms && r.errors <= targets.errors.bench_max_errors && r.transactions > 0;
+    r.passGoal = r.p95 <= t.goal_p95_ms && r.errors <= targets.errors.bench_max_errors && r.transactions > 0;
+    if (op === 'claim_queue_item') r.note = 'claim + complete, two transactions per script';
+    const chart = `bench-${date}-${op}.svg`;
+    writeFileSync(join(values.out!, chart), svgChart(op, lat, t.seed_p95_ms, t.goal_p95_ms));
+    r.chart = chart;
+    results.push(r);
+    if (aborted) process.stderr.write(out.split('\n').filter((l) => /abort|error|ERROR/.test(l)).slice(0, 5).join('\n') + '\n');
+  }
+
+  // Ceiling: built-in select-only script on a pgbench database, direct vs PgBouncer, same clients.
+  const benchDb = `${ep.database}_pgbench`;
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [benchDb]);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(benchDb)}`);
+  const withDb = (url: string) => { const u = new URL(url); u.pathname = `/${benchDb}`; return u.toString(); };
+  // The pooler looks logins up with pgbouncer.user_lookup in the target database (sql/0003): the bundle is
+  // applied there too, and pgbench's tables go to public (not app, first on the database search_path).
+  await applyMigrations({ connectionString: withDb(ep.adminDirect), log: () => {} });
+  await run(join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
+    env: { ...process.env, PGPASSWORD: conn(ep.adminDirect).password, PGOPTIONS: '-c search_path=public' },
+  });
+  const bc = new pg.Client({ connectionString: withDb(ep.adminDirect) });
+  await bc.connect();
+  await bc.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgkit_app');
+  await bc.end();
+  const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
+  process.stderr.write('[bench] pgbench -S ceiling: direct, then through PgBouncer...\n');
+  const direct = tps(await pgbench(withDb(ep.appDirect), ['-n', '-S', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T)], work));
+  const pooled = tps(await pgbench(withDb(ep.appPooled), ['-n', '-S', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T)], work));
+  const ceiling = { direct_tps: direct, pgbouncer_tps: pooled, pgbouncer_ratio: pooled / direct, min_ratio: targets.pgbouncer.min_ratio_vs_direct };
+  await admin.end();
+  rmSync(work, { recursive: true, force: true });
+
+  const where = `${hostname()} (${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}), PostgreSQL 15 + PgBouncer 1.18 of the local stack, ${C} pgbench clients, ${T} s per operation, shared with other work`;
+  const scale = seedRun ? `seed '${seedRun.seed}', scale ${seedRun.scale.name} (${seedRun.scale.users} users, ${seedRun.scale.episodes} episodes, ${seedRun.report?.embeddingRows ?? 0} embeddings)` : 'unknown';
+  const recall = seedRun?.report?.recall ?? null;
+  const notes = [
+    'seed target = the seeds\' p95 (seed 002 for vector/template/session-embedding/bulk insert; kit targets elsewhere); goal = the issue\'s stricter p95 for this 2-core box.',
+    `PgBouncer vs direct (pgbench -S): ${(ceiling.pgbouncer_ratio).toFixed(3)} (goal >= ${ceiling.min_ratio}).`,
+  ];
+  const report = { when, where, scale, database: ep.database, clients: C, durationSeconds: T, ops: results, ceiling, recall, targetsFile: 'loadtests/targets.json' };
+  writeFileSync(join(values.out!, `bench-${date}.json`), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(values.out!, `bench-${date}.md`), markdown({ when, where, scale, ops: results, ceiling, recall, notes }));
+  console.log(`\n${'operation'.padEnd(26)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)} ${'tps'.padStart(7)} ${'err'.padStart(4)}  target(seed/goal)  result`);
+  for (const r of results) {
+    console.log(`${r.op.padEnd(26)} ${r.p50.toFixed(2).padStart(8)} ${r.p95.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.tps.toFixed(0).padStart(7)} ${String(r.errors).padStart(4)}  <${r.seedP95} / <=${r.goalP95}`.padEnd(80) + ` ${r.passSeed ? 'pass' : 'FAIL'} / ${r.passGoal ? 'pass' : 'FAIL'}`);
+  }
+  console.log(`pgbench -S ceiling: direct ${direct.toFixed(0)} tps, PgBouncer ${pooled.toFixed(0)} tps, ratio ${ceiling.pgbouncer_ratio.toFixed(3)} (goal >= ${ceiling.min_ratio})`);
+  console.log(`wrote reports/bench-${date}.json, .md and ${results.length} charts`);
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

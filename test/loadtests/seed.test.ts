@@ -1,0 +1,73 @@
+// The seeder against real PostgreSQL (tiny scale): deterministic, refuses a seeded database unless told to
+// reset, embeddings with structure (recall of the tenant search against exact search), tenancy intact.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migratedDatabase, type TestDb } from '../support/db.js';
+import { AlreadySeededError, seed } from '../../loadtests/seed/index.js';
+import { resolveScale } from '../../loadtests/seed/scale.js';
+import { EmbeddingSpace, cosine } from '../../loadtests/lib/embeddings.js';
+import { Rng } from '../../loadtests/lib/prng.js';
+import { parsePgbenchLog, percentile } from '../../loadtests/bench/report.js';
+
+let db: TestDb;
+const NOW = Date.UTC(2026, 10, 20, 12);
+const opts = () => ({ adminUrl: db.url, appUrl: db.appPooledUrl, scale: resolveScale('tiny'), seed: 'seed-test', reset: false, embeddings: true, dataFile: null, recallQueries: 40, now: NOW, log: () => {} });
+
+beforeAll(async () => {
+  db = await migratedDatabase();
+  process.env.PGKIT_ENC_KEYS = JSON.stringify({ 'seed-test-1': randomBytes(32).toString('base64') });
+});
+afterAll(async () => {
+  delete process.env.PGKIT_ENC_KEYS;
+  await db?.drop();
+});
+
+describe('seeder', () => {
+  let first: Awaited<ReturnType<typeof seed>>;
+  let ids: string[];
+
+  it('seeds every table, verifies tenancy through the app role, and measures recall', async () => {
+    first = await seed(opts());
+    const counts = Object.fromEntries(first.tables.map((t) => [t.table, t.rows]));
+    expect(counts['app.users']).toBe(24);
+    expect(counts['app.episodes']).toBe(80);
+    expect(first.embeddingRows).toBe(300);
+    expect(first.tenancyChecked).toBeGreaterThan(0);
+    expect(first.recall!.tenantRecall).toBeGreaterThanOrEqual(0.95);
+    ids = (await db.pool.query('SELECT id FROM app.episodes ORDER BY id')).rows.map((r) => r.id);
+    const bad = await db.pool.query(`SELECT count(*)::int AS n FROM app.blocks b JOIN app.episodes e ON e.id = b.episode_id WHERE b.organization_id <> e.organization_id`);
+    expect(bad.rows[0].n).toBe(0);
+  });
+
+  it('refuses a seeded database with a clear message', async () => {
+    await expect(seed(opts())).rejects.toThrow(AlreadySeededError);
+    await expect(seed(opts())).rejects.toThrow(/already holds data .* --reset/);
+  });
+
+  it('--reset seeds the same data again (deterministic ids)', async () => {
+    await seed({ ...opts(), reset: true, recallQueries: 0 });
+    const again = (await db.pool.query('SELECT id FROM app.episodes ORDER BY id')).rows.map((r) => r.id);
+    expect(again).toEqual(ids);
+  });
+});
+
+describe('embedding space', () => {
+  it('has topic structure: same-topic vectors are much closer than other-topic ones, and all are unit length', () => {
+    const s = new EmbeddingSpace({ dim: 256, topics: 20 });
+    const d = s.describe(120);
+    expect(d.sameTopicCosine - d.otherTopicCosine).toBeGreaterThan(0.15);
+    const v = s.sample(new Rng('x'), 3);
+    expect(cosine(v, v)).toBeCloseTo(1, 5);
+    expect(Math.hypot(...v)).toBeCloseTo(1, 4);
+  });
+});
+
+describe('bench report', () => {
+  it('reads pgbench transaction logs (latency in microseconds) and counts failures', () => {
+    const p = parsePgbenchLog('0 1 1500 0 1700000000 1\n0 2 2500 0 1700000000 2\n1 1 failed 0 1700000000 3\n');
+    expect(p.latenciesMs).toEqual([1.5, 2.5]);
+    expect(p.failed).toBe(1);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95)).toBe(10);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50)).toBe(5);
+  });
+});
