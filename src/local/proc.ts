@@ -38,6 +38,8 @@ export function run(
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
+    // A child that exits before reading its input must not crash us with EPIPE.
+    child.stdin.on('error', () => {});
     child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
