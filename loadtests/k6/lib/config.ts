@@ -3,7 +3,15 @@
 import { SharedArray } from 'k6/data';
 
 export const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:8080';
-const DATA_FILE = __ENV.DATA_FILE || '../data/loadtest-data.json';
+// k6 resolves a relative open() against the module being evaluated, which differs between entry scripts and
+// this lib (grafana/k6#2674); import.meta.resolve makes both paths relative to this file, whoever imports it.
+declare global {
+  interface ImportMeta {
+    resolve(specifier: string): string;
+  }
+}
+const DATA_FILE = __ENV.DATA_FILE || import.meta.resolve('../../data/loadtest-data.json');
+const TARGETS_FILE = __ENV.TARGETS_FILE || import.meta.resolve('../../targets.json');
 
 export interface LoadUser {
   u: string; // user id
@@ -23,7 +31,7 @@ interface TargetFile {
   errors: { max_rate: number };
 }
 
-export const targets: TargetFile = JSON.parse(open('../../targets.json'));
+export const targets: TargetFile = JSON.parse(open(TARGETS_FILE));
 
 export const users = new SharedArray<LoadUser>('users', () => JSON.parse(open(DATA_FILE)).users);
 export const queryVectors = new SharedArray<number[]>('queryVectors', () => JSON.parse(open(DATA_FILE)).queryVectors);
