@@ -26,6 +26,7 @@ DECLARE
   v_org     uuid;
   v_uid     uuid;
   v_patch   jsonb := '{}';
+  v_table   text;
 BEGIN
   IF v_id IS NULL THEN
     RETURN NEW;
@@ -39,9 +40,12 @@ BEGIN
   IF v_org IS NULL
      OR (v_row ->> 'organization_id' IS NOT NULL AND (v_row ->> 'organization_id')::uuid <> v_org)
      OR (v_user AND v_row ->> 'user_id' IS NOT NULL AND (v_row ->> 'user_id')::uuid IS DISTINCT FROM v_uid) THEN
-    RAISE EXCEPTION '%.% not found in this organization', TG_TABLE_NAME, v_fk
-      USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_' || v_fk || '_tenant_fkey',
-            SCHEMA = TG_TABLE_SCHEMA, TABLE = TG_TABLE_NAME;
+    -- On a partition (token_usage, engagement_events) the trigger is the parent's clone: name the error after
+    -- the partitioned table, so the constraint name is the same every month.
+    v_table := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = coalesce(pg_catalog.pg_partition_root(TG_RELID), TG_RELID));
+    RAISE EXCEPTION '%.% not found in this organization', v_table, v_fk
+      USING ERRCODE = 'foreign_key_violation', CONSTRAINT = v_table || '_' || v_fk || '_tenant_fkey',
+            SCHEMA = TG_TABLE_SCHEMA, TABLE = v_table;
   END IF;
 
   IF v_row ->> 'organization_id' IS NULL THEN

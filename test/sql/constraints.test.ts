@@ -29,7 +29,9 @@ const U2 = '00000000-0000-4000-8000-0000000000b2';
 const P1 = '00000000-0000-4000-8000-0000000000c1';
 const P2 = '00000000-0000-4000-8000-0000000000c2';
 const E1 = '00000000-0000-4000-8000-0000000000d1';
+const E2 = '00000000-0000-4000-8000-0000000000d2'; // episode of the other organization (O2, P2)
 const B1 = '00000000-0000-4000-8000-0000000000e1';
+const B2 = '00000000-0000-4000-8000-0000000000e2'; // block of E2 (O2)
 const S1 = '00000000-0000-4000-8000-0000000000f1';
 const CS1 = '00000000-0000-4000-8000-000000000101'; // open session of U1 in O1
 const CS2 = '00000000-0000-4000-8000-000000000102'; // completed session
@@ -94,6 +96,10 @@ const base: Record<string, () => Row> = {
   }),
   'ops.log_event_types': () => ({ code: `lt_${next()}`, description: 'test' }),
   'ops.logs': () => ({ level: 'info', event_type: 'api_call_started', message: 'call', session_id: CS1, metadata: json({ code: 'E1' }) }),
+  // Behaviour bundle (0600-0799).
+  'ops.rate_limits': () => ({ name: `test.limit_${next()}`, organization_id: O1, min_interval: '1 second', max_events: 10, per_interval: '1 minute' }),
+  'ops.partition_policies': () => ({ parent_table: `app.table_${next()}`, premake: 4, retention: '30 days' }),
+  'ops.job_schedule_status': () => ({ database_name: `db_${next()}`, scheduled: false, reason: 'not the cron database', jobs: json([]) }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -281,6 +287,24 @@ const checks: Case[] = [
   { table: 'ops.log_event_types', constraint: 'log_event_types_code_check', label: 'code with dots', bad: { code: 'api.call' } },
   { table: 'ops.logs', constraint: 'logs_message_check', label: 'empty message', bad: { message: '' } },
   { table: 'ops.logs', constraint: 'logs_metadata_check', label: 'metadata array', bad: { metadata: json(['x']) } },
+  // rate_limits (sql/0630)
+  { table: 'ops.rate_limits', constraint: 'rate_limits_name_check', label: 'name with spaces', bad: { name: 'Chat Messages' }, good: { name: 'chat_messages.assistant' } },
+  { table: 'ops.rate_limits', constraint: 'rate_limits_min_interval_check', label: 'negative min interval', bad: { min_interval: '-1 second' }, good: { min_interval: '0' } },
+  { table: 'ops.rate_limits', constraint: 'rate_limits_min_interval_check', label: 'min interval over a day', bad: { min_interval: '25 hours' }, good: { min_interval: '1 day' } },
+  { table: 'ops.rate_limits', constraint: 'rate_limits_max_events_check', label: 'max events 0', bad: { max_events: 0 }, good: { max_events: 1 } },
+  { table: 'ops.rate_limits', constraint: 'rate_limits_max_events_check', label: 'max events over 100000', bad: { max_events: 100001 }, good: { max_events: 100000 } },
+  { table: 'ops.rate_limits', constraint: 'rate_limits_per_interval_check', label: 'zero window', bad: { per_interval: '0' } },
+  { table: 'ops.rate_limits', constraint: 'rate_limits_per_interval_check', label: 'window over a day', bad: { per_interval: '2 days' }, good: { per_interval: '1 day' } },
+  // partition_policies (sql/0700)
+  { table: 'ops.partition_policies', constraint: 'partition_policies_parent_table_check', label: 'unqualified table name', bad: { parent_table: 'logs' }, good: { parent_table: 'ops.some_table' } },
+  { table: 'ops.partition_policies', constraint: 'partition_policies_parent_table_check', label: 'name with SQL in it', bad: { parent_table: 'ops.logs; drop table x' } },
+  { table: 'ops.partition_policies', constraint: 'partition_policies_premake_check', label: 'premake 0', bad: { premake: 0 }, good: { premake: 1 } },
+  { table: 'ops.partition_policies', constraint: 'partition_policies_premake_check', label: 'premake 25', bad: { premake: 25 }, good: { premake: 24 } },
+  { table: 'ops.partition_policies', constraint: 'partition_policies_retention_check', label: 'retention of an hour', bad: { retention: '1 hour' }, good: { retention: null } },
+  // job_schedule_status (sql/0600)
+  { table: 'ops.job_schedule_status', constraint: 'job_schedule_status_reason_check', label: 'empty reason', bad: { reason: '' } },
+  { table: 'ops.job_schedule_status', constraint: 'job_schedule_status_reason_check', label: 'reason over 2000', bad: { reason: long(2001) }, good: { reason: long(2000) } },
+  { table: 'ops.job_schedule_status', constraint: 'job_schedule_status_jobs_check', label: 'jobs an object', bad: { jobs: json({ jobname: 'x' }) }, good: { scheduled: true, jobs: json([{ jobname: 'x' }]) } },
 ];
 
 // Unique keys: the bad row collides with a fixture row.
@@ -295,7 +319,9 @@ const uniques: Case[] = [
   { table: 'app.chat_messages', constraint: 'chat_messages_session_id_client_message_id_key', label: 'retried write with the same idempotency key', bad: { client_message_id: CM1 }, good: { client_message_id: null } },
   { table: 'app.question_templates', constraint: 'question_templates_code_key', label: 'code taken', bad: { code: 'goals_surface_1' } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_source_type_source_id_chunk_index_key', label: 'same source chunk and model twice', bad: { chunk_index: 0 }, good: { chunk_index: 0, embedding_model: 'text-embedding-3-small' } },
-  { table: 'app.episode_schedule_queue', constraint: 'episode_schedule_queue_project_id_scheduled_for_key', label: 'second live item for one slot', bad: { scheduled_for: '2030-01-07 09:00:00+00' }, good: { scheduled_for: '2030-01-07 09:00:00+00', project_id: P2, organization_id: O2 } },
+  { table: 'app.episode_schedule_queue', constraint: 'episode_schedule_queue_project_id_scheduled_for_key', label: 'second live item for one slot', bad: { scheduled_for: '2030-01-07 09:00:00+00' }, good: { scheduled_for: '2030-01-07 09:00:00+00', project_id: P2, organization_id: O2, episode_id: E2 } },
+  // The default limit has organization_id NULL; NULLS NOT DISTINCT makes a second default a duplicate.
+  { table: 'ops.rate_limits', constraint: 'rate_limits_name_organization_id_key', label: 'second default for a limit (NULLS NOT DISTINCT)', bad: { name: 'chat_messages.user', organization_id: null }, good: { name: 'chat_messages.user', organization_id: O1 } },
   { table: 'app.token_usage_daily', constraint: 'token_usage_daily_pkey', label: 'second row for an org and day', bad: { usage_date: '2030-01-01' } },
   { table: 'app.engagement_event_types', constraint: 'engagement_event_types_pkey', label: 'type code taken', bad: { code: 'scroll_depth' } },
   { table: 'ops.log_event_types', constraint: 'log_event_types_pkey', label: 'type code taken', bad: { code: 'api_call_started' } },
@@ -310,6 +336,43 @@ const triggerChecks: Case[] = [
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_source_fkey', label: 'template that does not exist', bad: { source_type: 'question_template', source_id: randomUUID(), organization_id: null }, code: '23503', good: { source_type: 'question_template', source_id: T1, organization_id: null } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_source_fkey', label: 'memory that does not exist', bad: { source_type: 'agent_memory', source_id: randomUUID() }, code: '23503', good: { source_type: 'agent_memory', source_id: AM1 } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_source_fkey', label: 'block that does not exist', bad: { source_type: 'block', source_id: randomUUID() }, code: '23503', good: { source_type: 'block', source_id: B1 } },
+];
+
+// Tenant trigger-constraints (sql/0420 app_private.tg__tenant_parent, triggers tenant_<fk>): a child row's
+// organization_id (and, for messages, user_id) must be its parent's. They raise 23503 named
+// <table>_<fk>_tenant_fkey, the same whether the parent is missing or belongs to another organization (no oracle).
+const otherOrgParent: Record<string, string> = { 'app.projects': P2, 'app.episodes': E2, 'app.blocks': B2, 'app.chat_sessions': CSX };
+const tenantParents: [table: string, fk: string, parent: string][] = [
+  ['app.episodes', 'project_id', 'app.projects'],
+  ['app.blocks', 'episode_id', 'app.episodes'],
+  ['app.highlights', 'episode_id', 'app.episodes'],
+  ['app.highlights', 'block_id', 'app.blocks'],
+  ['app.planning_notes', 'project_id', 'app.projects'],
+  ['app.planning_notes', 'incorporated_episode_id', 'app.episodes'],
+  ['app.agent_memory', 'project_id', 'app.projects'],
+  ['app.chat_sessions', 'project_id', 'app.projects'],
+  ['app.chat_sessions', 'episode_id', 'app.episodes'],
+  ['app.chat_messages', 'session_id', 'app.chat_sessions'],
+  ['app.episode_schedule_queue', 'project_id', 'app.projects'],
+  ['app.episode_schedule_queue', 'episode_id', 'app.episodes'],
+  ['app.token_usage', 'project_id', 'app.projects'],
+  ['app.token_usage', 'episode_id', 'app.episodes'],
+  ['app.token_usage', 'chat_session_id', 'app.chat_sessions'],
+  ['app.derived_insights', 'project_id', 'app.projects'],
+  ['app.derived_insights', 'session_id', 'app.chat_sessions'],
+  ['app.derived_insights', 'applied_to_episode_id', 'app.episodes'],
+  ['app.engagement_events', 'episode_id', 'app.episodes'],
+  ['app.engagement_events', 'block_id', 'app.blocks'],
+];
+const tenantChecks: Case[] = [
+  ...tenantParents.flatMap(([table, fk, parent]): Case[] => {
+    const constraint = `${table.split('.')[1]}_${fk}_tenant_fkey`;
+    return [
+      { table, constraint, label: `${fk} that does not exist`, bad: { [fk]: randomUUID() }, code: '23503' },
+      { table, constraint, label: `${fk} of another organization`, bad: { [fk]: otherOrgParent[parent] }, code: '23503' },
+    ];
+  }),
+  { table: 'app.chat_messages', constraint: 'chat_messages_session_id_tenant_fkey', label: 'user_id other than the session owner', bad: { user_id: U2 }, code: '23503' },
 ];
 
 // Enums: a value outside the type fails with 22P02 naming the type.
@@ -336,7 +399,30 @@ const enums: { table: string; column: string; type: string; good: string }[] = [
 const fkSetup: Record<string, string> = {
   // The polymorphic source trigger runs first and would report the organization mismatch itself.
   rag_embeddings_organization_id_fkey: 'ALTER TABLE app.rag_embeddings DISABLE TRIGGER rag_embeddings_source_fkey',
+  // The encryption triggers (sql/0430) overwrite the key id with the active key's: write the stored form directly.
+  chat_messages_content_key_id_fkey: 'ALTER TABLE app.chat_messages DISABLE TRIGGER chat_messages_encrypt_content',
+  planning_notes_note_key_id_fkey: 'ALTER TABLE app.planning_notes DISABLE TRIGGER planning_notes_encrypt_note',
 };
+// ... and the row those cases start from (ciphertext already in place, plaintext input column NULL).
+const fkRow: Record<string, Row> = {
+  chat_messages_content_key_id_fkey: { content: null, content_enc: sql("'\\x00'::bytea"), content_key_id: 'ktest' },
+  planning_notes_note_key_id_fkey: { note: null, note_enc: sql("'\\x00'::bytea"), note_key_id: 'ktest' },
+};
+
+// Encrypted fields (sql/0430): the plaintext input column must be NULL at rest. The encryption trigger NULLs it,
+// so the CHECK is exposed with the trigger disabled.
+const plaintextChecks: Case[] = [
+  {
+    table: 'app.chat_messages', constraint: 'chat_messages_content_plaintext_check', label: 'plaintext stored (encryption trigger disabled)',
+    setup: 'ALTER TABLE app.chat_messages DISABLE TRIGGER chat_messages_encrypt_content',
+    bad: { content_enc: sql("'\\x00'::bytea"), content_key_id: 'ktest' }, good: fkRow.chat_messages_content_key_id_fkey,
+  },
+  {
+    table: 'app.planning_notes', constraint: 'planning_notes_note_plaintext_check', label: 'plaintext stored (encryption trigger disabled)',
+    setup: 'ALTER TABLE app.planning_notes DISABLE TRIGGER planning_notes_encrypt_note',
+    bad: { note_enc: sql("'\\x00'::bytea"), note_key_id: 'ktest' }, good: fkRow.planning_notes_note_key_id_fkey,
+  },
+];
 
 // ---------------------------------------------------------------------------------------------------------
 let db: TestDb;
@@ -413,13 +499,17 @@ beforeAll(async () => {
     ['app.projects', { id: P1, organization_id: O1, name: 'EU AI regulation' }],
     ['app.projects', { id: P2, organization_id: O2, name: 'Other' }],
     ['app.episodes', { id: E1, organization_id: O1, project_id: P1, episode_number: 1, title: 'First' }],
+    ['app.episodes', { id: E2, organization_id: O2, project_id: P2, episode_number: 1, title: 'Other first' }],
     ['app.blocks', { id: B1, organization_id: O1, episode_id: E1, position: 0, content: '# One' }],
+    ['app.blocks', { id: B2, organization_id: O2, episode_id: E2, position: 0, content: '# Other' }],
     ['app.scenarios', { id: S1, code: 'marketplace', title: 'Marketplace', emoji: '🛒' }],
     ['app.chat_sessions', { id: CS1, organization_id: O1, user_id: U1, project_id: P1, scenario_id: S1 }],
     ['app.chat_sessions', { id: CS2, organization_id: O1, user_id: U1, scenario_id: S1, is_completed: true }],
     ['app.chat_sessions', { id: CS3, organization_id: O1, user_id: U1, deleted_at: now, deleted_by: U1 }],
     ['app.chat_sessions', { id: CSX, organization_id: O2, user_id: U2 }],
-    ['app.chat_messages', { id: M1, organization_id: O1, session_id: CS1, user_id: U1, role: 'user', chat_type: 'main', content: 'first', client_message_id: CM1 }],
+    ['app.chat_messages', { id: M1, organization_id: O1, session_id: CS1, user_id: U1, role: 'user', chat_type: 'main', content: 'first', client_message_id: CM1,
+      // An hour old: sql/0630's rate limit (user messages >= 500 ms apart per session) must not refuse the cases' messages.
+      created_at: sql("now() - interval '1 hour'") }],
     ['app.question_templates', { id: T1, code: 'goals_surface_1', focus: 'goals', depth: 'surface', template: 'What do you want to learn?' }],
     ['app.agent_memory', { id: AM1, organization_id: O1, project_id: P1, content: 'Likes regulation news' }],
     ['app.rag_embeddings', { organization_id: O1, source_type: 'chat_session', source_id: CS1, chunk_index: 0, embedding: vec(0) }],
@@ -456,6 +546,7 @@ describe('unique keys reject duplicates', () => {
 
 describe('trigger-constraints reject the bad value, accept the good one', () => {
   for (const c of triggerChecks) it(`${c.constraint} rejects ${c.label}`, () => runCase(c));
+  for (const c of plaintextChecks) it(`${c.constraint} rejects ${c.label}`, () => runCase(c));
 
   it('chat_messages_immutable_check rejects an edit of content, accepts a soft delete', async () => {
     await rolledBack(async () => {
@@ -479,6 +570,21 @@ describe('trigger-constraints reject the bad value, accept the good one', () => 
   });
 });
 
+describe('tenant-consistency trigger-constraints (sql/0420) reject a parent of another organization or none', () => {
+  for (const c of tenantChecks) it(`${c.constraint} rejects ${c.label}`, () => runCase(c));
+
+  it('a child row without organization_id (and a message without user_id) gets its parent\'s', async () => {
+    await rolledBack(async () => {
+      const { rows: [b] } = await client.query(
+        "INSERT INTO app.blocks (episode_id, position, content) VALUES ($1, 500, 'x') RETURNING organization_id", [E2]);
+      expect(b.organization_id).toBe(O2);
+      const { rows: [m] } = await client.query(
+        "INSERT INTO app.chat_messages (session_id, role, chat_type, content) VALUES ($1, 'user', 'main', 'hi') RETURNING organization_id, user_id", [CSX]);
+      expect(m).toEqual({ organization_id: O2, user_id: U2 });
+    });
+  });
+});
+
 describe('foreign keys reject a row pointing at nothing', () => {
   // Every foreign key of the schema, read from the catalogue, so a new one cannot be missed.
   let fks: { table: string; constraint: string; column: string; type: string; nullable: boolean }[] = [];
@@ -495,19 +601,66 @@ describe('foreign keys reject a row pointing at nothing', () => {
     fks = r.rows;
   });
 
-  it('every foreign key rejects a row pointing at nothing (23503, its name) and accepts the base row', async () => {
+  // The tenant-consistency triggers of sql/0420 are BEFORE ROW triggers, and a foreign key is checked after
+  // the row is written, so for a row pointing at nothing the tenant trigger answers first, with the same
+  // SQLSTATE (23503) under its own name <table>_<fk>_tenant_fkey:
+  //   * the bad column has a tenant trigger (project_id, episode_id, session_id, ...): the parent is not found;
+  //   * the bad column is organization_id (or user_id, where the parent carries the owner): the row's parents
+  //     exist but in another organization, so the first tenant trigger (by trigger name, PostgreSQL's firing
+  //     order) whose column is set in the base row fires.
+  // The case asserts exactly that answer, then disables the table's tenant triggers (inside the rolled-back
+  // transaction) and asserts that the real foreign key rejects the same row by itself.
+  let tenantTriggers: { table: string; trigger: string; fk: string; withUser: boolean }[] = [];
+  beforeAll(async () => {
+    const r = await client.query<{ table: string; trigger: string; args: Buffer }>(`
+      SELECT format('%I.%I', n.nspname, c.relname) AS table, t.tgname AS trigger, t.tgargs AS args
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE t.tgfoid = 'app_private.tg__tenant_parent()'::regprocedure AND NOT c.relispartition
+      ORDER BY 1, 2`);
+    tenantTriggers = r.rows.map((t) => {
+      const [fk, , withUser] = t.args.toString('utf8').split('\0');
+      return { table: t.table, trigger: t.trigger, fk, withUser: withUser === 't' || withUser === 'true' };
+    });
+  });
+
+  function expectedAnswer(table: string, column: string, constraint: string, row: Row): string {
+    const rel = table.split('.')[1];
+    const mine = tenantTriggers.filter((t) => t.table === table);
+    if (mine.some((t) => t.fk === column)) return `${rel}_${column}_tenant_fkey`;
+    const preempting = mine.filter((t) => (column === 'organization_id' || (column === 'user_id' && t.withUser)) && row[t.fk] != null);
+    return preempting.length > 0 ? `${rel}_${preempting[0].fk}_tenant_fkey` : constraint;
+  }
+
+  it('every foreign key rejects a row pointing at nothing (23503: the tenant trigger first where one applies, then the key itself) and accepts the base row', async () => {
     expect(fks.length).toBeGreaterThan(40);
+    expect(tenantTriggers.length).toBe(tenantParents.length);
+    let preempted = 0;
     for (const fk of fks) {
       expect(base[fk.table], `no base row for ${fk.table}`).toBeDefined();
       await rolledBack(async () => {
         if (fkSetup[fk.constraint]) await client.query(fkSetup[fk.constraint]);
         const bad = fk.type === 'uuid' ? randomUUID() : 'no_such_code';
-        const err = await expectError(() => insert(fk.table, { ...base[fk.table](), [fk.column]: bad }));
-        expect({ fk: fk.constraint, code: err.code, constraint: err.constraint }).toEqual({ fk: fk.constraint, code: '23503', constraint: fk.constraint });
-        await insert(fk.table, base[fk.table]());
+        const start = (): Row => ({ ...base[fk.table](), ...(fkRow[fk.constraint] ?? {}) });
+        const row = { ...start(), [fk.column]: bad };
+        const expected = expectedAnswer(fk.table, fk.column, fk.constraint, row);
+        const err = await expectError(() => insert(fk.table, row)).catch((e: Error) => { throw new Error(`${fk.constraint}: ${e.message}`); });
+        expect({ fk: fk.constraint, code: err.code, constraint: err.constraint }).toEqual({ fk: fk.constraint, code: '23503', constraint: expected });
+        if (expected !== fk.constraint) {
+          preempted++;
+          for (const t of tenantTriggers.filter((x) => x.table === fk.table)) {
+            await client.query(`ALTER TABLE ${fk.table} DISABLE TRIGGER ${pg.escapeIdentifier(t.trigger)}`);
+          }
+          const err2 = await expectError(() => insert(fk.table, { ...start(), [fk.column]: bad }))
+            .catch((e: Error) => { throw new Error(`${fk.constraint} without tenant triggers: ${e.message}`); });
+          expect({ fk: fk.constraint, code: err2.code, constraint: err2.constraint, without: 'tenant triggers' })
+            .toEqual({ fk: fk.constraint, code: '23503', constraint: fk.constraint, without: 'tenant triggers' });
+        }
+        await insert(fk.table, start());
       });
       tested.add(fk.constraint);
     }
+    // Guard against the rule above silently matching nothing (e.g. trigger arguments read wrongly).
+    expect(preempted).toBeGreaterThan(20);
   });
 
   it('every foreign key has an index whose leading column is the key', async () => {
@@ -552,15 +705,16 @@ describe('generic timestamp and soft-delete checks', () => {
     { suffix: 'deleted_after_created_check', column: 'deleted_at', label: 'deleted before created', bad: { deleted_at: ago }, good: { deleted_at: now } },
     { suffix: 'deleted_by_check', column: 'deleted_by', label: 'deleted_by without deleted_at', bad: { deleted_by: U1 }, good: { deleted_at: now, deleted_by: U1 } },
   ];
-  const withUpdated = ['organizations', 'users', 'memberships', 'projects', 'episodes', 'blocks', 'highlights', 'planning_notes', 'agent_memory',
-    'scenarios', 'chat_sessions', 'question_templates', 'rag_embeddings', 'episode_schedule_queue', 'token_usage_daily', 'derived_insights'];
+  const withUpdated = [...['organizations', 'users', 'memberships', 'projects', 'episodes', 'blocks', 'highlights', 'planning_notes', 'agent_memory',
+    'scenarios', 'chat_sessions', 'question_templates', 'rag_embeddings', 'episode_schedule_queue', 'token_usage_daily', 'derived_insights'].map((t) => `app.${t}`),
+    'ops.rate_limits', 'ops.partition_policies'];
   const withDeleted = ['organizations', 'users', 'memberships', 'projects', 'episodes', 'blocks', 'highlights', 'planning_notes', 'agent_memory',
-    'scenarios', 'chat_sessions', 'chat_messages', 'question_templates', 'derived_insights'];
+    'scenarios', 'chat_sessions', 'chat_messages', 'question_templates', 'derived_insights'].map((t) => `app.${t}`);
 
   it('a table has updated_at / deleted_at / deleted_by exactly when it has the matching check, and the lists below name them all', async () => {
     for (const g of generic) {
       const { rows } = await client.query<{ rel: string; has_col: boolean; has_check: boolean }>(`
-        SELECT c.relname AS rel,
+        SELECT format('%s.%s', c.relnamespace::regnamespace, c.relname) AS rel,
                EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = $1 AND NOT a.attisdropped) AS has_col,
                EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conname = c.relname || '_' || $2) AS has_check
         FROM pg_class c WHERE c.relnamespace::regnamespace::text IN ('app', 'audit', 'ops') AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -572,8 +726,8 @@ describe('generic timestamp and soft-delete checks', () => {
   });
 
   for (const g of generic) {
-    for (const rel of g.column === 'updated_at' ? withUpdated : withDeleted) {
-      const c: Case = { table: `app.${rel}`, constraint: `${rel}_${g.suffix}`, label: g.label, bad: g.bad, good: g.good };
+    for (const table of g.column === 'updated_at' ? withUpdated : withDeleted) {
+      const c: Case = { table, constraint: `${table.split('.')[1]}_${g.suffix}`, label: g.label, bad: g.bad, good: g.good };
       it(`${c.constraint} rejects ${g.label}`, () => runCase(c));
     }
   }
@@ -692,6 +846,11 @@ describe('coverage: every constraint and enum of the schema has a case in this f
       UNION
       SELECT format('%s.%s', t.typnamespace::regnamespace, t.typname) FROM pg_type t
       WHERE t.typtype = 'e' AND t.typnamespace::regnamespace::text IN ('app', 'audit', 'ops')
+      UNION
+      -- sql/0420's tenant-consistency triggers raise as <table>_<fk>_tenant_fkey (fk = first trigger argument).
+      SELECT c.relname || '_' || split_part(encode(t.tgargs, 'escape'), '\\000', 1) || '_tenant_fkey'
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      WHERE t.tgfoid = 'app_private.tg__tenant_parent()'::regprocedure AND NOT c.relispartition
       UNION
       SELECT unnest(ARRAY['chat_messages_session_open_check', 'chat_messages_immutable_check', 'rag_embeddings_source_fkey'])`);
     const names = rows.map((r) => r.name.replace(/^(app|audit|ops)\.(?=[a-z_]+_key$)/, ''));
