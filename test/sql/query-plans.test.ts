@@ -3,6 +3,7 @@
 // sequential scan of the table (or of the partition that holds the rows). No enable_seqscan tricks.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureKeys, generateKey } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
 let db: TestDb;
@@ -50,6 +51,10 @@ beforeAll(async () => {
   db = await migratedDatabase();
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
+  // chat_messages.content is encrypted on write (sql/0430): register a test key and hand it to this session.
+  const keyring = { kplans: generateKey() };
+  await ensureKeys(client, keyring);
+  await client.query("SELECT set_config('app.enc_keys', $1, false)", [JSON.stringify(keyring)]);
   monthStart = (await client.query<{ m: string }>("SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::text AS m")).rows[0].m;
   // Rows of partitioned tables are spread between the month start and now, so they land in this month's partition.
   const inMonth = `('${monthStart}'::timestamptz + random() * (now() - '${monthStart}'::timestamptz))`;
@@ -77,7 +82,9 @@ beforeAll(async () => {
       FROM generate_series(1, 5000) g;
     INSERT INTO app.chat_messages (organization_id, session_id, user_id, role, chat_type, content, created_at)
       SELECT '${O1}', ${id('cs', '(g % 100 + 1)')}, ${id('u', '((g % 100 + 1) % 200 + 1)')}, 'user', 'main', 'message ' || g,
-             now() - ((g % 50) || ' seconds')::interval
+             -- History, an hour or more old: sql/0630's rate limit (per session, 500 ms apart, 20 a minute,
+             -- measured against now()) is for live writes and would refuse a burst of messages dated now.
+             now() - interval '1 hour' - (g || ' seconds')::interval
       FROM generate_series(1, 5000) g
       WHERE (g % 100 + 1) % 3 <> 0;
     INSERT INTO ops.logs (level, event_type, message, session_id, metadata, created_at)
