@@ -47,6 +47,11 @@ BEGIN
     WHERE n.nspname IN ('app', 'app_private', 'audit', 'ops')
       AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner <> v_owner
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+      -- A sequence owned by a table column (serial: deptype 'a', identity: 'i') cannot change owner by itself;
+      -- ALTER TABLE ... OWNER moves it with its table.
+      AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                           WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                             AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')))
   LOOP
     EXECUTE format('ALTER %s %s OWNER TO pgkit_owner',
                    CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
@@ -125,7 +130,15 @@ BEGIN
         END IF;
       WHEN 'view' THEN EXECUTE format('ALTER VIEW %s OWNER TO pgkit_owner', r.object_identity);
       WHEN 'materialized view' THEN EXECUTE format('ALTER MATERIALIZED VIEW %s OWNER TO pgkit_owner', r.object_identity);
-      WHEN 'sequence' THEN EXECUTE format('ALTER SEQUENCE %s OWNER TO pgkit_owner', r.object_identity);
+      WHEN 'sequence' THEN
+        -- A serial/identity column's sequence is linked to its table ("cannot change owner of sequence ...
+        -- linked to table"): the table's ALTER TABLE ... OWNER above/below moves it. Only free-standing ones here.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                       WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = r.objid
+                         AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i'))
+           AND (SELECT relowner FROM pg_catalog.pg_class WHERE oid = r.objid) <> 'pgkit_owner'::regrole THEN
+          EXECUTE format('ALTER SEQUENCE %s OWNER TO pgkit_owner', r.object_identity);
+        END IF;
       WHEN 'function' THEN EXECUTE format('ALTER FUNCTION %s OWNER TO pgkit_owner', r.object_identity);
       WHEN 'procedure' THEN EXECUTE format('ALTER PROCEDURE %s OWNER TO pgkit_owner', r.object_identity);
       WHEN 'type' THEN
