@@ -6,26 +6,53 @@
 --   Missing, empty or malformed value -> NULL (never a cast error): a NULL context matches no row.
 --   The value must be a canonical lower/upper-case hyphenated uuid; anything else (braces, no hyphens,
 --   SQL fragments) is treated as missing.
--- Plain SQL, STABLE, not SECURITY DEFINER; pg_catalog is searched first implicitly, and everything is
--- schema-qualified, so no search_path trick changes what they return.
--- Also: pgkit_anon, the group role for unauthenticated reads (seed 004 #28), created like 0002's roles.
+-- The organization is honoured only for a MEMBER (defense in depth, seed 000 "validate RLS policies can't be
+-- bypassed"): app.current_org_id() returns app.org_id only when app.user_id is an active member of it
+-- (app.memberships row, not soft-deleted) — one lookup on memberships_organization_id_user_id_key, made once
+-- per query through the (select ...) InitPlan. An application bug or a forged context that names another
+-- organization (or a membership that was removed) therefore yields NULL: no rows, no writes.
+--   Without a user, the organization is honoured only for sessions whose login role is a member of
+--   pgkit_worker (queue workers that act for an organization, not for a person; docs/security.md). The
+--   application login role is not one: a request that lost its user sees nothing. SECURITY DEFINER
+--   functions (queue, jobs, erasure) and the owner/maintenance/readonly policies do not depend on it.
+-- current_user_id(): plain SQL, not SECURITY DEFINER. current_org_id(): SECURITY DEFINER (it must read
+-- memberships, whose own policy calls current_org_id(); as pgkit_owner it reads through the owner policy),
+-- no arguments (reads only the caller's own context, so it is no membership oracle), search_path pinned,
+-- everything schema-qualified; SESSION_USER is the login role (a definer function's CURRENT_USER is the owner).
+-- Also: pgkit_anon, the group role for unauthenticated reads (seed 004 #28), and pgkit_worker, created like
+-- 0002's roles.
 -- Serves: seed 000 P1 (org-scoped policies), seed 001 (SET LOCAL org context with pooling),
 --         seed 004 #18 (cheap RLS), seed 003 §3.4.
 
-CREATE OR REPLACE FUNCTION app.current_org_id()
-RETURNS uuid
-LANGUAGE sql
-STABLE
-PARALLEL SAFE
-AS $$
-  SELECT CASE
-           WHEN v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-           THEN v::uuid
-         END
-  FROM (SELECT pg_catalog.current_setting('app.org_id', true) AS v) s
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgkit_anon') THEN
+    BEGIN
+      CREATE ROLE pgkit_anon NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL; -- another database of this cluster created it at the same moment
+    END;
+  END IF;
+END
 $$;
-COMMENT ON FUNCTION app.current_org_id() IS
-  'Organization of the current transaction (app.org_id set with set_config(..., true)); NULL when missing or malformed.';
+ALTER ROLE pgkit_anon NOBYPASSRLS NOSUPERUSER;
+ALTER ROLE pgkit_maintenance NOBYPASSRLS NOSUPERUSER;
+ALTER ROLE pgkit_owner NOBYPASSRLS NOSUPERUSER;
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgkit_worker') THEN
+    BEGIN
+      CREATE ROLE pgkit_worker NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL; -- another database of this cluster created it at the same moment
+    END;
+  END IF;
+END
+$$;
+ALTER ROLE pgkit_worker NOBYPASSRLS NOSUPERUSER;
+-- A worker is the application without a person: the app's grants and policies, plus an org-only context.
+GRANT pgkit_app TO pgkit_worker;
 
 CREATE OR REPLACE FUNCTION app.current_user_id()
 RETURNS uuid
@@ -42,17 +69,28 @@ $$;
 COMMENT ON FUNCTION app.current_user_id() IS
   'User of the current transaction (app.user_id set with set_config(..., true)); NULL when missing or malformed.';
 
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgkit_anon') THEN
-    BEGIN
-      CREATE ROLE pgkit_anon NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
-    EXCEPTION WHEN duplicate_object OR unique_violation THEN
-      NULL; -- another database of this cluster created it at the same moment
-    END;
-  END IF;
-END
+CREATE OR REPLACE FUNCTION app.current_org_id()
+RETURNS uuid
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE
+           WHEN c.org IS NULL THEN NULL
+           WHEN c.usr IS NOT NULL THEN
+             (SELECT m.organization_id FROM app.memberships m
+              WHERE m.organization_id = c.org AND m.user_id = c.usr AND m.deleted_at IS NULL)
+           WHEN pg_catalog.pg_has_role(SESSION_USER, 'pgkit_worker', 'MEMBER') THEN c.org
+         END
+  FROM (SELECT CASE
+                 WHEN v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+                 THEN v::uuid
+               END AS org,
+               app.current_user_id() AS usr
+        FROM (SELECT pg_catalog.current_setting('app.org_id', true) AS v) s) c
 $$;
-ALTER ROLE pgkit_anon NOBYPASSRLS NOSUPERUSER;
-ALTER ROLE pgkit_maintenance NOBYPASSRLS NOSUPERUSER;
-ALTER ROLE pgkit_owner NOBYPASSRLS NOSUPERUSER;
+COMMENT ON FUNCTION app.current_org_id() IS
+  'Organization of the current transaction (app.org_id set with set_config(..., true)) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing or malformed.';
+

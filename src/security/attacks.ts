@@ -1,7 +1,7 @@
 // The break-in suite: two organizations with a row in every tenant table, then the application role, as
 // organization A, tries every way we know to read or change organization B's rows (by id, by join, COPY TO,
-// views, functions, direct partition access, TRUNCATE, missing/malformed/spoofed context, a hijacked
-// search_path). Every attempt is counted; a leak is a row of B that came back or changed. The superuser
+// views, functions, direct partition access, TRUNCATE, missing/malformed/spoofed context, a context naming an
+// organization the user is not a member of, a hijacked search_path). Every attempt is counted; a leak is a row of B that came back or changed. The superuser
 // first proves each probe WOULD see B's rows, so "0 leaked" means something.
 // Used by test/security/isolation.test.ts and scripts/security-report.ts.
 import { randomUUID } from 'node:crypto';
@@ -249,6 +249,11 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
         const r = await c.query(`INSERT INTO ${t.name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM jsonb_populate_record(NULL::${t.name}, $1)`, [row]);
         return r.rowCount ?? 0;
       });
+      // A forged (or buggy) context: user A naming organization B, of which A is not a member. The organization
+      // counts only for its members (sql/0400), so B's rows stay out of reach for reads and writes.
+      const forged = { org: ORG_B, user: USER_A };
+      await probe(t.name, 'forged org (not a member): select filtered to B', forged, async (c) => (await c.query(`SELECT * FROM ${t.name} WHERE ${w}`)).rowCount ?? 0);
+      await probe(t.name, `forged org (not a member): update ${col}`, forged, async (c) => (await c.query(`UPDATE ${t.name} SET ${col} = ${col} WHERE ${w}`)).rowCount ?? 0);
       // Context missing and malformed: nothing at all comes back.
       for (const [label, ctx] of [
         ['no context', null],

@@ -1,6 +1,7 @@
 // Fixtures shared by the behaviour tests (sql/0600-0799). Data setup runs as the superuser, direct.
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 
 export interface Tenant {
   orgId: string;
@@ -96,12 +97,13 @@ export async function waitUntil(db: pg.Pool, conditionSql: string, params: unkno
 }
 
 /** Can the app role write to this table through RLS and grants (security bundle landed)? Probed in a rolled-back transaction. */
-export async function appCanInsert(appUrl: string, orgId: string, insertSql: string, params: unknown[]): Promise<boolean> {
+export async function appCanInsert(appUrl: string, ctx: { orgId: string; userId: string }, insertSql: string, params: unknown[]): Promise<boolean> {
   const c = new pg.Client({ connectionString: appUrl });
   await c.connect();
   try {
     await c.query('BEGIN');
-    await c.query("SELECT set_config('app.org_id', $1, true)", [orgId]);
+    // The organization counts only with a user who is a member of it (sql/0400).
+    await c.query(SET_CONTEXT_SQL, [ctx.orgId, ctx.userId]);
     await c.query(insertSql, params);
     return true;
   } catch {

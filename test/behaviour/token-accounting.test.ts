@@ -4,6 +4,7 @@
 // exactly once under concurrency, blocks queued work with a reason, and releases it the next day.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { appCanInsert, tenant, type Tenant } from './helpers.js';
 
@@ -19,7 +20,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) orgs.push(await tenant(db.pool, { dailyCostLimit: 1_000_000 }));
   // Writers are the app role through PgBouncer once the security bundle grants it token_usage; until then
   // the superuser on separate direct connections (the roll-up trigger is SECURITY DEFINER either way).
-  const viaApp = await appCanInsert(db.appPooledUrl, orgs[0].orgId, `${INSERT} VALUES ($1, now(), 'chat', 'm', 1, 1, 0)`, [orgs[0].orgId]);
+  const viaApp = await appCanInsert(db.appPooledUrl, orgs[0], `${INSERT} VALUES ($1, now(), 'chat', 'm', 1, 1, 0)`, [orgs[0].orgId]);
   writerUrl = viaApp ? db.appPooledUrl : db.url;
   console.log(`[token accounting] writers connect as ${viaApp ? 'the app role through PgBouncer' : 'the superuser, direct (app role has no INSERT on token_usage yet)'}`);
 });
@@ -41,7 +42,8 @@ describe('token_usage_daily', () => {
       try {
         while (left > 0) {
           const size = Math.min(left, 1 + ((w * 7 + k * 3) % 10)); // 1..10 rows per statement
-          const org = orgs[(w + k) % orgs.length].orgId;
+          const t = orgs[(w + k) % orgs.length];
+          const org = t.orgId;
           const values: string[] = [];
           const params: unknown[] = [org];
           for (let i = 0; i < size; i++) {
@@ -51,7 +53,7 @@ describe('token_usage_daily', () => {
             values.push(`($1, ${day}, '${op}', 'model-${i % 3}', ${100 + ((w + i) % 50)}, ${10 + ((k + i) % 40)}, ${cost})`);
           }
           await c.query('BEGIN');
-          await c.query("SELECT set_config('app.org_id', $1, true)", params);
+          await c.query(SET_CONTEXT_SQL, [org, t.userId]); // a member of the organization (sql/0400)
           await c.query(`${INSERT} VALUES ${values.join(', ')}`, params);
           await c.query('COMMIT');
           left -= size;
@@ -166,7 +168,7 @@ describe('cost circuit breaker', () => {
       try {
         for (let i = 0; i < 10; i++) {
           await c.query('BEGIN');
-          await c.query("SELECT set_config('app.org_id', $1, true)", [t.orgId]);
+          await c.query(SET_CONTEXT_SQL, [t.orgId, t.userId]);
           await c.query(`${INSERT} VALUES ($1, now(), 'chat', 'm', 1, 1, 0.01)`, [t.orgId]);
           await c.query('COMMIT');
         }
