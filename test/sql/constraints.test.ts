@@ -308,7 +308,7 @@ const checks: Case[] = [
 ];
 
 // Unique keys: the bad row collides with a fixture row.
-const uniques: Case[] = [
+const uniques: Case[] = ([
   { table: 'app.organizations', constraint: 'organizations_slug_key', label: 'slug taken', bad: { slug: 'acme' } },
   { table: 'app.users', constraint: 'users_email_key', label: 'email taken (case-insensitive)', bad: { email: 'U1@Example.COM' } },
   { table: 'app.memberships', constraint: 'memberships_organization_id_user_id_key', label: 'second membership of a user in an org', bad: { organization_id: O1 } },
@@ -325,7 +325,7 @@ const uniques: Case[] = [
   { table: 'app.token_usage_daily', constraint: 'token_usage_daily_pkey', label: 'second row for an org and day', bad: { usage_date: '2030-01-01' } },
   { table: 'app.engagement_event_types', constraint: 'engagement_event_types_pkey', label: 'type code taken', bad: { code: 'scroll_depth' } },
   { table: 'ops.log_event_types', constraint: 'log_event_types_pkey', label: 'type code taken', bad: { code: 'api_call_started' } },
-].map((c) => ({ ...c, code: '23505' }));
+] as Case[]).map((c) => ({ ...c, code: '23505' }));
 
 // Trigger-constraints: raised like a CHECK / FK would be.
 const triggerChecks: Case[] = [
