@@ -3,15 +3,16 @@
 // against loadtests/targets.json; plus the machine's pgbench -S ceiling direct and pooled, in the same run.
 // Writes reports/bench-<date>.json, .md and one SVG latency chart per operation.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
-import { join } from 'node:path';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
-import { pgBinDir, repoRoot } from '../../src/config.js';
+import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/config.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 import { endpoints, loadtestEncKeys } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
+import { EXACT_SCAN_MAX_ROWS } from '../lib/vector.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type OpResult } from './report.js';
 
 const run = promisify(execFile);
@@ -32,6 +33,42 @@ async function pgbench(url: string, args: string[], cwd: string): Promise<string
   return stdout + stderr;
 }
 
+/**
+ * Starts a copy of the stack's PgBouncer on the next port with server_reset_query_always = 0, as the stack's
+ * OS user; `url()` points a pooled connection string at it, `stop()` ends it (by its own pid file).
+ */
+async function startVariantBouncer(stack: StackConfig): Promise<{ url: (u: string) => string; stop: () => void }> {
+  const p = stackPaths(stack);
+  const port = stack.bouncerPort + 1;
+  const ini = readFileSync(p.bouncerIni, 'utf8');
+  const pidFile = join(p.run, 'pgbouncer-noreset.pid');
+  const variantIni = join(dirname(p.bouncerIni), 'pgbouncer-noreset.ini');
+  const text = ini
+    .replace(/^listen_port = .*$/m, `listen_port = ${port}`)
+    .replace(/^pidfile = .*$/m, `pidfile = ${pidFile}`)
+    .replace(/^logfile = (.*)pgbouncer\.log$/m, 'logfile = $1pgbouncer-noreset.log')
+    .replace(/^server_reset_query_always = .*$/m, 'server_reset_query_always = 0');
+  if (!/^server_reset_query_always = 0$/m.test(text) || !text.includes(`listen_port = ${port}`)) {
+    throw new Error(`cannot derive the no-reset PgBouncer variant from ${p.bouncerIni}`);
+  }
+  writeFileSync(variantIni, `; Written by npm run bench (loadtests/bench): the stack's PgBouncer without the reset, for a same-run comparison.\n${text}`, { mode: 0o644 });
+  if (stack.osUser) {
+    const { stdout } = await run('id', ['-u', stack.osUser]);
+    const { stdout: g } = await run('id', ['-g', stack.osUser]);
+    chownSync(variantIni, Number(stdout.trim()), Number(g.trim()));
+  }
+  const [cmd, argv] = stack.osUser ? ['runuser', ['-u', stack.osUser, '--', '/usr/sbin/pgbouncer', '-d', variantIni]] : ['/usr/sbin/pgbouncer', ['-d', variantIni]];
+  await run(cmd, argv as string[]);
+  for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(pidFile)) throw new Error(`the no-reset PgBouncer did not start on port ${port} (see its log next to pgbouncer.log)`);
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  process.stderr.write(`[bench] second PgBouncer without the reset on port ${port} (pid ${pid})\n`);
+  return {
+    url: (u: string) => { const x = new URL(u); x.port = String(port); return x.toString(); },
+    stop: () => { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } },
+  };
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -40,6 +77,10 @@ async function main() {
       clients: { type: 'string', default: '8' },
       ops: { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'reports') },
+      // pgbench -S ceiling: clients of a pooled application (16 clients, 2 threads), rounds alternated.
+      'ceiling-clients': { type: 'string', default: '16' },
+      'ceiling-rounds': { type: 'string', default: '2' },
+      'no-reset-variant': { type: 'boolean', default: true },
     },
   });
   const targets = loadTargets();
@@ -63,6 +104,7 @@ async function main() {
   const work = join(repoRoot, 'reports', 'tmp', `bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const when = new Date().toISOString();
+  const loadAtStart = loadavg().map((x) => x.toFixed(2)).join(' / ');
   const date = when.slice(0, 10);
   mkdirSync(values.out!, { recursive: true });
   const results: OpResult[] = [];
@@ -72,7 +114,7 @@ async function main() {
     const prefix = join(work, op);
     process.stderr.write(`[bench] ${op}: ${C} clients, ${T} s through PgBouncer...\n`);
     const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
-      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${C}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-l', '--log-prefix', prefix], work);
+      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${C}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `exactmax=${EXACT_SCAN_MAX_ROWS}`, '-l', '--log-prefix', prefix], work);
     const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
     let lat: number[] = [];
     let failed = 0;
@@ -115,28 +157,58 @@ async function main() {
   await bc.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgkit_app');
   await bc.end();
   const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
-  process.stderr.write('[bench] pgbench -S ceiling: direct, then through PgBouncer...\n');
-  const direct = tps(await pgbench(withDb(ep.appDirect), ['-n', '-S', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T)], work));
-  const pooled = tps(await pgbench(withDb(ep.appPooled), ['-n', '-S', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T)], work));
-  const ceiling = { direct_tps: direct, pgbouncer_tps: pooled, pgbouncer_ratio: pooled / direct, min_ratio: targets.pgbouncer.min_ratio_vs_direct };
+  // A second PgBouncer, identical but for server_reset_query_always = 0 (the reset after every transaction
+  // off), on the next port: the cost of the reset in the same run. Rounds alternate direct / pooled / pooled
+  // without reset so that drift in the machine's load hits all three alike; the tps are averaged per target.
+  const variant = values['no-reset-variant'] ? await startVariantBouncer(ep.stack) : null;
+  const CC = Number(values['ceiling-clients']);
+  const rounds = Number(values['ceiling-rounds']);
+  const targetsS: Array<[string, string]> = [['direct', withDb(ep.appDirect)], ['pgbouncer', withDb(ep.appPooled)]];
+  if (variant) targetsS.push(['pgbouncer_no_reset', variant.url(withDb(ep.appPooled))]);
+  const sums: Record<string, number[]> = {};
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, url] of targetsS) {
+        process.stderr.write(`[bench] pgbench -S ceiling, round ${r + 1}/${rounds}: ${name}, ${CC} clients, ${T} s...\n`);
+        (sums[name] ??= []).push(tps(await pgbench(url, ['-n', '-S', '-M', 'simple', '-c', String(CC), '-j', '2', '-T', String(T)], work)));
+      }
+    }
+  } finally {
+    variant?.stop();
+  }
+  const mean = (xs: number[] | undefined) => (xs && xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const direct = mean(sums.direct);
+  const pooled = mean(sums.pgbouncer);
+  const noReset = variant ? mean(sums.pgbouncer_no_reset) : null;
+  const ceiling = {
+    clients: CC, threads: 2, seconds_per_round: T, rounds, per_round_tps: sums,
+    direct_tps: direct, pgbouncer_tps: pooled, pgbouncer_ratio: pooled / direct,
+    pgbouncer_no_reset_tps: noReset, pgbouncer_no_reset_ratio: noReset === null ? null : noReset / direct,
+    reset_config: 'server_reset_query = RESET ALL, server_reset_query_always = 1 (src/local/render.ts)',
+    min_ratio: targets.pgbouncer.min_ratio_vs_direct,
+  };
   await admin.end();
   rmSync(work, { recursive: true, force: true });
 
-  const where = `${hostname()} (${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}), PostgreSQL 15 + PgBouncer 1.18 of the local stack, ${C} pgbench clients, ${T} s per operation, shared with other work`;
+  const where = `${hostname()} (${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}), PostgreSQL 15 + PgBouncer 1.18 of the local stack, ${C} pgbench clients, ${T} s per operation, shared with other work (load average in the report)`;
   const scale = seedRun ? `seed '${seedRun.seed}', scale ${seedRun.scale.name} (${seedRun.scale.users} users, ${seedRun.scale.episodes} episodes, ${seedRun.report?.embeddingRows ?? 0} embeddings)` : 'unknown';
   const recall = seedRun?.report?.recall ?? null;
   const notes = [
     'seed target = the seeds\' p95 (seed 002 for vector/template/session-embedding/bulk insert; kit targets elsewhere); goal = the issue\'s stricter p95 for this 2-core box.',
-    `PgBouncer vs direct (pgbench -S): ${(ceiling.pgbouncer_ratio).toFixed(3)} (goal >= ${ceiling.min_ratio}).`,
+    `PgBouncer vs direct (pgbench -S, ${CC} clients, 2 threads, ${rounds} alternated rounds of ${T} s): ${(ceiling.pgbouncer_ratio).toFixed(3)} with the stack's config (reset after every transaction)` +
+      (ceiling.pgbouncer_no_reset_ratio !== null ? `, ${ceiling.pgbouncer_no_reset_ratio.toFixed(3)} with server_reset_query_always = 0 (same run, second PgBouncer)` : '') + ` (goal >= ${ceiling.min_ratio}).`,
   ];
-  const report = { when, where, scale, database: ep.database, clients: C, durationSeconds: T, ops: results, ceiling, recall, targetsFile: 'loadtests/targets.json' };
+  const la = loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const load = `${loadAtStart} at the start, ${la} at the end`;
+  const report = { when, where, scale, load, database: ep.database, clients: C, durationSeconds: T, ops: results, ceiling, recall, targetsFile: 'loadtests/targets.json' };
   writeFileSync(join(values.out!, `bench-${date}.json`), JSON.stringify(report, null, 2) + '\n');
-  writeFileSync(join(values.out!, `bench-${date}.md`), markdown({ when, where, scale, ops: results, ceiling, recall, notes }));
+  writeFileSync(join(values.out!, `bench-${date}.md`), markdown({ when, where, scale, load, ops: results, ceiling, recall, notes }));
   console.log(`\n${'operation'.padEnd(26)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)} ${'tps'.padStart(7)} ${'err'.padStart(4)}  target(seed/goal)  result`);
   for (const r of results) {
     console.log(`${r.op.padEnd(26)} ${r.p50.toFixed(2).padStart(8)} ${r.p95.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.tps.toFixed(0).padStart(7)} ${String(r.errors).padStart(4)}  <${r.seedP95} / <=${r.goalP95}`.padEnd(80) + ` ${r.passSeed ? 'pass' : 'FAIL'} / ${r.passGoal ? 'pass' : 'FAIL'}`);
   }
-  console.log(`pgbench -S ceiling: direct ${direct.toFixed(0)} tps, PgBouncer ${pooled.toFixed(0)} tps, ratio ${ceiling.pgbouncer_ratio.toFixed(3)} (goal >= ${ceiling.min_ratio})`);
+  console.log(`pgbench -S ceiling (${CC} clients): direct ${direct.toFixed(0)} tps, PgBouncer ${pooled.toFixed(0)} tps, ratio ${ceiling.pgbouncer_ratio.toFixed(3)}` +
+    (noReset !== null ? `; without the reset ${noReset.toFixed(0)} tps, ratio ${(noReset / direct).toFixed(3)}` : '') + ` (goal >= ${ceiling.min_ratio})`);
   console.log(`wrote reports/bench-${date}.json, .md and ${results.length} charts`);
 }
 

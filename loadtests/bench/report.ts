@@ -69,24 +69,55 @@ ${vline(seedP95, '#d62728', `seed target p95 ${seedP95} ms`)}
 `;
 }
 
-export function markdown(r: { when: string; where: string; scale: string; ops: OpResult[]; ceiling: Record<string, number>; recall: unknown; notes: string[] }): string {
+export interface Ceiling {
+  clients: number;
+  threads: number;
+  seconds_per_round: number;
+  rounds: number;
+  per_round_tps: Record<string, number[]>;
+  direct_tps: number;
+  pgbouncer_tps: number;
+  pgbouncer_ratio: number;
+  pgbouncer_no_reset_tps: number | null;
+  pgbouncer_no_reset_ratio: number | null;
+  reset_config: string;
+  min_ratio: number;
+}
+
+export function markdown(r: { when: string; where: string; scale: string; load: string; ops: OpResult[]; ceiling: Ceiling; recall: unknown; notes: string[] }): string {
   const rows = r.ops.map((o) =>
     `| ${o.op} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.tps.toFixed(0)} | ${o.transactions} | ${o.errors} | < ${o.seedP95} / ≤ ${o.goalP95} | ${o.passSeed ? 'pass' : 'FAIL'} / ${o.passGoal ? 'pass' : 'FAIL'} |`,
   );
+  const c = r.ceiling;
+  const rounds = (name: string) => (c.per_round_tps[name] ?? []).map((x) => x.toFixed(0)).join(', ');
+  const ceil = [
+    `| direct (app role, port of PostgreSQL) | ${c.direct_tps.toFixed(0)} | ${rounds('direct')} | 1 |`,
+    `| PgBouncer, stack config (reset after every transaction) | ${c.pgbouncer_tps.toFixed(0)} | ${rounds('pgbouncer')} | ${c.pgbouncer_ratio.toFixed(3)} |`,
+  ];
+  if (c.pgbouncer_no_reset_tps !== null && c.pgbouncer_no_reset_ratio !== null) {
+    ceil.push(`| PgBouncer, server_reset_query_always = 0 (second instance, same run) | ${c.pgbouncer_no_reset_tps.toFixed(0)} | ${rounds('pgbouncer_no_reset')} | ${c.pgbouncer_no_reset_ratio.toFixed(3)} |`);
+  }
   return `# DB benchmark ${r.when}
 
-Measured ${r.when} on ${r.where}; data: ${r.scale}. pgbench custom scripts (loadtests/bench/scripts), each
-transaction sets the request context (set_config per transaction) and runs as the application role
-through PgBouncer (transaction pooling). Latency is per pgbench transaction (BEGIN, context + fixture
-lookup, the operation, COMMIT).
+Measured ${r.when} on ${r.where}; data: ${r.scale}. Load average (1/5/15 min): ${r.load}.
+pgbench custom scripts (loadtests/bench/scripts), each transaction sets the request context (set_config per
+transaction) and runs as the application role through PgBouncer (transaction pooling). Latency is per pgbench
+transaction (BEGIN, context + fixture lookup, the operation, COMMIT).
 
 | operation | p50 ms | p95 ms | p99 ms | tps | txns | errors | p95 target (seed / goal) | seed / goal |
 |---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Ceiling on this machine, same run: \`pgbench -S\` (built-in select-only) ${Object.entries(r.ceiling).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(k.includes('ratio') ? 3 : 0) : v}`).join(', ')}.
+Ceiling on this machine, same run: built-in \`pgbench -S\` (select-only) on a scale-10 pgbench database,
+${c.clients} clients, ${c.threads} threads (a pooled application's connection count), ${c.rounds} rounds of
+${c.seconds_per_round} s alternated between the targets; tps averaged over the rounds. Reset config of the stack:
+${c.reset_config}.
 
-Vector recall: ${JSON.stringify(r.recall)}
+| target | tps | per round | ratio to direct (goal ≥ ${c.min_ratio}) |
+|---|---|---|---|
+${ceil.join('\n')}
+
+Vector recall (from the seed run): ${JSON.stringify(r.recall)}
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 `;

@@ -221,6 +221,11 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       [JSON.stringify({ seed: opts.seed, scale, tables: tables.map((t) => ({ table: t.table, rows: t.rows })) })],
     );
     await copyText(c, 'loadtest.fixtures', ['n', 'org_id', 'user_id', 'project_id', 'episode_id', 'block_id', 'session_id', 'topic', 'focus', 'depth'], fixtures.length, fixtures, 'loadtest.fixtures');
+    // The benchmark sets org + user per transaction from these rows; app.current_org_id() may require the user
+    // to be an active member of the organization (defense in depth), so every fixture pair must be one.
+    const strangers = await c.query<{ n: string }>(`SELECT count(*) AS n FROM loadtest.fixtures f WHERE NOT EXISTS (
+      SELECT 1 FROM app.memberships m WHERE m.organization_id = f.org_id AND m.user_id = f.user_id AND m.deleted_at IS NULL)`);
+    if (Number(strangers.rows[0].n) > 0) throw new Error(`${strangers.rows[0].n} fixture users are not active members of their organization`);
     await c.query('COMMIT');
     const dataSeconds = (performance.now() - t0) / 1000;
     const rows = tables.reduce((a, t) => a + t.rows, 0);
