@@ -102,8 +102,9 @@ describe('field encryption', () => {
     }
     const raw = await db.pool.query(`SELECT count(*) AS n FROM app.planning_notes WHERE note IS NOT NULL OR position('secret'::bytea IN note_enc) > 0`);
     expect(Number(raw.rows[0].n)).toBe(0);
-    // Bypassing the trigger cannot store plaintext either.
-    await expect(db.pool.query(`ALTER TABLE app.chat_messages DISABLE TRIGGER chat_messages_encrypt_content; INSERT INTO app.chat_messages (organization_id, session_id, user_id, role, chat_type, content, content_enc, content_key_id) SELECT organization_id, id, user_id, 'user', 'main', 'plain', '\\x00', 'k1' FROM app.chat_sessions LIMIT 1`))
+    // Bypassing the trigger cannot store plaintext either. (An assistant message: sql/0630's rate limit applies to
+    // user messages only, and would refuse a user message within 500 ms of the seeded one before the CHECK runs.)
+    await expect(db.pool.query(`ALTER TABLE app.chat_messages DISABLE TRIGGER chat_messages_encrypt_content; INSERT INTO app.chat_messages (organization_id, session_id, user_id, role, chat_type, content, content_enc, content_key_id) SELECT organization_id, id, user_id, 'main_assistant', 'main', 'plain', '\\x00', 'k1' FROM app.chat_sessions LIMIT 1`))
       .rejects.toMatchObject({ code: '23514', constraint: 'chat_messages_content_plaintext_check' });
     await db.pool.query('ALTER TABLE app.chat_messages ENABLE TRIGGER chat_messages_encrypt_content');
   });
