@@ -110,7 +110,8 @@ describe('a context naming an organization the user is not a member of', () => {
     expect(changed).toEqual({ updProjects: 0, updEpisodes: 0, updOrg: 0, softDelete: false });
     for (const [label, sql, params] of [
       ['insert project into B', `INSERT INTO app.projects (organization_id, name) VALUES ($1, 'planted')`, [ORG_B]],
-      ['insert message into B\'s session', `INSERT INTO app.chat_messages (organization_id, user_id, session_id, role, chat_type, content) VALUES ($1, $2, $3, 'user', 'main', 'planted')`, [ORG_B, USER_A, bSession]],
+      // An assistant message: sql/0630's rate limit (user messages only) would otherwise answer first, by timing.
+      ['insert message into B\'s session', `INSERT INTO app.chat_messages (organization_id, user_id, session_id, role, chat_type, content) VALUES ($1, $2, $3, 'main_assistant', 'main', 'planted')`, [ORG_B, USER_A, bSession]],
       ['insert token usage for B', `INSERT INTO app.token_usage (organization_id, operation, model_used, input_tokens, output_tokens, cost_gbp) VALUES ($1, 'chat', 'm', 1, 1, 0)`, [ORG_B]],
       ['add self to B', `SELECT app.add_member($1, 'owner')`, [USER_A]],
     ] as const) {
