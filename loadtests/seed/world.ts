@@ -357,7 +357,7 @@ export class World {
 
   /**
    * Embedding sources for `count` rows: every question template (global), then chat sessions (20%), agent
-   * memories (5%) and blocks (the rest; chunk_index > 0 once every block has one). Each vector is drawn from a
+   * memories (5%) and blocks (the rest, spread evenly over all blocks; chunk_index > 0 once every block has one). Each vector is drawn from a
    * topic of its source: an episode's topic for blocks, the project's for sessions and memories.
    */
   *embeddingSources(count: number): Generator<{ org: string | null; type: string; source: string; chunk: number; topic: number; created: number }> {
@@ -376,10 +376,15 @@ export class World {
       const m = this.memories[i];
       yield { org: this.orgs[m.org].id, type: 'agent_memory', source: m.id, chunk: 0, topic: m.topic, created: m.created };
     }
-    for (let i = 0; left > 0 && this.blockIds.length > 0; i++, left--) {
-      const b = i % this.blockIds.length;
+    // Blocks: spread evenly over all blocks (so every organization's embeddings follow its size and cover its
+    // projects' topics; taking the first blocks in order gave the first organizations all of them); chunk 0
+    // while there are fewer embeddings than blocks, further chunks once every block has one.
+    const nBlocks = left;
+    const nb = this.blockIds.length;
+    for (let i = 0; left > 0 && nb > 0; i++, left--) {
+      const b = nBlocks <= nb ? Math.floor((i * nb) / nBlocks) : i % nb;
       const e = this.episodes[this.blockEpisode[b]];
-      yield { org: this.orgs[e.org].id, type: 'block', source: this.blockIds[b], chunk: Math.floor(i / this.blockIds.length), topic: e.topic, created: e.created };
+      yield { org: this.orgs[e.org].id, type: 'block', source: this.blockIds[b], chunk: nBlocks <= nb ? 0 : Math.floor(i / nb), topic: e.topic, created: e.created };
     }
   }
 }
