@@ -25,13 +25,14 @@ try {
   const envFile = join(cfg.home, 'env');
   writeFileSync(
     envFile,
-    `DATABASE_URL=${result.urls.adminDirect}\nAPP_DATABASE_URL=${result.urls.appDirect}\nAPP_POOLED_DATABASE_URL=${result.urls.appPooled}\n`,
+    `DATABASE_URL=${result.urls.adminDirect}\nAPP_DATABASE_URL=${result.urls.appDirect}\nAPP_POOLED_DATABASE_URL=${result.urls.appPooled}\nWORKER_POOLED_DATABASE_URL=${result.urls.workerPooled}\n`,
     { mode: 0o600 },
   );
   console.log('\nConnection strings (also in ' + envFile + '):');
   console.log(`  direct (admin, migrations):  ${result.urls.adminDirect}`);
   console.log(`  direct (app role):           ${result.urls.appDirect}`);
   console.log(`  pooled (app role, PgBouncer): ${result.urls.appPooled}`);
+  console.log(`  pooled (queue worker role):   ${result.urls.workerPooled}`);
   console.log('\n' + formatStatusTable(await stackStatus(cfg)));
   console.log('\n' + formatStatus(await migrationStatus({ connectionString: result.urls.adminDirect })));
   console.log('\nStop with `npm stop` (data is kept); status with `npm run status`.');

@@ -28,6 +28,8 @@ export interface StackConfig {
   bouncerAuthUser: string;
   /** The application login role (member of the pgkit_app group role). */
   appUser: string;
+  /** The queue worker login role (member of pgkit_worker): may act for an organization without a user. */
+  workerUser: string;
   /** PgBouncer pool sizes: default_pool_size per user/database pair, and client connection ceiling. */
   poolSize: number;
   reservePoolSize: number;
@@ -74,6 +76,7 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
     adminUser: 'postgres',
     bouncerAuthUser: 'pgkit_pgbouncer',
     appUser: 'pgkit_app_login',
+    workerUser: 'pgkit_worker_login',
     poolSize: envInt(envKey(name, 'POOL_SIZE'), 20, 1, 1000),
     reservePoolSize: envInt(envKey(name, 'RESERVE_POOL_SIZE'), 5, 0, 1000),
     maxClientConn: envInt(envKey(name, 'MAX_CLIENT_CONN'), 1000, 10, 100000),

@@ -38,6 +38,8 @@ export function endpoints(database?: string): Endpoints {
       adminDirect: withDatabase(env.DATABASE_URL, db),
       appDirect: withDatabase(appDirect, db),
       appPooled: withDatabase(env.APP_POOLED_DATABASE_URL, db),
+      // The worker login is optional here: the service's workers act for a user of the item's organization.
+      workerPooled: withDatabase(env.WORKER_POOLED_DATABASE_URL ?? env.APP_POOLED_DATABASE_URL, db),
     };
   }
   if (!existsSync(join(stack.home, 'secrets.json')) && !existsSync(stack.home)) {

@@ -7,6 +7,8 @@ export interface StackSecrets {
   adminPassword: string;
   bouncerPassword: string;
   appPassword: string;
+  /** Queue workers acting for an organization, not a person (pgkit_worker). Added later: created if absent. */
+  workerPassword: string;
 }
 
 const newPassword = () => randomBytes(24).toString('base64url');
@@ -17,9 +19,15 @@ export function loadOrCreateSecrets(path: string): { secrets: StackSecrets; crea
     if (!parsed.adminPassword || !parsed.bouncerPassword || !parsed.appPassword) {
       throw new Error(`${path} is incomplete (needs adminPassword, bouncerPassword, appPassword): restore it or remove the stack folder`);
     }
+    if (!parsed.workerPassword) {
+      // A stack folder from before the worker login existed: add its password, keep the others.
+      const upgraded = { ...(parsed as StackSecrets), workerPassword: newPassword() };
+      writeFileSync(path, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 });
+      return { secrets: upgraded, created: false };
+    }
     return { secrets: parsed as StackSecrets, created: false };
   }
-  const secrets: StackSecrets = { adminPassword: newPassword(), bouncerPassword: newPassword(), appPassword: newPassword() };
+  const secrets: StackSecrets = { adminPassword: newPassword(), bouncerPassword: newPassword(), appPassword: newPassword(), workerPassword: newPassword() };
   writeFileSync(path, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
   chmodSync(path, 0o600);
   return { secrets, created: true };

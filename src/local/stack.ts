@@ -19,6 +19,8 @@ export interface ConnectionStrings {
   appDirect: string;
   /** The application login role through PgBouncer (transaction pooling): what the app uses. */
   appPooled: string;
+  /** The queue worker login role through PgBouncer. */
+  workerPooled: string;
 }
 
 export interface ComponentStatus {
@@ -228,6 +230,7 @@ export function connectionStrings(cfg: StackConfig, secrets: StackSecrets, datab
     adminDirect: url(cfg.adminUser, secrets.adminPassword, cfg.pgPort),
     appDirect: url(cfg.appUser, secrets.appPassword, cfg.pgPort),
     appPooled: url(cfg.appUser, secrets.appPassword, cfg.bouncerPort),
+    workerPooled: url(cfg.workerUser, secrets.workerPassword, cfg.bouncerPort),
   };
 }
 
@@ -258,6 +261,7 @@ export async function ensureLoginRoles(cfg: StackConfig, secrets: StackSecrets) 
     const logins: Array<[string, string, string | null]> = [
       [cfg.bouncerAuthUser, secrets.bouncerPassword, null],
       [cfg.appUser, secrets.appPassword, 'pgkit_app'],
+      [cfg.workerUser, secrets.workerPassword, 'pgkit_worker'],
     ];
     for (const [role, password, group] of logins) {
       const id = pg.escapeIdentifier(role);

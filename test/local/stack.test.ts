@@ -42,6 +42,8 @@ describe('local stack', () => {
     expect(rows[0].d).toBeCloseTo(0.00853986601633272, 10);
     const who = await query<{ u: string; pooled: string }>(urls.appPooled, 'SELECT current_user AS u, inet_server_port()::text AS pooled');
     expect(who[0].u).toBe(cfg.appUser);
+    const worker = await query<{ u: string; member: boolean }>(urls.workerPooled, "SELECT current_user AS u, pg_has_role('pgkit_worker', 'MEMBER') AS member");
+    expect(worker[0]).toEqual({ u: cfg.workerUser, member: true });
     expect(formatStatusTable(await stackStatus(cfg))).toMatch(/postgresql\s+running[\s\S]*pgbouncer\s+running/);
   });
 
