@@ -25,17 +25,19 @@ export interface LoginRoleSpec {
 export const AWS_LOGIN_ROLES: LoginRoleSpec[] = [
   { key: "pgbouncer", name: "pgkit_pgbouncer", groups: [], beforeBundle: true, via: "direct", connectionLimit: 20 },
   { key: "app", name: "pgkit_app_login", groups: ["pgkit_app"], via: "pooler" },
+  // Queue workers act for an organization without a person (docs/security.md, pgkit_worker).
+  { key: "worker", name: "pgkit_worker_login", groups: ["pgkit_worker"], via: "pooler" },
   { key: "readonly", name: "pgkit_readonly_login", groups: ["pgkit_readonly"], via: "direct", connectionLimit: 20 },
   { key: "maintenance", name: "pgkit_maintenance_login", groups: ["pgkit_maintenance"], via: "direct", connectionLimit: 5 },
   { key: "migrator", name: "pgkit_migrator_login", groups: ["pgkit_migrator"], via: "direct", connectionLimit: 5 },
 ];
 
 /**
- * Login roles on the local stack: `npm start` already owns pgkit_pgbouncer and pgkit_app_login
+ * Login roles on the local stack: `npm start` already owns pgkit_pgbouncer, pgkit_app_login and pgkit_worker_login
  * (src/config.ts), so Pulumi manages only the others and never changes a password the local
  * PgBouncer depends on.
  */
-export const LOCAL_LOGIN_ROLES: LoginRoleSpec[] = AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer" && r.key !== "app");
+export const LOCAL_LOGIN_ROLES: LoginRoleSpec[] = AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer" && r.key !== "app" && r.key !== "worker");
 
 export interface CredentialsArgs {
   environment: Environment;

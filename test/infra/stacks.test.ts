@@ -186,15 +186,15 @@ describe.each([
   it("keeps every secret a Pulumi secret and never puts one in a stack output", () => {
     const versions = s.of(T.secretVersion);
     expect(versions.map((v) => v.secretKeys.includes("secretString"))).toEqual(versions.map(() => true));
-    expect(versions).toHaveLength(5);
+    expect(versions).toHaveLength(6);
     const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
-    expect(roles.length).toBe(5);
+    expect(roles.length).toBe(6);
     for (const r of roles) expect(r.secretKeys).toContain("password");
     expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
     expect(s.of(T.bundle)[0].secretKeys).toContain("connection");
     const text = JSON.stringify(s.outputs);
     expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
-    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "pgbouncer", "readonly"]);
+    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "pgbouncer", "readonly", "worker"]);
     expect(s.outputs.masterSecretArn).toMatch(/^arn:aws:secretsmanager:/);
   });
 
@@ -253,6 +253,7 @@ describe.each([
     expect(grants).toEqual({
       pgkit_pgbouncer: [],
       pgkit_app_login: ["pgkit_app"],
+      pgkit_worker_login: ["pgkit_worker"],
       pgkit_readonly_login: ["pgkit_readonly"],
       pgkit_maintenance_login: ["pgkit_maintenance"],
       pgkit_migrator_login: ["pgkit_migrator"],
