@@ -20,7 +20,7 @@ import type pg from 'pg';
 import { recallAt, vectorLiteral } from './embeddings.js';
 
 /** Organizations with at most this many embeddings are searched exactly (see above; measured in docs/loadtests.md). */
-export const EXACT_SCAN_MAX_ROWS = 2000;
+export const EXACT_SCAN_MAX_ROWS = 1000;
 
 export const VECTOR_SEARCH_SETTINGS = (efSearch: number) =>
   `SET LOCAL hnsw.ef_search = ${Math.trunc(efSearch)}; SET LOCAL hnsw.iterative_scan = relaxed_order`;
