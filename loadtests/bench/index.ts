@@ -139,6 +139,7 @@ async function main() {
     };
     r.passSeed = r.p95 < t.seed_p95_ms && r.errors <= targets.errors.bench_max_errors && r.transactions > 0;
     r.passGoal = r.p95 <= t.goal_p95_ms && r.errors <= targets.errors.bench_max_errors && r.transactions > 0;
+    r.load1 = loadavg()[0];
     if (op === 'claim_queue_item') r.note = 'claim + complete, two transactions per script';
     if (CO !== C) r.note = `${CO} client`;
     const chart = `bench-${date}-${op}.svg`;

@@ -15,6 +15,8 @@ export interface OpResult {
   passGoal: boolean;
   note?: string;
   chart?: string;
+  /** 1-minute load average of the machine when the operation's run ended (shared machine: noise indicator). */
+  load1?: number;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -86,7 +88,7 @@ export interface Ceiling {
 
 export function markdown(r: { when: string; where: string; scale: string; load: string; ops: OpResult[]; ceiling: Ceiling; recall: unknown; notes: string[] }): string {
   const rows = r.ops.map((o) =>
-    `| ${o.op} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.tps.toFixed(0)} | ${o.transactions} | ${o.errors} | < ${o.seedP95} / ≤ ${o.goalP95} | ${o.passSeed ? 'pass' : 'FAIL'} / ${o.passGoal ? 'pass' : 'FAIL'} |`,
+    `| ${o.op} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.tps.toFixed(0)} | ${o.transactions} | ${o.errors} | < ${o.seedP95} / ≤ ${o.goalP95} | ${o.passSeed ? 'pass' : 'FAIL'} / ${o.passGoal ? 'pass' : 'FAIL'} | ${o.load1 !== undefined ? o.load1.toFixed(2) : ''} | ${o.note ?? ''} |`,
   );
   const c = r.ceiling;
   const rounds = (name: string) => (c.per_round_tps[name] ?? []).map((x) => x.toFixed(0)).join(', ');
@@ -104,8 +106,8 @@ pgbench custom scripts (loadtests/bench/scripts), each transaction sets the requ
 transaction) and runs as the application role through PgBouncer (transaction pooling). Latency is per pgbench
 transaction (BEGIN, context + fixture lookup, the operation, COMMIT).
 
-| operation | p50 ms | p95 ms | p99 ms | tps | txns | errors | p95 target (seed / goal) | seed / goal |
-|---|---|---|---|---|---|---|---|---|
+| operation | p50 ms | p95 ms | p99 ms | tps | txns | errors | p95 target (seed / goal) | seed / goal | load avg (1 min) at end | note |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Ceiling on this machine, same run: built-in \`pgbench -S\` (select-only) on a scale-10 pgbench database,
