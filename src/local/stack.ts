@@ -362,3 +362,10 @@ export function formatStatusTable(rows: ComponentStatus[]): string {
 }
 
 export { pgBinDir };
+
+/** Deletes a stopped stack's files: its real folder (which may live under /var/lib/pgkit) and the link to it. */
+export function removeStackFiles(cfg: StackConfig) {
+  const real = stackPaths(cfg).home;
+  rmSync(real, { recursive: true, force: true });
+  rmSync(cfg.home, { recursive: true, force: true });
+}

@@ -10,19 +10,23 @@ import { clusterUrl, removeScratch, scratchCluster, startScratch, waitWritable, 
 import { runLogicalDrill } from '../../src/drills/logical.js';
 import * as backrest from '../../src/drills/pgbackrest.js';
 import { runPitrDrill } from '../../src/drills/pitr.js';
+import { workDir } from '../../src/drills/run.js';
 import { compareSnapshots, snapshot, snapshotAtQuietPoint } from '../../src/drills/verify.js';
 import { drillStackConfig, removeDrillStack, startDrillStack } from './support.js';
 
 const cfg = drillStackConfig('pitr', 55460, 56460);
-const scratchDir = join(cfg.home, '..', `drill-test-pitr-scratch-${process.pid}`);
+// Next to the stack's real folder: under a private checkout that is /var/lib/pgkit/..., which the servers'
+// OS user can reach (the project-local path only links there).
+let scratchDir: string;
 let adminUrl: string;
 
 beforeAll(async () => {
   ({ adminUrl } = await startDrillStack(cfg));
+  scratchDir = join(workDir(cfg), `drill-test-pitr-scratch-${process.pid}`);
 });
 afterAll(async () => {
   await removeDrillStack(cfg);
-  await removeScratch(scratchCluster(cfg, '', scratchDir, 55461));
+  if (scratchDir) await removeScratch(scratchCluster(cfg, '', scratchDir, 55461));
 });
 
 describe('PITR drill (pgBackRest)', () => {

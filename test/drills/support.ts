@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { repoRoot, sqlDir, stackConfig, type StackConfig } from '../../src/config.js';
-import { connectionStrings, stackSecrets, startStack, stopStack } from '../../src/local/stack.js';
+import { connectionStrings, removeStackFiles, stackSecrets, startStack, stopStack } from '../../src/local/stack.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 
 export function drillStackConfig(name: string, pgPort: number, bouncerPort: number): StackConfig {
@@ -58,5 +58,5 @@ export async function startDrillStack(cfg: StackConfig): Promise<{ adminUrl: str
 
 export async function removeDrillStack(cfg: StackConfig) {
   await stopStack(cfg).catch(() => {});
-  rmSync(cfg.home, { recursive: true, force: true });
+  removeStackFiles(cfg);
 }

@@ -1,13 +1,12 @@
 // The local stack for real: a private instance (own folder and ports) is started, restarted, crashed and
 // blocked, so the shared test stack and the user's local stack are never touched.
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
 import { isAlive, sleep } from '../../src/local/proc.js';
-import { postgresRunning, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
+import { postgresRunning, removeStackFiles, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 
 const cfg: StackConfig = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort: 55452, bouncerPort: 56452, poolSize: 1, reservePoolSize: 0 };
@@ -27,7 +26,7 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
 
 afterAll(async () => {
   await stopStack(cfg).catch(() => {});
-  rmSync(cfg.home, { recursive: true, force: true });
+  removeStackFiles(cfg);
 });
 
 describe('local stack', () => {
