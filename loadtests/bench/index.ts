@@ -156,7 +156,8 @@ async function main() {
   const withDb = (url: string) => { const u = new URL(url); u.pathname = `/${benchDb}`; return u.toString(); };
   // The pooler looks logins up with pgbouncer.user_lookup in the target database (sql/0003): the bundle is
   // applied there too, and pgbench's tables go to public (not app, first on the database search_path).
-  await applyMigrations({ connectionString: withDb(ep.adminDirect), log: () => {} });
+  // A scratch database: drift there (a sql/ file edited in place since the last run) does not matter.
+  await applyMigrations({ connectionString: withDb(ep.adminDirect), log: () => {}, allowDrift: true });
   await run(join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
     env: { ...process.env, PGPASSWORD: conn(ep.adminDirect).password, PGOPTIONS: '-c search_path=public' },
   });
