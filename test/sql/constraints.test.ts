@@ -338,9 +338,12 @@ const triggerChecks: Case[] = [
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_source_fkey', label: 'block that does not exist', bad: { source_type: 'block', source_id: randomUUID() }, code: '23503', good: { source_type: 'block', source_id: B1 } },
 ];
 
-// Tenant trigger-constraints (sql/0420 app_private.tg__tenant_parent, triggers tenant_<fk>): a child row's
+// Tenant trigger-constraints (sql/0420 app_private.tg__tenant_parent, triggers _tenant_parent_<fk>): a child row's
 // organization_id (and, for messages, user_id) must be its parent's. They raise 23503 named
 // <table>_<fk>_tenant_fkey, the same whether the parent is missing or belongs to another organization (no oracle).
+// This file writes as the superuser, so 0420's other layer (_tenant_context_<fk>, for writes under the app's
+// policies: the parent must be in the request context) never fires here; test/security/tenant-error-oracle
+// attacks it through PgBouncer as the app.
 const otherOrgParent: Record<string, string> = { 'app.projects': P2, 'app.episodes': E2, 'app.blocks': B2, 'app.chat_sessions': CSX };
 const tenantParents: [table: string, fk: string, parent: string][] = [
   ['app.episodes', 'project_id', 'app.projects'],
@@ -601,8 +604,10 @@ describe('foreign keys reject a row pointing at nothing', () => {
     fks = r.rows;
   });
 
-  // The tenant-consistency triggers of sql/0420 are BEFORE ROW triggers, and a foreign key is checked after
-  // the row is written, so for a row pointing at nothing the tenant trigger answers first, with the same
+  // The tenant-consistency triggers of sql/0420 are BEFORE ROW triggers named to fire before every other BEFORE
+  // trigger of their table (`_tenant_…`: PostgreSQL fires them in name order), and a foreign key is checked after
+  // the row is written, so for a row pointing at nothing the tenant trigger answers first — before, too, the
+  // guards that read the parent (0630's session-open check and rate limit, 0620's cost breaker) — with the same
   // SQLSTATE (23503) under its own name <table>_<fk>_tenant_fkey:
   //   * the bad column has a tenant trigger (project_id, episode_id, session_id, ...): the parent is not found;
   //   * the bad column is organization_id (or user_id, where the parent carries the owner): the row's parents
