@@ -5,8 +5,9 @@
 // through the application role would be 1,000 COPY streams per table, each under a set org context, for no
 // gain in safety: what RLS guarantees at read time — a row belongs to exactly one organization and its
 // parents belong to the same one — is built into the generator (every child carries its parent's
-// organization_id, a user only acts inside their own organization), CHECKs, foreign keys and triggers all
-// run during COPY, and the seeder verifies tenancy afterwards through the application role itself (each
+// organization_id, a user only acts inside their own organization), CHECKs, foreign keys and the triggers that
+// compute data run during COPY, the per-row tenant / counter / open-session triggers are replaced by set-based
+// checks before COMMIT, and the seeder verifies tenancy afterwards through the application role itself (each
 // sampled user sees only their organization's rows). See docs/loadtests.md.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
