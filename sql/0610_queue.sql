@@ -265,7 +265,15 @@ DECLARE
   v_at      timestamptz;
   v_id      uuid;
 BEGIN
-  SELECT * INTO v_project FROM app.projects p WHERE p.id = p_project_id FOR UPDATE;
+  -- Called by the application (its login, not the owner or a superuser), the project must belong to the
+  -- request's organization: another tenant's project answers exactly like a missing one (NULL), so neither
+  -- its existence nor its state (paused, deleted) leaks, nothing is queued and its row is not even locked.
+  SELECT * INTO v_project FROM app.projects p
+  WHERE p.id = p_project_id
+    AND (NOT (pg_catalog.pg_has_role(SESSION_USER, 'pgkit_app', 'USAGE')
+              AND NOT pg_catalog.pg_has_role(SESSION_USER, 'pgkit_owner', 'USAGE'))
+         OR p.organization_id = app.current_org_id())
+  FOR UPDATE;
   IF NOT FOUND OR v_project.is_paused OR v_project.deleted_at IS NOT NULL THEN
     RETURN NULL;
   END IF;
