@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { isAlive, portIsFree, processesInDir, sleep, StepError } from '../local/proc.js';
+import { isAlive, osUserIds, portIsFree, processesInDir, sleep, StepError } from '../local/proc.js';
 import { run, runStep } from './exec.js';
 import { pgBin, renderHba, renderIdent, renderPostgresConf } from '../local/render.js';
 
@@ -23,21 +23,11 @@ export interface ScratchCluster {
   logFile: string;
 }
 
-export function osIds(user: string | null): { uid: number; gid: number } | null {
-  if (!user) return null;
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new StepError('os user', `system user '${user}' does not exist: run \`npm run setup\` as root`);
-  const f = line.split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]) };
-}
-
 /** A folder the servers' OS user owns (mode 0700), created fresh. */
 export function ownedDir(path: string, osUser: string | null): string {
   rmSync(path, { recursive: true, force: true });
   const first = mkdirSync(path, { recursive: true, mode: 0o700 });
-  const ids = osIds(osUser);
+  const ids = osUserIds(osUser);
   // Every folder created here (parents included) is the servers' user's, or it could not get through them.
   if (ids && first) {
     for (let d = path; ; d = dirname(d)) {
@@ -50,7 +40,7 @@ export function ownedDir(path: string, osUser: string | null): string {
 
 export function writeOwnedFile(path: string, content: string, osUser: string | null) {
   writeFileSync(path, content, { mode: 0o600 });
-  const ids = osIds(osUser);
+  const ids = osUserIds(osUser);
   if (ids) chownSync(path, ids.uid, ids.gid);
 }
 

@@ -110,3 +110,14 @@ export function processName(pid: number): string {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** uid/gid of the OS user the servers run as (null: the current user). */
+export function osUserIds(user: string | null): { uid: number; gid: number } | null {
+  if (!user) return null;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new StepError('os user', `system user '${user}' does not exist: run \`npm run setup\` as root`);
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
 import { loadOrCreateSecrets, scramVerifier, type StackSecrets } from './secrets.js';
-import { isAlive, portIsFree, processesInDir, processName, run, runStep, sleep, StepError } from './proc.js';
+import { isAlive, osUserIds, portIsFree, processesInDir, processName, run, runStep, sleep, StepError } from './proc.js';
 import { pgBin, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni, renderPostgresConf } from './render.js';
 
 export type Log = (line: string) => void;
@@ -29,16 +29,6 @@ export interface ComponentStatus {
   pid: number | null;
   port: number;
   detail: string;
-}
-
-function osUserIds(user: string | null): { uid: number; gid: number } | null {
-  if (!user) return null;
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new StepError('os user', `system user '${user}' does not exist: run \`npm run setup\` as root`);
-  const f = line.split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
 function chownTo(path: string, ids: { uid: number; gid: number } | null) {

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { ORG_A, ORG_B, TENANT_TABLES_SQL, USER_A, USER_B, orgChecksum, seedTwoTenants } from '../../src/security/attacks.js';
-import { generateKey, setKeys, type Keyring } from '../../src/security/keyring.js';
+import { generateKey, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
 let db: TestDb;
@@ -20,22 +20,9 @@ const USER_C = '0c000000-0000-4000-8000-0000000000c1'; // a member of A whose me
 let orgTables: string[] = []; // tenant tables with an organization_id column the app may SELECT, parents only
 let tenantTables: { name: string; has_org: boolean; is_partition: boolean }[] = [];
 
-/** One transaction as the app login role through PgBouncer with the given context. */
-async function asApp<T>(org: string, user: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await app.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query(SET_CONTEXT_SQL, [org, user]);
-    await setKeys(c, keyring);
-    const r = await fn(c);
-    await c.query('COMMIT');
-    return r;
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    c.release();
-  }
+/** One transaction as the app login role through PgBouncer with the given context (no retries). */
+function asApp<T>(org: string, user: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withSecureContext(app, { orgId: org, userId: user }, keyring, fn, { retries: 0 });
 }
 
 /** Rows of `org` visible in every org-scoped table, per table (only tables with at least one row). */

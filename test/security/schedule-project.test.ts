@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
+import { withContext } from '../../src/db/context.js';
 import { ORG_A, ORG_B, USER_A, USER_B, seedTwoTenants } from '../../src/security/attacks.js';
 import { generateKey, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
@@ -16,16 +16,8 @@ let projectA: string;
 const projectsB: Record<'open' | 'paused' | 'deleted', string> = { open: '', paused: '', deleted: '' };
 
 async function scheduleAs(org: string, user: string, project: string): Promise<string | null> {
-  const c = await app.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query(SET_CONTEXT_SQL, [org, user]);
-    const r = await c.query<{ id: string | null }>('SELECT app.schedule_project($1) AS id', [project]);
-    await c.query('COMMIT');
-    return r.rows[0].id;
-  } finally {
-    c.release();
-  }
+  const r = await withContext(app, { orgId: org, userId: user }, (c) => c.query<{ id: string | null }>('SELECT app.schedule_project($1) AS id', [project]), { retries: 0 });
+  return r.rows[0].id;
 }
 
 const queued = async (project: string) =>
