@@ -54,10 +54,11 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "max_prepared_statements = 200",
     `default_pool_size = ${o.defaultPoolSize}`,
     "min_pool_size = 0",
-    // A client that runs a session-level SET (say, spoofing app.org_id) must not leave it on the server
-    // connection for the next client: reset session state after every transaction, not only in session mode.
-    "server_reset_query = RESET ALL",
-    "server_reset_query_always = 1",
+    // No reset between transactions: a session-level SET one client leaves on a server connection (say, a
+    // spoofed app.org_id) cannot act for the next, because the request context counts only in the
+    // transaction that stamped it (app.ctx_xact, sql/0800); the reset cost a round trip per transaction.
+    "server_reset_query = DISCARD ALL",
+    "server_reset_query_always = 0",
     "reserve_pool_size = 5",
     "reserve_pool_timeout = 3",
     `max_client_conn = ${o.maxClientConn}`,

@@ -13,7 +13,10 @@ import { applyMigrations } from '../../src/migrate/index.js';
 import { endpoints, loadtestEncKeys } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { EXACT_SCAN_MAX_ROWS } from '../lib/vector.js';
-import { markdown, parsePgbenchLog, percentile, svgChart, type OpResult } from './report.js';
+import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
+
+/** The browse scenario's reads (loadtests/k6/browse.ts), for the pooler ratio on the product's own transactions. */
+const BROWSE_MIX = ['list_projects', 'list_episodes', 'read_episode', 'template_lookup'] as const;
 
 const run = promisify(execFile);
 const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
@@ -34,24 +37,27 @@ async function pgbench(url: string, args: string[], cwd: string): Promise<string
 }
 
 /**
- * Starts a copy of the stack's PgBouncer on the next port with server_reset_query_always = 0, as the stack's
- * OS user; `url()` points a pooled connection string at it, `stop()` ends it (by its own pid file).
+ * Starts a copy of the stack's PgBouncer on the next port that resets every server connection after each
+ * transaction (server_reset_query = RESET ALL, server_reset_query_always = 1: the stack's setting before the
+ * request context was bound to its transaction, sql/0800), as the stack's OS user, so the benchmark shows in
+ * the same run what the reset would cost. `url()` points a pooled connection string at it, `stop()` ends it.
  */
-async function startVariantBouncer(stack: StackConfig): Promise<{ url: (u: string) => string; stop: () => void }> {
+async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: string) => string; stop: () => void }> {
   const p = stackPaths(stack);
   const port = stack.bouncerPort + 1;
   const ini = readFileSync(p.bouncerIni, 'utf8');
-  const pidFile = join(p.run, 'pgbouncer-noreset.pid');
-  const variantIni = join(dirname(p.bouncerIni), 'pgbouncer-noreset.ini');
+  const pidFile = join(p.run, 'pgbouncer-reset.pid');
+  const variantIni = join(dirname(p.bouncerIni), 'pgbouncer-reset.ini');
   const text = ini
     .replace(/^listen_port = .*$/m, `listen_port = ${port}`)
     .replace(/^pidfile = .*$/m, `pidfile = ${pidFile}`)
-    .replace(/^logfile = (.*)pgbouncer\.log$/m, 'logfile = $1pgbouncer-noreset.log')
-    .replace(/^server_reset_query_always = .*$/m, 'server_reset_query_always = 0');
-  if (!/^server_reset_query_always = 0$/m.test(text) || !text.includes(`listen_port = ${port}`)) {
-    throw new Error(`cannot derive the no-reset PgBouncer variant from ${p.bouncerIni}`);
+    .replace(/^logfile = (.*)pgbouncer\.log$/m, 'logfile = $1pgbouncer-reset.log')
+    .replace(/^server_reset_query = .*$/m, 'server_reset_query = RESET ALL')
+    .replace(/^server_reset_query_always = .*$/m, 'server_reset_query_always = 1');
+  if (!/^server_reset_query_always = 1$/m.test(text) || !/^server_reset_query = RESET ALL$/m.test(text) || !text.includes(`listen_port = ${port}`)) {
+    throw new Error(`cannot derive the resetting PgBouncer variant from ${p.bouncerIni}`);
   }
-  writeFileSync(variantIni, `; Written by npm run bench (loadtests/bench): the stack's PgBouncer without the reset, for a same-run comparison.\n${text}`, { mode: 0o644 });
+  writeFileSync(variantIni, `; Written by npm run bench (loadtests/bench): the stack's PgBouncer with a reset after every transaction, for a same-run comparison.\n${text}`, { mode: 0o644 });
   if (stack.osUser) {
     const { stdout } = await run('id', ['-u', stack.osUser]);
     const { stdout: g } = await run('id', ['-g', stack.osUser]);
@@ -60,13 +66,28 @@ async function startVariantBouncer(stack: StackConfig): Promise<{ url: (u: strin
   const [cmd, argv] = stack.osUser ? ['runuser', ['-u', stack.osUser, '--', '/usr/sbin/pgbouncer', '-d', variantIni]] : ['/usr/sbin/pgbouncer', ['-d', variantIni]];
   await run(cmd, argv as string[]);
   for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!existsSync(pidFile)) throw new Error(`the no-reset PgBouncer did not start on port ${port} (see its log next to pgbouncer.log)`);
+  if (!existsSync(pidFile)) throw new Error(`the resetting PgBouncer variant did not start on port ${port} (see pgbouncer-reset.log next to pgbouncer.log)`);
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  process.stderr.write(`[bench] second PgBouncer without the reset on port ${port} (pid ${pid})\n`);
+  process.stderr.write(`[bench] second PgBouncer with a reset after every transaction on port ${port} (pid ${pid})\n`);
   return {
     url: (u: string) => { const x = new URL(u); x.port = String(port); return x.toString(); },
     stop: () => { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } },
   };
+}
+
+/**
+ * Rows returned or written by the application role's statements in this database since the last
+ * pg_stat_statements_reset(), leaving out the transaction control and the context-and-fixture statement.
+ */
+async function operationRows(admin: pg.Client, database: string): Promise<number> {
+  const r = await admin.query<{ n: string | null }>(
+    `SELECT sum(s.rows) AS n FROM pg_stat_statements s
+     JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles u ON u.oid = s.userid
+     WHERE d.datname = $1 AND pg_has_role(u.rolname, 'pgkit_app', 'MEMBER') AND u.rolname <> 'pgkit_app'
+       AND s.query !~* '^\\s*(begin|end|commit|rollback|set)\\y' AND s.toplevel AND s.query !~ 'loadtest\\.fixtures'`,
+    [database],
+  );
+  return Number(r.rows[0].n ?? 0);
 }
 
 async function main() {
@@ -84,7 +105,7 @@ async function main() {
       // pgbench -S ceiling: clients of a pooled application (16 clients, 2 threads), rounds alternated.
       'ceiling-clients': { type: 'string', default: '16' },
       'ceiling-rounds': { type: 'string', default: '2' },
-      'no-reset-variant': { type: 'boolean', default: true },
+      'reset-variant': { type: 'boolean', default: true },
     },
   });
   const targets = loadTargets();
@@ -119,6 +140,7 @@ async function main() {
     // Bulk embedding inserts are rare (seed 002: 1 per hour): one client, not C writers racing on the HNSW graph.
     const CO = op === 'bulk_insert_embeddings' ? 1 : C;
     process.stderr.write(`[bench] ${op}: ${CO} clients, ${T} s through PgBouncer...\n`);
+    await admin.query('SELECT pg_stat_statements_reset()');
     const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
       '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `exactmax=${EXACT_SCAN_MAX_ROWS}`, '-l', '--log-prefix', prefix], work);
     const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
@@ -140,6 +162,14 @@ async function main() {
     r.passSeed = r.p95 < t.seed_p95_ms && r.errors <= targets.errors.bench_max_errors && r.transactions > 0;
     r.passGoal = r.p95 <= t.goal_p95_ms && r.errors <= targets.errors.bench_max_errors && r.transactions > 0;
     r.load1 = loadavg()[0];
+    // A script whose context did not take (say, a request-context contract change the script missed) runs
+    // fast and returns nothing: count what the operation's statements returned or wrote, and fail on none.
+    r.rowsPerTxn = await operationRows(admin, ep.database) / Math.max(1, lat.length);
+    if (r.rowsPerTxn === 0) {
+      r.errors += lat.length;
+      r.passSeed = r.passGoal = false;
+      r.note = 'no rows returned or written: the request context did not take';
+    }
     if (op === 'claim_queue_item') r.note = 'claim + complete, two transactions per script';
     if (CO !== C) r.note = `${CO} client`;
     const chart = `bench-${date}-${op}.svg`;
@@ -166,20 +196,29 @@ async function main() {
   await bc.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgkit_app');
   await bc.end();
   const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
-  // A second PgBouncer, identical but for server_reset_query_always = 0 (the reset after every transaction
-  // off), on the next port: the cost of the reset in the same run. Rounds alternate direct / pooled / pooled
-  // without reset so that drift in the machine's load hits all three alike; the tps are averaged per target.
-  const variant = values['no-reset-variant'] ? await startVariantBouncer(ep.stack) : null;
+  // A second PgBouncer, identical but for a reset after every transaction (the stack's setting before sql/0800),
+  // on the next port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
+  // machine's load hits them alike; the tps are averaged per target. Two workloads: the built-in select-only
+  // script (one statement per transaction, the pooler's worst case) and the product's read mix (the browse
+  // scenario's four reads: BEGIN + context, one or two queries, COMMIT) on the load-test database.
+  const variant = values['reset-variant'] ? await startResetVariantBouncer(ep.stack) : null;
   const CC = Number(values['ceiling-clients']);
   const rounds = Number(values['ceiling-rounds']);
-  const targetsS: Array<[string, string]> = [['direct', withDb(ep.appDirect)], ['pgbouncer', withDb(ep.appPooled)]];
-  if (variant) targetsS.push(['pgbouncer_no_reset', variant.url(withDb(ep.appPooled))]);
+  const selectOnly = ['-n', '-S', '-M', 'simple', '-c', String(CC), '-j', '2', '-T', String(T)];
+  const readMix = ['-n', '-M', 'simple', '-c', String(CC), '-j', '2', '-T', String(T), '-D', `nfix=${nfix}`,
+    ...BROWSE_MIX.flatMap((op) => ['-f', join(scriptsDir, `${op}.sql`)])];
+  const targetsS: Array<[string, string, string[]]> = [
+    ['direct', withDb(ep.appDirect), selectOnly],
+    ['pgbouncer', withDb(ep.appPooled), selectOnly],
+  ];
+  if (variant) targetsS.push(['pgbouncer_with_reset', variant.url(withDb(ep.appPooled)), selectOnly]);
+  targetsS.push(['read_mix_direct', ep.appDirect, readMix], ['read_mix_pgbouncer', ep.appPooled, readMix]);
   const sums: Record<string, number[]> = {};
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const [name, url] of targetsS) {
-        process.stderr.write(`[bench] pgbench -S ceiling, round ${r + 1}/${rounds}: ${name}, ${CC} clients, ${T} s...\n`);
-        (sums[name] ??= []).push(tps(await pgbench(url, ['-n', '-S', '-M', 'simple', '-c', String(CC), '-j', '2', '-T', String(T)], work)));
+      for (const [name, url, args] of targetsS) {
+        process.stderr.write(`[bench] pooler ratio, round ${r + 1}/${rounds}: ${name}, ${CC} clients, ${T} s...\n`);
+        (sums[name] ??= []).push(tps(await pgbench(url, args, work)));
       }
     }
   } finally {
@@ -188,12 +227,15 @@ async function main() {
   const mean = (xs: number[] | undefined) => (xs && xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const direct = mean(sums.direct);
   const pooled = mean(sums.pgbouncer);
-  const noReset = variant ? mean(sums.pgbouncer_no_reset) : null;
-  const ceiling = {
+  const withReset = variant ? mean(sums.pgbouncer_with_reset) : null;
+  const mixDirect = mean(sums.read_mix_direct);
+  const mixPooled = mean(sums.read_mix_pgbouncer);
+  const ceiling: Ceiling = {
     clients: CC, threads: 2, seconds_per_round: T, rounds, per_round_tps: sums,
     direct_tps: direct, pgbouncer_tps: pooled, pgbouncer_ratio: pooled / direct,
-    pgbouncer_no_reset_tps: noReset, pgbouncer_no_reset_ratio: noReset === null ? null : noReset / direct,
-    reset_config: 'server_reset_query = RESET ALL, server_reset_query_always = 1 (src/local/render.ts)',
+    pgbouncer_with_reset_tps: withReset, pgbouncer_with_reset_ratio: withReset === null ? null : withReset / direct,
+    read_mix: [...BROWSE_MIX], read_mix_direct_tps: mixDirect, read_mix_pgbouncer_tps: mixPooled, read_mix_ratio: mixPooled / mixDirect,
+    stack_config: 'no reset between transactions (server_reset_query_always = 0), server connections over the Unix socket (src/local/render.ts)',
     min_ratio: targets.pgbouncer.min_ratio_vs_direct,
   };
   await admin.end();
@@ -205,8 +247,9 @@ async function main() {
   const notes = [
     `latency at the expected load: ${C} closed-loop clients per operation (bulk_insert_embeddings: 1, seed 002 expects 1 per hour); with more clients than cores every percentile grows by queueing alone (c/n x the service time).`,
     'seed target = the seeds\' p95 (seed 002 for vector/template/session-embedding/bulk insert; kit targets elsewhere); goal = the issue\'s stricter p95 for this 2-core box.',
-    `PgBouncer vs direct (pgbench -S, ${CC} clients, 2 threads, ${rounds} alternated rounds of ${T} s): ${(ceiling.pgbouncer_ratio).toFixed(3)} with the stack's config (reset after every transaction)` +
-      (ceiling.pgbouncer_no_reset_ratio !== null ? `, ${ceiling.pgbouncer_no_reset_ratio.toFixed(3)} with server_reset_query_always = 0 (same run, second PgBouncer)` : '') + ` (goal >= ${ceiling.min_ratio}).`,
+    `PgBouncer vs direct (${CC} clients, 2 threads, ${rounds} alternated rounds of ${T} s): pgbench -S ${ceiling.pgbouncer_ratio.toFixed(3)}` +
+      (ceiling.pgbouncer_with_reset_ratio !== null ? ` (${ceiling.pgbouncer_with_reset_ratio.toFixed(3)} with a reset after every transaction, second PgBouncer)` : '') +
+      `, the product's read mix ${ceiling.read_mix_ratio.toFixed(3)} (goal >= ${ceiling.min_ratio}).`,
   ];
   const la = loadavg().map((x) => x.toFixed(2)).join(' / ');
   const load = `${loadAtStart} at the start, ${la} at the end`;
@@ -217,9 +260,10 @@ async function main() {
   for (const r of results) {
     console.log(`${r.op.padEnd(26)} ${r.p50.toFixed(2).padStart(8)} ${r.p95.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${r.tps.toFixed(0).padStart(7)} ${String(r.errors).padStart(4)}  <${r.seedP95} / <=${r.goalP95}`.padEnd(80) + ` ${r.passSeed ? 'pass' : 'FAIL'} / ${r.passGoal ? 'pass' : 'FAIL'}`);
   }
-  console.log(`pgbench -S ceiling (${CC} clients): direct ${direct.toFixed(0)} tps, PgBouncer ${pooled.toFixed(0)} tps, ratio ${ceiling.pgbouncer_ratio.toFixed(3)}` +
-    (noReset !== null ? `; without the reset ${noReset.toFixed(0)} tps, ratio ${(noReset / direct).toFixed(3)}` : '') + ` (goal >= ${ceiling.min_ratio})`);
-  console.log(`wrote reports/bench-${date}.json, .md and ${results.length} charts`);
+  console.log(`PgBouncer vs direct (${CC} clients): pgbench -S direct ${direct.toFixed(0)} tps, PgBouncer ${pooled.toFixed(0)} tps, ratio ${ceiling.pgbouncer_ratio.toFixed(3)}` +
+    (withReset !== null ? `; with a reset after every transaction ${withReset.toFixed(0)} tps, ratio ${(withReset / direct).toFixed(3)}` : '') +
+    `; read mix direct ${mixDirect.toFixed(0)} tps, PgBouncer ${mixPooled.toFixed(0)} tps, ratio ${ceiling.read_mix_ratio.toFixed(3)} (goal >= ${ceiling.min_ratio})`);
+  console.log(`wrote ${join(values.out!, `bench-${date}`)}.json, .md and ${results.length} charts`);
 }
 
 main().catch((e) => {

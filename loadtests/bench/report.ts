@@ -17,6 +17,8 @@ export interface OpResult {
   chart?: string;
   /** 1-minute load average of the machine when the operation's run ended (shared machine: noise indicator). */
   load1?: number;
+  /** Rows the operation's statements returned or wrote per transaction (pg_stat_statements, top level). */
+  rowsPerTxn?: number;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -80,25 +82,33 @@ export interface Ceiling {
   direct_tps: number;
   pgbouncer_tps: number;
   pgbouncer_ratio: number;
-  pgbouncer_no_reset_tps: number | null;
-  pgbouncer_no_reset_ratio: number | null;
-  reset_config: string;
+  pgbouncer_with_reset_tps: number | null;
+  pgbouncer_with_reset_ratio: number | null;
+  read_mix: string[];
+  read_mix_direct_tps: number;
+  read_mix_pgbouncer_tps: number;
+  read_mix_ratio: number;
+  stack_config: string;
   min_ratio: number;
 }
 
 export function markdown(r: { when: string; where: string; scale: string; load: string; ops: OpResult[]; ceiling: Ceiling; recall: unknown; notes: string[] }): string {
   const rows = r.ops.map((o) =>
-    `| ${o.op} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.tps.toFixed(0)} | ${o.transactions} | ${o.errors} | < ${o.seedP95} / ≤ ${o.goalP95} | ${o.passSeed ? 'pass' : 'FAIL'} / ${o.passGoal ? 'pass' : 'FAIL'} | ${o.load1 !== undefined ? o.load1.toFixed(2) : ''} | ${o.note ?? ''} |`,
+    `| ${o.op} | ${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.tps.toFixed(0)} | ${o.transactions} | ${o.errors} | ${o.rowsPerTxn !== undefined ? o.rowsPerTxn.toFixed(1) : ''} | < ${o.seedP95} / ≤ ${o.goalP95} | ${o.passSeed ? 'pass' : 'FAIL'} / ${o.passGoal ? 'pass' : 'FAIL'} | ${o.load1 !== undefined ? o.load1.toFixed(2) : ''} | ${o.note ?? ''} |`,
   );
   const c = r.ceiling;
   const rounds = (name: string) => (c.per_round_tps[name] ?? []).map((x) => x.toFixed(0)).join(', ');
   const ceil = [
     `| direct (app role, port of PostgreSQL) | ${c.direct_tps.toFixed(0)} | ${rounds('direct')} | 1 |`,
-    `| PgBouncer, stack config (reset after every transaction) | ${c.pgbouncer_tps.toFixed(0)} | ${rounds('pgbouncer')} | ${c.pgbouncer_ratio.toFixed(3)} |`,
+    `| PgBouncer, stack config | ${c.pgbouncer_tps.toFixed(0)} | ${rounds('pgbouncer')} | ${c.pgbouncer_ratio.toFixed(3)} |`,
   ];
-  if (c.pgbouncer_no_reset_tps !== null && c.pgbouncer_no_reset_ratio !== null) {
-    ceil.push(`| PgBouncer, server_reset_query_always = 0 (second instance, same run) | ${c.pgbouncer_no_reset_tps.toFixed(0)} | ${rounds('pgbouncer_no_reset')} | ${c.pgbouncer_no_reset_ratio.toFixed(3)} |`);
+  if (c.pgbouncer_with_reset_tps !== null && c.pgbouncer_with_reset_ratio !== null) {
+    ceil.push(`| PgBouncer with a reset after every transaction (second instance, same run) | ${c.pgbouncer_with_reset_tps.toFixed(0)} | ${rounds('pgbouncer_with_reset')} | ${c.pgbouncer_with_reset_ratio.toFixed(3)} |`);
   }
+  ceil.push(
+    `| read mix (${c.read_mix.join(', ')}), direct | ${c.read_mix_direct_tps.toFixed(0)} | ${rounds('read_mix_direct')} | 1 |`,
+    `| read mix, PgBouncer | ${c.read_mix_pgbouncer_tps.toFixed(0)} | ${rounds('read_mix_pgbouncer')} | ${c.read_mix_ratio.toFixed(3)} |`,
+  );
   return `# DB benchmark ${r.when}
 
 Measured ${r.when} on ${r.where}; data: ${r.scale}. Load average (1/5/15 min): ${r.load}.
@@ -106,14 +116,15 @@ pgbench custom scripts (loadtests/bench/scripts), each transaction sets the requ
 transaction) and runs as the application role through PgBouncer (transaction pooling). Latency is per pgbench
 transaction (BEGIN, context + fixture lookup, the operation, COMMIT).
 
-| operation | p50 ms | p95 ms | p99 ms | tps | txns | errors | p95 target (seed / goal) | seed / goal | load avg (1 min) at end | note |
-|---|---|---|---|---|---|---|---|---|---|---|
+| operation | p50 ms | p95 ms | p99 ms | tps | txns | errors | rows/txn | p95 target (seed / goal) | seed / goal | load avg (1 min) at end | note |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Ceiling on this machine, same run: built-in \`pgbench -S\` (select-only) on a scale-10 pgbench database,
-${c.clients} clients, ${c.threads} threads (a pooled application's connection count), ${c.rounds} rounds of
-${c.seconds_per_round} s alternated between the targets; tps averaged over the rounds. Reset config of the stack:
-${c.reset_config}.
+PgBouncer vs direct on this machine, same run: the built-in \`pgbench -S\` (select-only, one statement per
+transaction: the pooler's worst case) on a scale-10 pgbench database, and the product's read mix on the load-test
+data; ${c.clients} clients, ${c.threads} threads (a pooled application's connection count), ${c.rounds} rounds
+of ${c.seconds_per_round} s alternated between the targets; tps averaged over the rounds. Stack config:
+${c.stack_config}.
 
 | target | tps | per round | ratio to direct (goal ≥ ${c.min_ratio}) |
 |---|---|---|---|

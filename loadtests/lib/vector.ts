@@ -17,6 +17,7 @@
 // Vectors are stored inline (STORAGE PLAIN, sql/0795), so an exact scan reads one heap page per row instead
 // of a TOAST lookup per row.
 import type pg from 'pg';
+import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { recallAt, vectorLiteral } from './embeddings.js';
 
 /** Organizations with at most this many embeddings are searched exactly (see above; measured in docs/loadtests.md). */
@@ -68,6 +69,8 @@ export const GLOBAL_EXACT_SQL = `SELECT e.id FROM app.rag_embeddings e ORDER BY 
 
 export interface RecallQuery {
   orgId: string;
+  /** A member of the organization: the request context the product's search runs under. */
+  userId: string;
   vector: Float32Array;
 }
 
@@ -80,26 +83,34 @@ export interface RecallResult {
   globalQueries: number;
   /** How many tenant searches took the HNSW branch (the rest: exact search over the organization's rows). */
   tenantIndexScans: number;
+  /** Who ran the tenant searches: the application role (RLS applies, as in production) or the owner. */
+  tenantRole: string;
 }
 
 /**
  * Recall@k of the product's tenant search and of an unfiltered HNSW search, each against exact search over
- * the same rows. Runs as the owner (superuser) with the organization set as request context.
+ * the same rows. The tenant searches run on `tenant`, which should be the application role (through the
+ * pooler): under RLS the planner sees other estimates than the owner does, and the recall that counts is the
+ * one of the plan production runs. The unfiltered searches need every row, so they run on `owner`.
  */
-export async function measureRecall(c: pg.PoolClient | pg.Client, queries: RecallQuery[], k = 5, efSearch = 100, globalQueries = 50): Promise<RecallResult> {
-  let tenant = 0;
+export async function measureRecall(tenant: pg.PoolClient | pg.Client, owner: pg.PoolClient | pg.Client, queries: RecallQuery[], k = 5, efSearch = 100, globalQueries = 50): Promise<RecallResult> {
+  let tenantSum = 0;
   let global = 0;
   let indexScans = 0;
+  const c = tenant;
+  const tenantRole = (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
   for (const q of queries) {
     const lit = vectorLiteral(q.vector);
     await c.query('BEGIN');
     try {
-      await c.query("SELECT set_config('app.org_id', $1, true)", [q.orgId]);
+      await c.query(SET_CONTEXT_SQL, [q.orgId, q.userId]);
+      const seen = (await c.query<{ o: string | null }>('SELECT app.current_org_id() AS o')).rows[0].o;
+      if (seen !== q.orgId) throw new Error(`recall: the request context did not take as ${tenantRole} (organization ${q.orgId}, user ${q.userId}: current_org_id() is ${seen})`);
       await c.query(VECTOR_SEARCH_SETTINGS(efSearch));
       const got = await c.query<{ id: string }>(VECTOR_SEARCH_SQL, [lit, k, q.orgId]);
       if ((await c.query<{ hnsw: boolean }>(USES_INDEX_SQL, [q.orgId])).rows[0].hnsw) indexScans++;
       const exact = await c.query<{ id: string }>(EXACT_SEARCH_SQL, [lit, k, q.orgId]);
-      tenant += recallAt(k, got.rows.map((r) => r.id), exact.rows.map((r) => r.id));
+      tenantSum += recallAt(k, got.rows.map((r) => r.id), exact.rows.map((r) => r.id));
     } finally {
       await c.query('ROLLBACK');
     }
@@ -107,23 +118,24 @@ export async function measureRecall(c: pg.PoolClient | pg.Client, queries: Recal
   const nGlobal = Math.min(globalQueries, queries.length);
   for (const q of queries.slice(0, nGlobal)) {
     const lit = vectorLiteral(q.vector);
-    await c.query('BEGIN');
+    await owner.query('BEGIN');
     try {
-      await c.query(`SET LOCAL hnsw.ef_search = ${Math.trunc(efSearch)}`);
-      const got = await c.query<{ id: string }>(GLOBAL_SEARCH_SQL, [lit, k]);
-      const exact = await c.query<{ id: string }>(GLOBAL_EXACT_SQL, [lit, k]);
+      await owner.query(`SET LOCAL hnsw.ef_search = ${Math.trunc(efSearch)}`);
+      const got = await owner.query<{ id: string }>(GLOBAL_SEARCH_SQL, [lit, k]);
+      const exact = await owner.query<{ id: string }>(GLOBAL_EXACT_SQL, [lit, k]);
       global += recallAt(k, got.rows.map((r) => r.id), exact.rows.map((r) => r.id));
     } finally {
-      await c.query('ROLLBACK');
+      await owner.query('ROLLBACK');
     }
   }
   return {
     queries: queries.length,
     k,
     efSearch,
-    tenantRecall: queries.length ? tenant / queries.length : 1,
+    tenantRecall: queries.length ? tenantSum / queries.length : 1,
     globalRecall: nGlobal ? global / nGlobal : 1,
     globalQueries: nGlobal,
     tenantIndexScans: indexScans,
+    tenantRole,
   };
 }

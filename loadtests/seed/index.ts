@@ -280,11 +280,19 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       const qs = Array.from({ length: opts.recallQueries }, () => {
         const u = w.users[rr.int(0, w.users.length - 1)];
         const org = w.orgs[u.org];
-        return { orgId: org.id, vector: w.space.sample(rr, rr.pick(org.topics)) };
+        return { orgId: org.id, userId: u.id, vector: w.space.sample(rr, rr.pick(org.topics)) };
       });
-      recall = await measureRecall(c, qs, 5, targets.vector.ef_search);
+      // The tenant searches as the application role through the pooler when the seeder knows it (the product's
+      // plan, under RLS); else as the owner, and the report says so.
+      const app = opts.appUrl ? new pg.Client({ connectionString: opts.appUrl }) : null;
+      await app?.connect();
+      try {
+        recall = await measureRecall(app ?? c, c, qs, 5, targets.vector.ef_search);
+      } finally {
+        await app?.end();
+      }
       log(`recall@5 vs exact search (ef_search ${recall.efSearch}): tenant search ${recall.tenantRecall.toFixed(3)} over ${recall.queries} queries ` +
-        `(${recall.tenantIndexScans} used HNSW), unfiltered ${recall.globalRecall.toFixed(3)} over ${recall.globalQueries}`);
+        `(${recall.tenantIndexScans} used HNSW; as ${recall.tenantRole}), unfiltered ${recall.globalRecall.toFixed(3)} over ${recall.globalQueries}`);
     }
 
     // Tenancy through the application role: a sample of users sees only their own organization's rows.

@@ -349,19 +349,23 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
       await admin.query('DROP SCHEMA IF EXISTS evil CASCADE');
     }
 
-    // Session-level SET on a pooled server connection, then the pooled connections are reused by requests
-    // that set their own context: every one sees only its own organization.
+    // Session-level SET on a pooled server connection (PgBouncer does not reset connections between clients),
+    // stamped as the current transaction's context, then the pooled connections are reused by requests that set
+    // their own context or none: the left-over context must act for nobody (sql/0800).
     {
       const c = await app.connect();
       try {
         await c.query(`SET app.org_id = '${ORG_B}'`);
         await c.query(`SET app.user_id = '${USER_B}'`);
+        await c.query("SELECT set_config('app.ctx_xact', app.context_stamp(), false)");
       } finally {
         c.release();
       }
       for (let i = 0; i < 8; i++) {
         await probe('app.projects', 'reuse after session-level SET', A, async (cc) => (await cc.query(`SELECT * FROM app.projects WHERE organization_id = $1`, [ORG_B])).rowCount ?? 0);
         await probe('app.chat_messages', 'reuse after session-level SET', A, async (cc) => (await cc.query(`SELECT * FROM app.chat_messages_decrypted WHERE organization_id = $1`, [ORG_B])).rowCount ?? 0);
+        await probe('app.projects', 'reuse after session-level SET, no context of its own', null, async (cc) => (await cc.query('SELECT * FROM app.projects')).rowCount ?? 0);
+        await probe('app.chat_messages', 'reuse after session-level SET, no context of its own', null, async (cc) => (await cc.query('SELECT * FROM app.chat_messages_decrypted')).rowCount ?? 0);
       }
     }
 

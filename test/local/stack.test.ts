@@ -62,17 +62,40 @@ describe('local stack', () => {
     await expect(query(adminPooled, 'SELECT 1')).rejects.toThrow();
   });
 
-  it('a session-level SET by one pooled client does not reach the next client of the same server connection', async () => {
-    // Pool size 1: both clients are served by the one server connection.
+  it('a context left on a pooled server connection by a session-level SET does not act for the next client', async () => {
+    // Pool size 1: both clients are served by the one server connection. PgBouncer does not reset it between
+    // clients (src/local/render.ts); the context must count only in the transaction that stamped it (sql/0800).
+    const org = '00000000-0000-4000-8000-00000000000b';
+    const user = '00000000-0000-4000-8000-0000000000b1';
+    await query(urls.adminDirect, `INSERT INTO app.organizations (id, name, slug) VALUES ('${org}', 'Spoofed', 'spoofed-org') ON CONFLICT DO NOTHING;
+      INSERT INTO app.users (id, email, display_name) VALUES ('${user}', 'spoof@example.com', 'Spoof') ON CONFLICT DO NOTHING;
+      INSERT INTO app.memberships (organization_id, user_id, role) VALUES ('${org}', '${user}', 'owner') ON CONFLICT DO NOTHING;
+      INSERT INTO app.projects (organization_id, name) SELECT '${org}', 'spoofed project' WHERE NOT EXISTS (SELECT 1 FROM app.projects WHERE organization_id = '${org}')`);
     const spoofer = new pg.Client({ connectionString: urls.appPooled });
     await spoofer.connect();
     try {
-      await spoofer.query("SET app.org_id = '00000000-0000-0000-0000-00000000000b'");
-      const next = await query<{ v: string | null }>(urls.appPooled, "SELECT current_setting('app.org_id', true) AS v");
-      expect(next[0].v ?? '').toBe('');
+      // Session-level (is_local = false), stamp included: inside the spoofer's own transaction it is a valid context.
+      const own = await spoofer.query<{ org: string | null; n: number }>(
+        `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false),
+                set_config('app.ctx_xact', app.context_stamp(), false)`,
+      ).then(() => spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n'));
+      // A separate statement is a separate transaction: the stamp no longer matches, even for the spoofer.
+      expect(own.rows[0]).toEqual({ org: null, n: 0 });
+      await spoofer.query('BEGIN');
+      const inTx = await spoofer.query<{ org: string | null; n: number }>(
+        `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false), set_config('app.ctx_xact', app.context_stamp(), false)`,
+      ).then(() => spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n'));
+      expect(inTx.rows[0]).toEqual({ org, n: 1 }); // the control: the context works where it was set
+      await spoofer.query('COMMIT');
     } finally {
       await spoofer.end();
     }
+    const next = await query<{ raw: string | null; org: string | null; n: number }>(urls.appPooled,
+      "SELECT current_setting('app.org_id', true) AS raw, app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n");
+    // The raw setting is still on the connection (no reset: this is the same server connection)...
+    expect(next[0].raw).toBe(org);
+    // ...and it acts for nobody.
+    expect(next[0]).toMatchObject({ org: null, n: 0 });
   });
 
   it('a second start on a running stack is a no-op that says so', async () => {

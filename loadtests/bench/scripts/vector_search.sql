@@ -1,7 +1,7 @@
 -- vector_search: top-5 of the organization's embeddings (same SQL as loadtests/lib/vector.ts VECTOR_SEARCH_SQL: exact over the organization's rows up to EXACT_SCAN_MAX_ROWS of them, passed as the exactmax variable, HNSW iterative scan above; the query vector is read from loadtest.query_vectors).
 \set n random(1, :nfix)
-BEGIN;
-SELECT set_config('app.org_id', org_id::text, true) AS o, set_config('app.user_id', user_id::text, true) AS u, project_id AS p, episode_id AS e, block_id AS b, session_id AS s, topic AS t, focus AS f FROM loadtest.fixtures WHERE n = :n \gset
+BEGIN \;
+SELECT set_config('app.org_id', org_id::text, true) AS o, set_config('app.user_id', user_id::text, true) AS u, set_config('app.ctx_xact', app.context_stamp(), true) AS x, project_id AS p, episode_id AS e, block_id AS b, session_id AS s, topic AS t, focus AS f FROM loadtest.fixtures WHERE n = :n \gset
 SET LOCAL hnsw.ef_search = :ef;
 SET LOCAL hnsw.iterative_scan = relaxed_order;
 SET LOCAL enable_sort = off;

@@ -1,0 +1,85 @@
+-- 0800: the request context is honoured only in the transaction that set it.
+--   The contract (src/db/context.ts SET_CONTEXT_SQL, the benchmark scripts) becomes, per transaction:
+--     set_config('app.org_id', <uuid>, true), set_config('app.user_id', <uuid>, true),
+--     set_config('app.ctx_xact', app.context_stamp(), true)
+--   app.context_stamp() is the current transaction's start time in microseconds since the epoch. A value left
+--   on a server connection by an earlier transaction (a session-level SET or set_config(..., false) by a buggy
+--   client, shared through PgBouncer's transaction pooling) carries an earlier transaction's stamp, never the
+--   current one: transactions on one connection start one after the other. app.current_org_id() and
+--   app.current_user_id() then return NULL, and NULL matches no row.
+-- Why: until now PgBouncer ran `RESET ALL` after every transaction (server_reset_query_always = 1) so that a
+-- session-level SET could not reach the next client. That is one more round trip per transaction and cost the
+-- pooler more than half its throughput (pgbench -S: 0.33-0.43 of direct with the reset, 0.68-0.72 without, in
+-- the same runs; docs/loadtests.md). Binding the context to its transaction gives the same guarantee for the
+-- tenancy contract without the round trip, so the pooler no longer resets (src/local/render.ts,
+-- infra/pooler/pgbouncer.ini.ts). Other session state a client might leave behind is covered in
+-- docs/security.md ("Request context"): the app login cannot create temporary objects (0450), every function
+-- the policies call pins its search_path, and the kit's own code sets only transaction-local settings.
+-- Unchanged: the membership rule of 0400 (the organization counts only for an active member, or without a
+-- user for a pgkit_worker login), the NULL-on-malformed rule, and the InitPlan form in policies.
+-- Serves: seed 001 (SET LOCAL org context with connection pooling), seed 000 P1 / "validate RLS policies can't
+--         be bypassed", seed 003 §4.1 (pooling), seed 004 #18 (cheap RLS).
+
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '1min';
+
+CREATE OR REPLACE FUNCTION app.context_stamp()
+RETURNS text
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text
+$$;
+COMMENT ON FUNCTION app.context_stamp() IS
+  'Identity of the current transaction for the request context (its start in microseconds): set app.ctx_xact to it with set_config(..., true) next to app.org_id and app.user_id.';
+
+-- Inlinable SQL (no SET clause), so every operator is schema-qualified: a caller's search_path cannot swap one in.
+CREATE OR REPLACE FUNCTION app.current_user_id()
+RETURNS uuid
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+  SELECT CASE
+           WHEN s.stamp OPERATOR(pg_catalog.=) s.now_stamp
+                AND s.v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+           THEN s.v::uuid
+         END
+  FROM (SELECT pg_catalog.current_setting('app.user_id', true) AS v,
+               pg_catalog.current_setting('app.ctx_xact', true) AS stamp,
+               (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text AS now_stamp) s
+$$;
+COMMENT ON FUNCTION app.current_user_id() IS
+  'User of the current transaction (app.user_id set with set_config(..., true), with app.ctx_xact = app.context_stamp()); NULL when missing, malformed or left by another transaction.';
+
+CREATE OR REPLACE FUNCTION app.current_org_id()
+RETURNS uuid
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE
+           WHEN c.org IS NULL THEN NULL
+           WHEN c.usr IS NOT NULL THEN
+             (SELECT m.organization_id FROM app.memberships m
+              WHERE m.organization_id = c.org AND m.user_id = c.usr AND m.deleted_at IS NULL)
+           WHEN pg_catalog.pg_has_role(SESSION_USER, 'pgkit_worker', 'MEMBER') THEN c.org
+         END
+  FROM (SELECT CASE
+                 WHEN s.stamp OPERATOR(pg_catalog.=) s.now_stamp
+                      AND s.v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+                 THEN s.v::uuid
+               END AS org,
+               app.current_user_id() AS usr
+        FROM (SELECT pg_catalog.current_setting('app.org_id', true) AS v,
+                     pg_catalog.current_setting('app.ctx_xact', true) AS stamp,
+                     (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text AS now_stamp) s) c
+$$;
+COMMENT ON FUNCTION app.current_org_id() IS
+  'Organization of the current transaction (app.org_id set with set_config(..., true), with app.ctx_xact = app.context_stamp()) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing, malformed or left by another transaction.';
+
+GRANT EXECUTE ON FUNCTION app.context_stamp() TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;
