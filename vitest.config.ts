@@ -1,6 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const k6 = (m: string) => fileURLToPath(new URL(`./test/support/k6/${m}.ts`, import.meta.url));
+
 export default defineConfig({
+  // The k6 scripts (loadtests/k6) import k6's built-in modules; in tests they resolve to a stand-in runtime
+  // (test/support/k6) so test/loadtests/k6-scripts.test.ts can run them against the real workload service.
+  resolve: {
+    alias: [
+      { find: /^k6$/, replacement: k6('k6') },
+      { find: /^k6\/http$/, replacement: k6('http') },
+      { find: /^k6\/data$/, replacement: k6('data') },
+      { find: /^k6\/execution$/, replacement: k6('execution') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // Starts the throwaway test stack (its own cluster and PgBouncer on other ports) and builds the

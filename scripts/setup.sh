@@ -13,6 +13,8 @@ APT_PACKAGES=(
   "postgresql-${PG_MAJOR}" postgresql-contrib "postgresql-client-${PG_MAJOR}"
   pgbouncer pgbackrest
   "postgresql-${PG_MAJOR}-partman" "postgresql-${PG_MAJOR}-cron"
+  # The k6-script tests (test/loadtests/k6-scripts.test.ts) make k6's synchronous HTTP calls with curl.
+  curl
 )
 # Only needed to build pgvector from Debian's source package.
 BUILD_PACKAGES=("postgresql-server-dev-${PG_MAJOR}" dpkg-dev build-essential)

@@ -120,7 +120,7 @@ describe('secure by default', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgkit-later-'));
     try {
       await cp(fileURLToPath(new URL('../../sql', import.meta.url)), dir, { recursive: true });
-      await writeFile(join(dir, '0800_later_identity.sql'), [
+      await writeFile(join(dir, '9900_later_identity.sql'), [
         '-- 0800 (test only): a later file with an identity column, a serial column and a free-standing sequence.',
         'CREATE TABLE app.later_counters (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, organization_id uuid NOT NULL, n integer NOT NULL DEFAULT 0);',
         'CREATE TABLE ops.later_serials (id bigserial PRIMARY KEY, note text);',
@@ -128,7 +128,7 @@ describe('secure by default', () => {
         '',
       ].join('\n'));
       const r = await applyMigrations({ connectionString: db.url, dir, log: () => {} });
-      expect(r.applied).toEqual(['0800_later_identity.sql']);
+      expect(r.applied).toEqual(['9900_later_identity.sql']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,9 @@
 // sequential scan of the table (or of the partition that holds the rows). No enable_seqscan tricks.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { ensureKeys, generateKey } from '../../src/security/keyring.js';
+import { USES_INDEX_SQL } from '../../loadtests/lib/vector.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
 let db: TestDb;
@@ -92,7 +94,7 @@ beforeAll(async () => {
              jsonb_build_object('code', 'E' || (g % 500), 'latency_ms', g % 900), ${inMonth}
       FROM generate_series(1, 5000) g;
     INSERT INTO app.token_usage (organization_id, project_id, operation, model_used, input_tokens, output_tokens, cost_gbp, created_at)
-      SELECT '${O1}', ${id('p', '(g % 50 + 1)')}, 'episode_generation', 'claude-3.5', 1000, 500, 0.01, ${inMonth}
+      SELECT '${O1}', ${id('p', '(g % 50 + 1)')}, 'episode_generation', 'claude-3.5', 1000, 500, 0.001, ${inMonth}
       FROM generate_series(1, 5000) g;
     INSERT INTO app.engagement_events (organization_id, user_id, episode_id, event_type, event_value, created_at)
       SELECT '${O1}', ${id('u', '(g % 200 + 1)')}, ${id('e', '(g % 100 + 1)')},
@@ -134,6 +136,10 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
   it('the seed is in place (and partitioned rows are in this month\'s partitions)', async () => {
     const r = await client.query(`SELECT (SELECT count(*) FROM app.episodes)::int AS episodes, (SELECT count(*) FROM ops.logs_default)::int AS logs_default,
       (SELECT count(*) FROM ops.logs)::int AS logs, (SELECT count(*) FROM app.rag_embeddings)::int AS embeddings`);
+    // Nothing but the seeded lines: 5 GBP of token usage stays under the daily cost limit even when every row
+    // lands on the same day (on the 1st of a month the whole month so far is today).
+    const extra = await client.query("SELECT level, event_type, message FROM ops.logs WHERE event_type <> 'api_call_completed'");
+    expect(extra.rows).toEqual([]);
     expect(r.rows[0]).toEqual({ episodes: 5000, logs_default: 0, logs: 5000, embeddings: 1000 });
   });
 
@@ -221,6 +227,41 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
 
   it('embeddings of a session by (source_type, source_id) (seed 002 session embedding lookup)', async () => {
     await expectIndex(`SELECT id, chunk_index FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = ${CS1}`,
-      'rag_embeddings', 'rag_embeddings_source_type_source_id_chunk_index_key');
+      'rag_embeddings', 'rag_embeddings_source_id_idx');
+  });
+
+  // As the application role, under RLS: the query's own enum predicate (source_type = ...) is not leakproof,
+  // so it cannot reach an index before the policy runs; the leakproof uuid equality on source_id can (sql/0810).
+  // Without rag_embeddings_source_id_idx the plan is a bitmap scan over all of the organization's embeddings.
+  it('as the application role, the session embedding lookup is one probe of rag_embeddings_source_id_idx (sql/0810)', async () => {
+    await client.query('BEGIN');
+    try {
+      await client.query(SET_CONTEXT_SQL, [O1, (await client.query<{ u: string }>(`SELECT ${id('u', '1')}::text AS u`)).rows[0].u]);
+      await client.query('SET LOCAL ROLE pgkit_app');
+      expect((await client.query<{ o: string }>('SELECT app.current_org_id()::text AS o')).rows[0].o).toBe(O1);
+      await expectIndex(`SELECT id, chunk_index FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = ${CS1}`,
+        'rag_embeddings', 'rag_embeddings_source_id_idx');
+      const all = await plan(`SELECT id FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = ${CS1}`);
+      expect(all.map((n) => n['Index Name']).filter(Boolean)).not.toContain('rag_embeddings_organization_id_source_type_idx');
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
+  // The vector search counts an organization's rows (up to 1,001) to pick exact or HNSW search; under RLS the
+  // count can be answered from rag_embeddings_organization_id_source_type_idx alone (an index-only scan),
+  // because that index holds every column the select policy reads (sql/0810).
+  it('as the application role, the vector search scope count is an index-only scan (sql/0810)', async () => {
+    await client.query('VACUUM app.rag_embeddings');
+    await client.query('BEGIN');
+    try {
+      await client.query(SET_CONTEXT_SQL, [O1, (await client.query<{ u: string }>(`SELECT ${id('u', '1')}::text AS u`)).rows[0].u]);
+      await client.query('SET LOCAL ROLE pgkit_app');
+      const all = await plan(USES_INDEX_SQL, [O1]);
+      const scans = all.filter((n) => n['Relation Name'] === 'rag_embeddings').map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`);
+      expect(scans).toEqual(['Index Only Scan rag_embeddings_organization_id_source_type_idx']);
+    } finally {
+      await client.query('ROLLBACK');
+    }
   });
 });
