@@ -12,7 +12,6 @@ import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/conf
 import { applyMigrations } from '../../src/migrate/index.js';
 import { endpoints, loadtestEncKeys } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
-import { EXACT_SCAN_MAX_ROWS } from '../lib/vector.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
 
 /** The browse scenario's reads (loadtests/k6/browse.ts), for the pooler ratio on the product's own transactions. */
@@ -142,7 +141,7 @@ async function main() {
     process.stderr.write(`[bench] ${op}: ${CO} clients, ${T} s through PgBouncer...\n`);
     await admin.query('SELECT pg_stat_statements_reset()');
     const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
-      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `exactmax=${EXACT_SCAN_MAX_ROWS}`, '-l', '--log-prefix', prefix], work);
+      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-l', '--log-prefix', prefix], work);
     const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
     let lat: number[] = [];
     let failed = 0;

@@ -1,56 +1,18 @@
-// The vector search the product runs (one home: the workload service, the recall measurement and the
-// benchmark's script use this SQL), and recall@k against exact search.
-//
-// Tenancy: an organization searches its own embeddings (RLS filters too; the explicit predicate is what the
-// plan is built on). Organization sizes are Zipf-skewed: most hold a few hundred embeddings or fewer, the
-// largest ~13% of all. One statement, two branches, exactly one of which runs (each is gated by a one-time
-// filter on the `scope` InitPlan, which counts the organization's rows up to EXACT_SCAN_MAX_ROWS + 1 on the
-// organization_id btree):
-//   - small organization (<= EXACT_SCAN_MAX_ROWS rows): exact search over its rows, fetched by the btree
-//     (recall 1 by construction). The `+ 0` keeps the HNSW index from serving that ORDER BY. Measured at dev
-//     scale before this split: the planner chose HNSW with an iterative scan for small organizations and
-//     walked the graph through thousands of other tenants' rows (p95 311 ms).
-//   - large organization: the HNSW index with pgvector 0.8's iterative scan (hnsw.iterative_scan =
-//     relaxed_order keeps walking the graph until LIMIT rows pass the organization filter; the outer ORDER BY
-//     re-sorts the k rows), ef_search from targets.json. The organization's share of rows is then above
-//     EXACT_SCAN_MAX_ROWS / total, so few extra candidates are needed.
+// The vector search the product runs, and recall@k against exact search. The search itself is a database
+// function, app.search_embeddings (sql/0820: exact search for organizations up to EXACT_SCAN_MAX_ROWS
+// embeddings, the HNSW index with pgvector's iterative scan above, plan cached per server connection); the
+// workload service, the recall measurement and the benchmark's script all call it.
 // Vectors are stored inline (STORAGE PLAIN, sql/0795), so an exact scan reads one heap page per row instead
 // of a TOAST lookup per row.
 import type pg from 'pg';
 import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { recallAt, vectorLiteral } from './embeddings.js';
 
-/** Organizations with at most this many embeddings are searched exactly (see above; measured in docs/loadtests.md). */
+/** Organizations with at most this many embeddings are searched exactly (the threshold in sql/0820). */
 export const EXACT_SCAN_MAX_ROWS = 1000;
 
-// enable_sort = off, for this transaction only: as the application role the planner ANDs the RLS qual
-// (organization_id = (SELECT app.current_org_id()) OR a template row) with the explicit organization predicate,
-// multiplies their selectivities, expects a handful of rows even for the largest organization and chose the
-// btree + exact sort there (measured: 98 ms for 10k rows, against 7 ms through HNSW). With sorts penalized the
-// HNSW branch takes the index order (the one sort-free path); the exact branch and the outer ORDER BY sort 5
-// rows either way (their only path), so nothing else changes.
-export const VECTOR_SEARCH_SETTINGS = (efSearch: number) =>
-  `SET LOCAL hnsw.ef_search = ${Math.trunc(efSearch)}; SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL enable_sort = off`;
-
-/** Parameters: $1 query vector, $2 k, $3 organization id. */
-export const VECTOR_SEARCH_SQL = `
-WITH scope AS MATERIALIZED (
-  SELECT count(*) <= ${EXACT_SCAN_MAX_ROWS} AS small
-  FROM (SELECT 1 FROM app.rag_embeddings WHERE organization_id = $3::uuid LIMIT ${EXACT_SCAN_MAX_ROWS + 1}) n
-)
-SELECT id, source_type, source_id, chunk_index, distance FROM (
-  (SELECT e.id, e.source_type, e.source_id, e.chunk_index, e.embedding <=> $1::extensions.vector AS distance
-   FROM app.rag_embeddings e
-   WHERE e.organization_id = $3::uuid AND (SELECT small FROM scope)
-   ORDER BY (e.embedding <=> $1::extensions.vector) + 0
-   LIMIT $2)
-  UNION ALL
-  (SELECT e.id, e.source_type, e.source_id, e.chunk_index, e.embedding <=> $1::extensions.vector AS distance
-   FROM app.rag_embeddings e
-   WHERE e.organization_id = $3::uuid AND NOT (SELECT small FROM scope)
-   ORDER BY e.embedding <=> $1::extensions.vector
-   LIMIT $2)
-) top ORDER BY distance`;
+/** Parameters: $1 query vector, $2 k, $3 organization id, $4 hnsw.ef_search. */
+export const VECTOR_SEARCH_SQL = 'SELECT id, source_type, source_id, chunk_index, distance FROM app.search_embeddings($1::extensions.vector, $2::int, $3::uuid, $4::int)';
 
 /** 1 when the organization is searched through the HNSW index (more than EXACT_SCAN_MAX_ROWS rows). Parameter: $1 organization id. */
 export const USES_INDEX_SQL = `SELECT count(*) > ${EXACT_SCAN_MAX_ROWS} AS hnsw
@@ -106,8 +68,7 @@ export async function measureRecall(tenant: pg.PoolClient | pg.Client, owner: pg
       await c.query(SET_CONTEXT_SQL, [q.orgId, q.userId]);
       const seen = (await c.query<{ o: string | null }>('SELECT app.current_org_id() AS o')).rows[0].o;
       if (seen !== q.orgId) throw new Error(`recall: the request context did not take as ${tenantRole} (organization ${q.orgId}, user ${q.userId}: current_org_id() is ${seen})`);
-      await c.query(VECTOR_SEARCH_SETTINGS(efSearch));
-      const got = await c.query<{ id: string }>(VECTOR_SEARCH_SQL, [lit, k, q.orgId]);
+      const got = await c.query<{ id: string }>(VECTOR_SEARCH_SQL, [lit, k, q.orgId, efSearch]);
       if ((await c.query<{ hnsw: boolean }>(USES_INDEX_SQL, [q.orgId])).rows[0].hnsw) indexScans++;
       const exact = await c.query<{ id: string }>(EXACT_SEARCH_SQL, [lit, k, q.orgId]);
       tenantSum += recallAt(k, got.rows.map((r) => r.id), exact.rows.map((r) => r.id));

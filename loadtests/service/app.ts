@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import pg from 'pg';
 import { withContext } from '../../src/db/context.js';
 import { vectorLiteral } from '../lib/embeddings.js';
-import { VECTOR_SEARCH_SETTINGS, VECTOR_SEARCH_SQL } from '../lib/vector.js';
+import { VECTOR_SEARCH_SQL } from '../lib/vector.js';
 import { authenticate, type Principal } from './auth.js';
 import { HttpError, mapError } from './errors.js';
 
@@ -268,16 +268,13 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     return { id, completed: true };
   });
 
-  // vector_search: top-k of the organization's embeddings (loadtests/lib/vector.ts).
+  // vector_search: top-k of the organization's embeddings (app.search_embeddings, sql/0820).
   app.post('/v1/search', async (req) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const lit = vector(b.vector, dim, 'vector');
     const k = int(b.k, 'k', 1, 50, 5);
     const p = principal(req);
-    const rows = await withContext(pool, ctx(p), async (tx) => {
-      await tx.query(VECTOR_SEARCH_SETTINGS(ef));
-      return (await tx.query(VECTOR_SEARCH_SQL, [lit, k, p.orgId])).rows;
-    });
+    const rows = await withContext(pool, ctx(p), async (tx) => (await tx.query(VECTOR_SEARCH_SQL, [lit, k, p.orgId, Math.max(ef, k)])).rows);
     return { items: rows };
   });
 
