@@ -12,7 +12,9 @@
 --     the HNSW index from serving that ORDER BY). The HNSW index with a filter would walk the graph through
 --     other tenants' rows (p95 311 ms at dev scale before this split);
 --   - more: the HNSW index with pgvector 0.8's iterative scan (hnsw.iterative_scan = relaxed_order keeps
---     walking until k rows pass the organization filter; the outer ORDER BY re-sorts them), ef_search as given.
+--     walking until k rows pass the organization filter), ef_search as given. The index is over the
+--     half-precision form of each vector (sql/0830), so this branch orders by that expression; the distances
+--     returned, and the outer ORDER BY that re-sorts the k rows, are full precision.
 -- enable_sort = off for the call: under RLS the planner multiplies the policy's selectivity with the explicit
 -- organization predicate, expects a handful of rows even for the largest organization and would take the
 -- btree and an exact sort there (98 ms against 7 ms through HNSW, as pgkit_app_login); with sorts penalized the
@@ -61,7 +63,7 @@ BEGIN
     (SELECT e.id, e.source_type, e.source_id, e.chunk_index, e.embedding OPERATOR(extensions.<=>) query AS distance
      FROM app.rag_embeddings e
      WHERE e.organization_id OPERATOR(pg_catalog.=) org AND NOT (SELECT s.small FROM scope s)
-     ORDER BY e.embedding OPERATOR(extensions.<=>) query
+     ORDER BY (e.embedding::extensions.halfvec(1536)) OPERATOR(extensions.<=>) (query::extensions.halfvec(1536))
      LIMIT k)
   ) t
   ORDER BY t.distance;

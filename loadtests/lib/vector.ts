@@ -25,8 +25,8 @@ WHERE e.organization_id = $3::uuid
 ORDER BY (e.embedding <=> $1::extensions.vector) + 0
 LIMIT $2`;
 
-/** Unfiltered search over every embedding (HNSW quality on this data, independent of tenancy). */
-export const GLOBAL_SEARCH_SQL = `SELECT e.id FROM app.rag_embeddings e ORDER BY e.embedding <=> $1::extensions.vector LIMIT $2`;
+/** Unfiltered search over every embedding through the HNSW index (its expression, sql/0830): HNSW quality on this data, independent of tenancy. */
+export const GLOBAL_SEARCH_SQL = `SELECT e.id FROM app.rag_embeddings e ORDER BY e.embedding::extensions.halfvec(1536) <=> $1::extensions.vector::extensions.halfvec(1536) LIMIT $2`;
 export const GLOBAL_EXACT_SQL = `SELECT e.id FROM app.rag_embeddings e ORDER BY (e.embedding <=> $1::extensions.vector) + 0 LIMIT $2`;
 
 export interface RecallQuery {

@@ -219,10 +219,13 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
 
   it('vector similarity top-5 uses the HNSW cosine index (seed 002 #1)', async () => {
     const q = (await client.query(`SELECT embedding::text AS v FROM app.rag_embeddings LIMIT 1`)).rows[0].v;
-    await expectIndex(`SELECT id, source_id FROM app.rag_embeddings ORDER BY embedding OPERATOR(extensions.<=>) $1::extensions.vector(1536) LIMIT 5`,
-      'rag_embeddings', 'rag_embeddings_embedding_idx', [q]);
-    const idx = await client.query(`SELECT pg_get_indexdef('app.rag_embeddings_embedding_idx'::regclass) AS d`);
-    expect(idx.rows[0].d).toMatch(/USING hnsw \(embedding (extensions\.)?vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?64'?\)/);
+    await expectIndex(`SELECT id, source_id FROM app.rag_embeddings ORDER BY (embedding::extensions.halfvec(1536)) OPERATOR(extensions.<=>) $1::extensions.vector(1536)::extensions.halfvec(1536) LIMIT 5`,
+      'rag_embeddings', 'rag_embeddings_embedding_halfvec_idx', [q]);
+    const idx = await client.query(`SELECT pg_get_indexdef('app.rag_embeddings_embedding_halfvec_idx'::regclass) AS d`);
+    // Half-precision keys (sql/0830), the seed's graph parameters.
+    expect(idx.rows[0].d).toMatch(/USING hnsw \(\(\(embedding\)::(extensions\.)?halfvec\(1536\)\) (extensions\.)?halfvec_cosine_ops\) WITH \(m='?16'?, ef_construction='?64'?\)/);
+    // The full-precision index is gone: one graph to maintain per insert.
+    expect((await client.query("SELECT to_regclass('app.rag_embeddings_embedding_idx') AS r")).rows[0].r).toBeNull();
   });
 
   it('embeddings of a session by (source_type, source_id) (seed 002 session embedding lookup)', async () => {

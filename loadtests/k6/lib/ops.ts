@@ -66,10 +66,40 @@ export function sessionEmbeddingLookup(u: LoadUser) {
   ok(r, 'session_embedding_lookup', [200, 404]);
 }
 
+/**
+ * First chunk index of load-test inserts: seeded embeddings use small chunk indexes, so
+ * `DELETE FROM app.rag_embeddings WHERE chunk_index >= 900000` (then VACUUM) removes what load tests added.
+ */
+export const LOADTEST_CHUNK_BASE = 900_000;
+
+/**
+ * A fresh embedding near a topic: the topic's query vector plus Gaussian noise (per-dimension sigma 0.02, a
+ * cosine of ~0.8 to it, like a new document on that topic), normalized. Never a copy: thousands of exact
+ * duplicates would crowd the HNSW graph's neighbour lists and slow every later search.
+ */
+export function freshVector(topicVector: ArrayLike<number>): number[] {
+  const v = new Array<number>(topicVector.length);
+  let norm = 0;
+  for (let i = 0; i < v.length; i += 2) {
+    // Box-Muller: two standard normal draws per pair of uniforms.
+    const r = Math.sqrt(-2 * Math.log(1 - Math.random()));
+    const a = 2 * Math.PI * Math.random();
+    v[i] = topicVector[i] + 0.02 * r * Math.cos(a);
+    norm += v[i] * v[i];
+    if (i + 1 < v.length) {
+      v[i + 1] = topicVector[i + 1] + 0.02 * r * Math.sin(a);
+      norm += v[i + 1] * v[i + 1];
+    }
+  }
+  norm = Math.sqrt(norm);
+  for (let i = 0; i < v.length; i++) v[i] = Math.round((v[i] / norm) * 1e6) / 1e6;
+  return v;
+}
+
 export function bulkInsertEmbeddings(u: LoadUser) {
   const vectors: number[][] = [];
-  for (let i = 0; i < 100; i++) vectors.push(queryVectors[(pick(u.tp) + i) % queryVectors.length]);
-  const body = JSON.stringify({ vectors, firstChunk: 1 + Math.floor(Math.random() * 1000) * 100 });
+  for (let i = 0; i < 100; i++) vectors.push(freshVector(queryVectors[pick(u.tp)]));
+  const body = JSON.stringify({ vectors, firstChunk: LOADTEST_CHUNK_BASE + Math.floor(Math.random() * 990) * 100 });
   const r = http.post(`${BASE_URL}/v1/blocks/${u.b}/embeddings`, body, json(u, 'bulk_insert_embeddings'));
   ok(r, 'bulk_insert_embeddings', [201]);
 }
