@@ -29,6 +29,20 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '1min';
 
+-- The search needs pgvector 0.8 (hnsw.iterative_scan) and the halfvec type (0.7, sql/0830): say so plainly
+-- instead of failing later on an unknown setting or type.
+DO $$
+DECLARE
+  v text := (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector');
+BEGIN
+  IF v IS NULL OR pg_catalog.string_to_array(pg_catalog.split_part(v, '-', 1), '.')::int[] < ARRAY[0, 8, 0] THEN
+    RAISE EXCEPTION 'pgvector % is installed, and app.search_embeddings needs 0.8.0 or later (iterative HNSW scans, halfvec)', coalesce(v, '(none)')
+      USING ERRCODE = '0A000',
+            HINT = 'Run ALTER EXTENSION vector UPDATE where 0.8 is available (locally: npm run setup builds 0.8.0; on RDS pick an engine minor version that ships pgvector 0.8), then apply again.';
+  END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION app.search_embeddings(query extensions.vector, k integer, org uuid, ef_search integer DEFAULT 100)
 RETURNS TABLE (id uuid, source_type app.rag_source_type, source_id uuid, chunk_index integer, distance double precision)
 LANGUAGE plpgsql

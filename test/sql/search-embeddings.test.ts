@@ -1,8 +1,11 @@
 // app.search_embeddings (sql/0820), the product's tenant vector search, as the application role through
 // PgBouncer: it returns the caller organization's nearest rows (equal to an exact search), nothing of another
 // organization whatever organization id it is given, and a clear 22023 for bad arguments.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqlDir } from '../../src/config.js';
 import { withContext } from '../../src/db/context.js';
 import { VECTOR_SEARCH_SQL } from '../../loadtests/lib/vector.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
@@ -100,5 +103,24 @@ describe('app.search_embeddings', () => {
       return (await tx.query<{ s: string; i: string; ef: string }>("SELECT current_setting('enable_sort') AS s, current_setting('hnsw.iterative_scan') AS i, current_setting('hnsw.ef_search') AS ef")).rows[0];
     });
     expect(s).toEqual({ s: 'on', i: 'off', ef: '64' });
+  });
+
+  it('sql/0820 refuses, with what to do, a pgvector older than 0.8 (its guard, run against a faked catalogue in a rolled-back transaction)', async () => {
+    const file = readFileSync(join(sqlDir, '0820_search_embeddings.sql'), 'utf8');
+    const guard = /^DO \$\$[\s\S]*?^\$\$;$/m.exec(file)![0];
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query(guard); // the installed 0.8.0 passes
+      await admin.query("UPDATE pg_extension SET extversion = '0.7.4' WHERE extname = 'vector'");
+      const e = await admin.query(guard).catch((x: unknown) => x as { code?: string; message: string; hint?: string });
+      expect(e).toMatchObject({ code: '0A000' });
+      expect((e as { message: string }).message).toMatch(/pgvector 0\.7\.4 is installed, and app\.search_embeddings needs 0\.8\.0 or later/);
+      expect((e as { hint?: string }).hint).toMatch(/ALTER EXTENSION vector UPDATE/);
+    } finally {
+      await admin.query('ROLLBACK');
+      await admin.end();
+    }
   });
 });
