@@ -49,7 +49,10 @@ jit = off                              # short OLTP queries: JIT compilation cos
 
 # WAL: archived by pgBackRest so the drills can restore to any point in time.
 wal_level = replica
-wal_compression = on
+# lz4 rather than pglz (on): full-page images of HNSW pages (float data) barely compress, and pglz spent the
+# CPU anyway. Bulk insert of 100 embeddings right after a checkpoint, 6 samples each (docs/loadtests.md): pglz
+# 142-308 ms, lz4 135-236 ms, off 126-206 ms, with the same WAL volume; lz4 still compresses text pages.
+wal_compression = lz4
 max_wal_size = 2GB
 checkpoint_timeout = 5min
 archive_mode = on
