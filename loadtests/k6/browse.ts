@@ -2,7 +2,7 @@
 // Each iteration is one user, chosen round-robin over the whole data set so every user reads.
 // k6 run loadtests/k6/browse.ts   (RATE, DURATION env override the arrival rate and length)
 import exec from 'k6/execution';
-import { thresholdsFor, users } from './lib/config.ts';
+import { thresholdsFor, users, summaryTrendStats } from './lib/config.ts';
 import { listEpisodes, listProjects, readEpisode, templateLookup } from './lib/ops.ts';
 import { summaryFor } from './lib/summary.ts';
 
@@ -19,6 +19,7 @@ export const options = {
       maxVUs: 400,
     },
   },
+  summaryTrendStats,
   thresholds: thresholdsFor(OPS),
 };
 

@@ -1,7 +1,7 @@
 // Queue workers: many workers claiming due items with SKIP LOCKED and completing them (no item is handed
 // out twice: a second completion would be a 409 and fail the checks).
 import exec from 'k6/execution';
-import { thresholdsFor, workerToken } from './lib/config.ts';
+import { thresholdsFor, workerToken, summaryTrendStats } from './lib/config.ts';
 import { claimAndComplete } from './lib/ops.ts';
 import { summaryFor } from './lib/summary.ts';
 
@@ -16,6 +16,7 @@ export const options = {
       maxVUs: 100,
     },
   },
+  summaryTrendStats,
   thresholds: thresholdsFor(['claim_queue_item', 'complete_queue_item']),
 };
 

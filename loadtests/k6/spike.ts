@@ -1,6 +1,6 @@
 // Spike: a steady read load jumps 5x for 30 s and falls back; the targets must hold through the spike and
 // the error rate must stay under the ceiling (PgBouncer queues, nothing fails).
-import { pick, thresholdsFor, users } from './lib/config.ts';
+import { pick, thresholdsFor, users, summaryTrendStats } from './lib/config.ts';
 import { listEpisodes, readEpisode, vectorSearch, postChatMessage } from './lib/ops.ts';
 import { summaryFor } from './lib/summary.ts';
 
@@ -23,6 +23,7 @@ export const options = {
       ],
     },
   },
+  summaryTrendStats,
   thresholds: thresholdsFor(['list_episodes', 'read_episode', 'vector_search', 'post_chat_message']),
 };
 

@@ -1,6 +1,6 @@
 // Vector search (top-5 within the caller's organization), plus the occasional bulk insert of 100
 // embeddings, against the seed 002 targets.
-import { pick, thresholdsFor, users } from './lib/config.ts';
+import { pick, thresholdsFor, users, summaryTrendStats } from './lib/config.ts';
 import { bulkInsertEmbeddings, vectorSearch } from './lib/ops.ts';
 import { summaryFor } from './lib/summary.ts';
 
@@ -25,6 +25,7 @@ export const options = {
       exec: 'bulk',
     },
   },
+  summaryTrendStats,
   thresholds: thresholdsFor(['vector_search', 'bulk_insert_embeddings']),
 };
 

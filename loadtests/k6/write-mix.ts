@@ -1,6 +1,6 @@
 // Write mix: highlights, chat messages (idempotency keys; the database's per-session rate limit may answer
 // 429, which is expected), token usage, and reads in between, as one user session would.
-import { thresholdsFor, users, pick } from './lib/config.ts';
+import { thresholdsFor, users, pick, summaryTrendStats } from './lib/config.ts';
 import { createHighlight, postChatMessage, readEpisode, recordTokenUsage, sessionEmbeddingLookup } from './lib/ops.ts';
 import { summaryFor } from './lib/summary.ts';
 
@@ -17,6 +17,7 @@ export const options = {
       maxVUs: 300,
     },
   },
+  summaryTrendStats,
   thresholds: thresholdsFor(OPS),
 };
 

@@ -3,8 +3,8 @@
 import { SharedArray } from 'k6/data';
 
 export const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:8080';
-// k6 resolves a relative open() against the module being evaluated, which differs between entry scripts and
-// this lib (grafana/k6#2674); import.meta.resolve makes both paths relative to this file, whoever imports it.
+// A relative open() is resolved against the entry script, not this lib (grafana/k6#3857); import.meta.resolve
+// makes both paths relative to this file, whoever imports it (open() takes its file:// URL since k6 0.57, #4513).
 declare global {
   interface ImportMeta {
     resolve(specifier: string): string;
@@ -33,9 +33,22 @@ interface TargetFile {
 
 export const targets: TargetFile = JSON.parse(open(TARGETS_FILE));
 
-export const users = new SharedArray<LoadUser>('users', () => JSON.parse(open(DATA_FILE)).users);
-export const queryVectors = new SharedArray<number[]>('queryVectors', () => JSON.parse(open(DATA_FILE)).queryVectors);
-export const workerToken: string = new SharedArray<string>('worker', () => [JSON.parse(open(DATA_FILE)).workerToken])[0];
+interface DataFile {
+  users: LoadUser[];
+  queryVectors: number[][];
+  workerToken: string;
+}
+// The SharedArray callbacks run once, in the first VU's init context, one after the other: parse the (large)
+// data file once for all three.
+let parsed: DataFile | null = null;
+const data = (): DataFile => (parsed ??= JSON.parse(open(DATA_FILE)) as DataFile);
+
+export const users = new SharedArray<LoadUser>('users', () => data().users);
+export const queryVectors = new SharedArray<number[]>('queryVectors', () => data().queryVectors);
+export const workerToken: string = new SharedArray<string>('worker', () => [data().workerToken])[0];
+
+/** Trend statistics in the end-of-test summary: p(99) and count too, which the thresholds and handleSummary use. */
+export const summaryTrendStats = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 
 /** p95 / p99 per operation tag (the seeds' targets) and the error-rate ceiling, for `options.thresholds`. */
 export function thresholdsFor(ops: string[]): Record<string, string[]> {

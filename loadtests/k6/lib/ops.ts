@@ -3,6 +3,11 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { BASE_URL, pick, queryVectors, uuid4, type LoadUser } from './config.ts';
 
+// Built once: k6 recommends not creating the callbacks per request.
+const OK_OR_RATE_LIMITED = http.expectedStatuses(200, 201, 429);
+const FOUND_OR_NOT = http.expectedStatuses(200, 404);
+const CLAIMED_OR_EMPTY = http.expectedStatuses(200, 204);
+
 const json = (u: LoadUser, op: string) => ({
   headers: { Authorization: `Bearer ${u.t}`, 'Content-Type': 'application/json' },
   tags: { op },
@@ -37,7 +42,7 @@ export function createHighlight(u: LoadUser) {
 /** 429 (the database's per-session rate limit) is an expected answer under load, not a failure. */
 export function postChatMessage(u: LoadUser) {
   const body = JSON.stringify({ content: 'What changed this week in the market?', clientMessageId: uuid4() });
-  const params = { ...json(u, 'post_chat_message'), responseCallback: http.expectedStatuses(200, 201, 429) };
+  const params = { ...json(u, 'post_chat_message'), responseCallback: OK_OR_RATE_LIMITED };
   const r = http.post(`${BASE_URL}/v1/chat-sessions/${u.s}/messages`, body, params);
   ok(r, 'post_chat_message', [200, 201, 429]);
 }
@@ -61,7 +66,7 @@ export function templateLookup(u: LoadUser) {
 
 export function sessionEmbeddingLookup(u: LoadUser) {
   // Not every session has an embedding: 404 is a correct answer for those.
-  const params = { ...json(u, 'session_embedding_lookup'), responseCallback: http.expectedStatuses(200, 404) };
+  const params = { ...json(u, 'session_embedding_lookup'), responseCallback: FOUND_OR_NOT };
   const r = http.get(`${BASE_URL}/v1/chat-sessions/${u.s}/embedding`, params);
   ok(r, 'session_embedding_lookup', [200, 404]);
 }
@@ -73,33 +78,45 @@ export function sessionEmbeddingLookup(u: LoadUser) {
 export const LOADTEST_CHUNK_BASE = 900_000;
 
 /**
- * A fresh embedding near a topic: the topic's query vector plus Gaussian noise (per-dimension sigma 0.02, a
- * cosine of ~0.8 to it, like a new document on that topic), normalized. Never a copy: thousands of exact
- * duplicates would crowd the HNSW graph's neighbour lists and slow every later search.
+ * 100 fresh embeddings near the user's topics: each is its topic's query vector plus Gaussian noise
+ * (per-dimension sigma 0.02, a cosine of ~0.8 to it, like a new document on that topic), normalized. Never
+ * copies: thousands of exact duplicates would crowd the HNSW graph's neighbour lists and slow every later
+ * search. One noise vector is drawn per call and rotated by a different offset for each embedding, so the 100
+ * are distinct for 1/100 of the random numbers (k6's JavaScript runtime has no JIT); each topic's vector is
+ * read from the SharedArray once per call (every read is a copy).
  */
-export function freshVector(topicVector: ArrayLike<number>): number[] {
-  const v = new Array<number>(topicVector.length);
-  let norm = 0;
-  for (let i = 0; i < v.length; i += 2) {
+export function freshVectors(topics: ArrayLike<number>, n: number): number[][] {
+  const base = new Map<number, number[]>();
+  const dim = queryVectors[0].length;
+  const noise = new Array<number>(dim);
+  for (let i = 0; i < dim; i += 2) {
     // Box-Muller: two standard normal draws per pair of uniforms.
     const r = Math.sqrt(-2 * Math.log(1 - Math.random()));
     const a = 2 * Math.PI * Math.random();
-    v[i] = topicVector[i] + 0.02 * r * Math.cos(a);
-    norm += v[i] * v[i];
-    if (i + 1 < v.length) {
-      v[i + 1] = topicVector[i + 1] + 0.02 * r * Math.sin(a);
-      norm += v[i + 1] * v[i + 1];
-    }
+    noise[i] = 0.02 * r * Math.cos(a);
+    if (i + 1 < dim) noise[i + 1] = 0.02 * r * Math.sin(a);
   }
-  norm = Math.sqrt(norm);
-  for (let i = 0; i < v.length; i++) v[i] = Math.round((v[i] / norm) * 1e6) / 1e6;
-  return v;
+  const out: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const t = topics[Math.floor(Math.random() * topics.length)];
+    let q = base.get(t);
+    if (!q) base.set(t, (q = queryVectors[t]));
+    const shift = (k * 97 + 1) % dim;
+    const v = new Array<number>(dim);
+    let norm = 0;
+    for (let i = 0; i < dim; i++) {
+      v[i] = q[i] + noise[(i + shift) % dim];
+      norm += v[i] * v[i];
+    }
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < dim; i++) v[i] = Math.round((v[i] / norm) * 1e6) / 1e6;
+    out.push(v);
+  }
+  return out;
 }
 
 export function bulkInsertEmbeddings(u: LoadUser) {
-  const vectors: number[][] = [];
-  for (let i = 0; i < 100; i++) vectors.push(freshVector(queryVectors[pick(u.tp)]));
-  const body = JSON.stringify({ vectors, firstChunk: LOADTEST_CHUNK_BASE + Math.floor(Math.random() * 990) * 100 });
+  const body = JSON.stringify({ vectors: freshVectors(u.tp, 100), firstChunk: LOADTEST_CHUNK_BASE + Math.floor(Math.random() * 990) * 100 });
   const r = http.post(`${BASE_URL}/v1/blocks/${u.b}/embeddings`, body, json(u, 'bulk_insert_embeddings'));
   ok(r, 'bulk_insert_embeddings', [201]);
 }
@@ -107,10 +124,12 @@ export function bulkInsertEmbeddings(u: LoadUser) {
 /** A queue worker: claim one due item, then complete it. 204 = nothing due. */
 export function claimAndComplete(workerToken: string, workerId: string) {
   const params = (op: string) => ({ headers: { Authorization: `Bearer ${workerToken}`, 'Content-Type': 'application/json' }, tags: { op } });
-  const c = http.post(`${BASE_URL}/v1/queue/claim`, JSON.stringify({ worker: workerId, limit: 1 }), { ...params('claim_queue_item'), responseCallback: http.expectedStatuses(200, 204) });
+  const c = http.post(`${BASE_URL}/v1/queue/claim`, JSON.stringify({ worker: workerId, limit: 1 }), { ...params('claim_queue_item'), responseCallback: CLAIMED_OR_EMPTY });
   ok(c, 'claim_queue_item', [200, 204]);
   if (c.status !== 200) return;
-  const item = (c.json('items') as Array<{ id: string }>)[0];
+  const item = (c.json('items') as Array<{ id: string }> | undefined)?.[0];
+  check(c, { 'claim_queue_item 200 carries an item': () => item !== undefined });
+  if (!item) return;
   const d = http.post(`${BASE_URL}/v1/queue/${item.id}/complete`, JSON.stringify({ worker: workerId }), params('complete_queue_item'));
   ok(d, 'complete_queue_item', [200]);
 }
