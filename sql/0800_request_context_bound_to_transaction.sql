@@ -1,12 +1,18 @@
 -- 0800: the request context is honoured only in the transaction that set it.
 --   The contract (src/db/context.ts SET_CONTEXT_SQL, the benchmark scripts) becomes, per transaction:
---     set_config('app.org_id', <uuid>, true), set_config('app.user_id', <uuid>, true),
---     set_config('app.ctx_xact', app.context_stamp(), true)
---   app.context_stamp() is the current transaction's start time in microseconds since the epoch. A value left
---   on a server connection by an earlier transaction (a session-level SET or set_config(..., false) by a buggy
---   client, shared through PgBouncer's transaction pooling) carries an earlier transaction's stamp, never the
---   current one: transactions on one connection start one after the other. app.current_org_id() and
+--     set_config('app.org_id', <org>, true), set_config('app.user_id', <user>, true),
+--     set_config('app.ctx_xact', app.context_stamp(<org>, <user>), true)
+--   app.context_stamp(org, user) is '<the current transaction's start in microseconds>/<org>/<user>': it
+--   attests which organization and user this transaction set. The helpers honour app.org_id and app.user_id
+--   only when app.ctx_xact equals the stamp of the current transaction *and of those two values*. So a value
+--   left on a server connection by an earlier transaction (a session-level SET or set_config(..., false) by a
+--   buggy client, shared through PgBouncer's transaction pooling) acts for nobody: its stamp is an earlier
+--   transaction's, and a later transaction that stamps without setting both ids itself (or sets them in a
+--   savepoint it rolls back) stamps other values than the ones it would inherit. app.current_org_id() and
 --   app.current_user_id() then return NULL, and NULL matches no row.
+--   Limit: every transaction of one simple-query message shares the message's start time, so a client that
+--   sends `BEGIN; <session-level context>; COMMIT; SELECT ...` in one message keeps its own context for the
+--   rest of that message; other clients never see it.
 -- Why: until now PgBouncer ran `RESET ALL` after every transaction (server_reset_query_always = 1) so that a
 -- session-level SET could not reach the next client. That is one more round trip per transaction and cost the
 -- pooler more than half its throughput (pgbench -S: 0.33-0.43 of direct with the reset, 0.68-0.72 without, in
@@ -23,17 +29,19 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '1min';
 
-CREATE OR REPLACE FUNCTION app.context_stamp()
+CREATE OR REPLACE FUNCTION app.context_stamp(p_org text, p_user text)
 RETURNS text
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text
+  SELECT (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+         OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(p_org, '')
+         OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(p_user, '')
 $$;
-COMMENT ON FUNCTION app.context_stamp() IS
-  'Identity of the current transaction for the request context (its start in microseconds): set app.ctx_xact to it with set_config(..., true) next to app.org_id and app.user_id.';
+COMMENT ON FUNCTION app.context_stamp(text, text) IS
+  'Stamp of the request context of the current transaction: its start in microseconds and the organization and user it sets. Set app.ctx_xact to it with set_config(..., true) next to app.org_id and app.user_id.';
 
 -- Inlinable SQL (no SET clause), so every operator is schema-qualified: a caller's search_path cannot swap one in.
 CREATE OR REPLACE FUNCTION app.current_user_id()
@@ -45,14 +53,16 @@ AS $$
   SELECT CASE
            WHEN s.stamp OPERATOR(pg_catalog.=) s.now_stamp
                 AND s.v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-           THEN s.v::uuid
+           THEN s.v::pg_catalog.uuid
          END
   FROM (SELECT pg_catalog.current_setting('app.user_id', true) AS v,
                pg_catalog.current_setting('app.ctx_xact', true) AS stamp,
-               (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text AS now_stamp) s
+               (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+                 OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.org_id', true), '')
+                 OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.user_id', true), '') AS now_stamp) s
 $$;
 COMMENT ON FUNCTION app.current_user_id() IS
-  'User of the current transaction (app.user_id set with set_config(..., true), with app.ctx_xact = app.context_stamp()); NULL when missing, malformed or left by another transaction.';
+  'User of the current transaction (app.user_id set with set_config(..., true), with app.ctx_xact = app.context_stamp(org, user)); NULL when missing, malformed or not set by this transaction.';
 
 CREATE OR REPLACE FUNCTION app.current_org_id()
 RETURNS uuid
@@ -72,14 +82,17 @@ AS $$
   FROM (SELECT CASE
                  WHEN s.stamp OPERATOR(pg_catalog.=) s.now_stamp
                       AND s.v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-                 THEN s.v::uuid
+                 THEN s.v::pg_catalog.uuid
                END AS org,
                app.current_user_id() AS usr
         FROM (SELECT pg_catalog.current_setting('app.org_id', true) AS v,
                      pg_catalog.current_setting('app.ctx_xact', true) AS stamp,
-                     (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text AS now_stamp) s) c
+                     (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+                 OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.org_id', true), '')
+                 OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.user_id', true), '') AS now_stamp) s) c
 $$;
 COMMENT ON FUNCTION app.current_org_id() IS
-  'Organization of the current transaction (app.org_id set with set_config(..., true), with app.ctx_xact = app.context_stamp()) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing, malformed or left by another transaction.';
+  'Organization of the current transaction (app.org_id set with set_config(..., true), with app.ctx_xact = app.context_stamp(org, user)) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing, malformed or not set by this transaction.';
 
-GRANT EXECUTE ON FUNCTION app.context_stamp() TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;
+DROP FUNCTION IF EXISTS app.context_stamp();
+GRANT EXECUTE ON FUNCTION app.context_stamp(text, text) TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;

@@ -21,6 +21,7 @@ import { vectorBinary } from '../lib/embeddings.js';
 import { defaultDataFile, endpoints, jwtSecret, loadtestEncKeys } from '../lib/local.js';
 import { fmt } from '../lib/progress.js';
 import { Rng } from '../lib/prng.js';
+import { SET_KEYS_SQL } from '../../src/security/keyring.js';
 import { measureRecall, type RecallResult } from '../lib/vector.js';
 import { loadTargets } from '../lib/targets.js';
 import { resolveScale, type Scale } from './scale.js';
@@ -374,7 +375,7 @@ async function verifyTenantConsistency(c: pg.Client, triggers: DeferredTrigger[]
 async function ensureEncryptionKey(c: pg.Client) {
   if (!(await c.query("SELECT to_regclass('app_private.encryption_keys') IS NOT NULL AS e")).rows[0].e) return;
   const keys = loadtestEncKeys();
-  await c.query("SELECT set_config('app.enc_keys', $1, true)", [JSON.stringify(keys.material)]);
+  await c.query(SET_KEYS_SQL, [JSON.stringify(keys.material)]);
   const active = await c.query<{ key_id: string }>("SELECT key_id FROM app_private.encryption_keys WHERE status = 'active'");
   if (active.rowCount === 0) {
     await c.query('SELECT app_private.register_encryption_key($1)', [keys.activeKeyId]);

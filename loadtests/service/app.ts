@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import pg from 'pg';
 import { withContext } from '../../src/db/context.js';
+import { SET_KEYS_SQL } from '../../src/security/keyring.js';
 import { vectorLiteral } from '../lib/embeddings.js';
 import { VECTOR_SEARCH_SQL } from '../lib/vector.js';
 import { authenticate, type Principal } from './auth.js';
@@ -197,7 +198,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const clientMessageId = key === undefined ? null : uuid(key, 'clientMessageId / Idempotency-Key');
     const p = principal(req);
     const out = await withContext(pool, ctx(p), async (tx) => {
-      await tx.query("SELECT set_config('app.enc_keys', $1, true)", [encKeys]);
+      await tx.query(SET_KEYS_SQL, [encKeys]);
       const s = await tx.query('SELECT organization_id FROM app.chat_sessions WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL', [sessionId, p.userId]);
       if (s.rowCount === 0) throw new HttpError(404, 'not_found', `chat session ${sessionId} not found for this user`);
       const ins = await tx.query(

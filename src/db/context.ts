@@ -1,8 +1,8 @@
 // The request-context contract, in one place: every transaction that touches tenant data starts by setting
 // the organization and user with set_config(..., true) (SET LOCAL semantics), so the values die with the
-// transaction, plus app.ctx_xact = app.context_stamp(), the transaction's own stamp: a value left on a pooled
-// server connection by an earlier transaction (a session-level SET) carries another stamp and is ignored
-// (sql/0800), so PgBouncer need not reset connections between clients. Row-level security reads them only
+// transaction, plus app.ctx_xact = app.context_stamp(org, user), which attests that this transaction set those
+// two values: a value left on a pooled server connection by an earlier transaction (a session-level SET) is
+// ignored (sql/0800), so PgBouncer need not reset connections between clients. Row-level security reads them only
 // through app.current_org_id() / app.current_user_id().
 import type pg from 'pg';
 
@@ -20,7 +20,7 @@ export interface ContextOptions {
 const RETRYABLE = new Set(['40001', '40P01']);
 
 export const SET_CONTEXT_SQL =
-  "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('app.ctx_xact', app.context_stamp(), true)";
+  "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('app.ctx_xact', app.context_stamp($1, $2), true)";
 
 const UUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
@@ -32,7 +32,7 @@ const UUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A
 export function beginWithContextSql(ctx: RequestContext): string | null {
   const user = ctx.userId ?? '';
   if (!UUID.test(ctx.orgId) || (user !== '' && !UUID.test(user))) return null;
-  return `BEGIN; SELECT set_config('app.org_id', '${ctx.orgId}', true), set_config('app.user_id', '${user}', true), set_config('app.ctx_xact', app.context_stamp(), true)`;
+  return `BEGIN; SELECT set_config('app.org_id', '${ctx.orgId}', true), set_config('app.user_id', '${user}', true), set_config('app.ctx_xact', app.context_stamp('${ctx.orgId}', '${user}'), true)`;
 }
 
 export async function withContext<T>(

@@ -357,7 +357,7 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
       try {
         await c.query(`SET app.org_id = '${ORG_B}'`);
         await c.query(`SET app.user_id = '${USER_B}'`);
-        await c.query("SELECT set_config('app.ctx_xact', app.context_stamp(), false)");
+        await c.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG_B}', '${USER_B}'), false)`);
       } finally {
         c.release();
       }
@@ -366,6 +366,18 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
         await probe('app.chat_messages', 'reuse after session-level SET', A, async (cc) => (await cc.query(`SELECT * FROM app.chat_messages_decrypted WHERE organization_id = $1`, [ORG_B])).rowCount ?? 0);
         await probe('app.projects', 'reuse after session-level SET, no context of its own', null, async (cc) => (await cc.query('SELECT * FROM app.projects')).rowCount ?? 0);
         await probe('app.chat_messages', 'reuse after session-level SET, no context of its own', null, async (cc) => (await cc.query('SELECT * FROM app.chat_messages_decrypted')).rowCount ?? 0);
+        // A request that stamps its transaction without setting the ids itself must not inherit the left-over ones.
+        await probe('app.projects', 'reuse after session-level SET, stamped but ids not set', null, async (cc) => {
+          await cc.query("SELECT set_config('app.ctx_xact', app.context_stamp('', ''), true)");
+          return (await cc.query('SELECT * FROM app.projects')).rowCount ?? 0;
+        });
+        await probe('app.projects', 'reuse after session-level SET, ids set in a rolled-back savepoint', null, async (cc) => {
+          await cc.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG_A}', '${USER_A}'), true)`);
+          await cc.query('SAVEPOINT s');
+          await cc.query(`SELECT set_config('app.org_id', '${ORG_A}', true), set_config('app.user_id', '${USER_A}', true)`);
+          await cc.query('ROLLBACK TO SAVEPOINT s');
+          return (await cc.query('SELECT * FROM app.projects WHERE organization_id = $1', [ORG_B])).rowCount ?? 0;
+        });
       }
     }
 

@@ -77,13 +77,13 @@ describe('local stack', () => {
       // Session-level (is_local = false), stamp included: inside the spoofer's own transaction it is a valid context.
       const own = await spoofer.query<{ org: string | null; n: number }>(
         `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false),
-                set_config('app.ctx_xact', app.context_stamp(), false)`,
+                set_config('app.ctx_xact', app.context_stamp('${org}', '${user}'), false)`,
       ).then(() => spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n'));
       // A separate statement is a separate transaction: the stamp no longer matches, even for the spoofer.
       expect(own.rows[0]).toEqual({ org: null, n: 0 });
       await spoofer.query('BEGIN');
       const inTx = await spoofer.query<{ org: string | null; n: number }>(
-        `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false), set_config('app.ctx_xact', app.context_stamp(), false)`,
+        `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false), set_config('app.ctx_xact', app.context_stamp('${org}', '${user}'), false)`,
       ).then(() => spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n'));
       expect(inTx.rows[0]).toEqual({ org, n: 1 }); // the control: the context works where it was set
       await spoofer.query('COMMIT');
@@ -96,6 +96,18 @@ describe('local stack', () => {
     expect(next[0].raw).toBe(org);
     // ...and it acts for nobody.
     expect(next[0]).toMatchObject({ org: null, n: 0 });
+    // Nor for a client that stamps its own transaction without setting the ids itself (it would inherit them).
+    const stamped = new pg.Client({ connectionString: urls.appPooled });
+    await stamped.connect();
+    try {
+      await stamped.query("BEGIN; SELECT set_config('app.ctx_xact', app.context_stamp('', ''), true)");
+      const r = await stamped.query<{ raw: string | null; org: string | null; user: string | null; n: number }>(
+        "SELECT current_setting('app.org_id', true) AS raw, app.current_org_id() AS org, app.current_user_id() AS user, (SELECT count(*)::int FROM app.projects) AS n");
+      expect(r.rows[0]).toEqual({ raw: org, org: null, user: null, n: 0 });
+      await stamped.query('ROLLBACK');
+    } finally {
+      await stamped.end();
+    }
   });
 
   it('a second start on a running stack is a no-op that says so', async () => {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { ORG_A, ORG_B, USER_A, seedTwoTenants } from '../../src/security/attacks.js';
-import { generateKey, setKeys, withSecureContext, type Keyring } from '../../src/security/keyring.js';
+import { generateKey, SET_KEYS_SQL, setKeys, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { rotateKeys } from '../../src/security/rotation.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
@@ -197,7 +197,7 @@ describe('field encryption', () => {
       const active = (await c.query(`SELECT key_id FROM app_private.encryption_keys WHERE status = 'active'`)).rows[0].key_id;
       const id = (await c.query(`SELECT id FROM app.chat_messages WHERE organization_id = $1 LIMIT 1`, [ORG_A])).rows[0].id;
       await c.query('BEGIN');
-      await c.query(`SELECT set_config('app.enc_keys', $1, true)`, [JSON.stringify({ [active]: rotationKeys[active] })]);
+      await c.query(SET_KEYS_SQL, [JSON.stringify({ [active]: rotationKeys[active] })]);
       // Same plaintext under the same key: allowed (that is what rotation does).
       await c.query(`UPDATE app.chat_messages SET content_enc = app_private.encrypt_with(app_private.decrypt_with(content_enc, content_key_id), content_key_id) WHERE id = $1`, [id]);
       await expect(c.query(`UPDATE app.chat_messages SET content_enc = app_private.encrypt_with('tampered', content_key_id) WHERE id = $1`, [id]))

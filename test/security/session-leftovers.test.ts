@@ -1,0 +1,98 @@
+// PgBouncer does not reset server connections between clients, so whatever one client leaves on a session with a
+// session-level SET is still there for the next transaction on it. The request context (sql/0800) and the
+// encryption keys (sql/0840) must count only in the transaction that set them. Proven on one application-login
+// session (a direct connection: the same backend for every transaction, as a pooled server connection is for its
+// successive clients); test/local/stack.test.ts shows the same through PgBouncer.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SET_CONTEXT_SQL } from '../../src/db/context.js';
+import { ensureKeys, generateKey, SET_KEYS_SQL } from '../../src/security/keyring.js';
+import { migratedDatabase, type TestDb } from '../support/db.js';
+
+const ORG = '00000000-0000-4000-8000-0000000000d1';
+const USER = '00000000-0000-4000-8000-00000000d001';
+const keyring = { kleft1: generateKey() };
+const keys = JSON.stringify(keyring);
+let db: TestDb;
+let admin: pg.Client;
+let app: pg.Client;
+let secret: Buffer;
+
+beforeAll(async () => {
+  db = await migratedDatabase();
+  admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await ensureKeys(admin, keyring);
+  await admin.query(`INSERT INTO app.organizations (id, name, slug) VALUES ('${ORG}', 'D', 'org-d');
+    INSERT INTO app.users (id, email) VALUES ('${USER}', 'd@example.com');
+    INSERT INTO app.memberships (organization_id, user_id) VALUES ('${ORG}', '${USER}');
+    INSERT INTO app.projects (organization_id, name) VALUES ('${ORG}', 'D1')`);
+  await admin.query('BEGIN');
+  await admin.query(SET_KEYS_SQL, [keys]);
+  secret = (await admin.query<{ e: Buffer }>("SELECT app_private.encrypt_with('the secret', 'kleft1') AS e")).rows[0].e;
+  await admin.query('COMMIT');
+  app = new pg.Client({ connectionString: db.appUrl });
+  await app.connect();
+});
+
+afterAll(async () => {
+  await app?.end();
+  await admin?.end();
+  await db?.drop();
+});
+
+async function inTx<T>(fn: () => Promise<T>): Promise<T> {
+  await app.query('BEGIN');
+  try {
+    return await fn();
+  } finally {
+    await app.query('ROLLBACK');
+  }
+}
+const decrypt = () => app.query<{ t: string }>("SELECT app.decrypt_text($1, 'kleft1') AS t", [secret]).then((r) => r.rows[0].t);
+const context = () => app.query<{ o: string | null; u: string | null; n: number }>(
+  'SELECT app.current_org_id()::text AS o, app.current_user_id()::text AS u, (SELECT count(*)::int FROM app.projects) AS n').then((r) => r.rows[0]);
+
+describe('state left on a session by a session-level SET', () => {
+  it('the control: keys and context set for the transaction work in it', async () => {
+    await inTx(async () => {
+      await app.query(SET_KEYS_SQL, [keys]);
+      await app.query(SET_CONTEXT_SQL, [ORG, USER]);
+      expect(await decrypt()).toBe('the secret');
+      expect(await context()).toEqual({ o: ORG, u: USER, n: 1 });
+    });
+  });
+
+  it('left-over key material does not decrypt in a later transaction that supplied none', async () => {
+    await app.query("SELECT set_config('app.enc_keys', $1, false), set_config('app.enc_keys_xact', app.keys_stamp($1), false)", [keys]);
+    expect((await app.query("SELECT current_setting('app.enc_keys') AS k")).rows[0].k).toBe(keys); // it is still there
+    await expect(inTx(decrypt)).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/not supplied for this transaction/) });
+  });
+
+  it('nor in one that stamps other keys (or none) without setting them itself', async () => {
+    await expect(inTx(async () => {
+      await app.query("SELECT set_config('app.enc_keys_xact', app.keys_stamp('{}'), true)");
+      return decrypt();
+    })).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('a left-over organization and user act for nobody, even in a transaction that stamps without setting them', async () => {
+    await app.query(`SELECT set_config('app.org_id', '${ORG}', false), set_config('app.user_id', '${USER}', false)`);
+    await inTx(async () => expect(await context()).toEqual({ o: null, u: null, n: 0 }));
+    await inTx(async () => {
+      await app.query("SELECT set_config('app.ctx_xact', app.context_stamp('', ''), true)");
+      expect(await context()).toEqual({ o: null, u: null, n: 0 });
+    });
+    // The stamp attests exactly the values the transaction named: naming the organization but no user does not
+    // pick up the left-over user.
+    await inTx(async () => {
+      await app.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG}', ''), true)`);
+      expect(await context()).toEqual({ o: null, u: null, n: 0 }); // user inherited, stamp says none
+    });
+  });
+
+  it('a stamp from an earlier transaction does not match a later one', async () => {
+    await app.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG}', '${USER}'), false)`);
+    await inTx(async () => expect(await context()).toEqual({ o: null, u: null, n: 0 }));
+  });
+});
