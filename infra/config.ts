@@ -49,6 +49,8 @@ export interface PoolerConfig {
   defaultPoolSize: number;
   maxClientConn: number;
   maxDbConnections: number;
+  /** DISCARD ALL after every transaction (off by default: the request context is bound to its transaction, sql/0800). */
+  resetAfterTransaction: boolean;
 }
 
 export interface BackupConfig {
@@ -134,6 +136,7 @@ export const CONFIG_KEYS = [
   "poolerCpu",
   "poolerMemory",
   "poolerDefaultPoolSize",
+  "poolerResetAfterTransaction",
   "poolerMaxClientConn",
   "poolerMaxDbConnections",
   "backupDailyRetentionDays",
@@ -265,6 +268,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const defaultPoolSize = r.int("poolerDefaultPoolSize", 5, 500, 20);
   const maxClientConn = r.int("poolerMaxClientConn", 100, 100000, 5000);
   const maxDbConnections = r.int("poolerMaxDbConnections", 10, 5000, 80);
+  const resetAfterTransaction = r.bool("poolerResetAfterTransaction", false);
 
   // Backups
   const dailyRetentionDays = r.int("backupDailyRetentionDays", 7, 35, 35);
@@ -326,7 +330,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
       adminCidr,
       bastion,
     },
-    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections },
+    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction },
     backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays },
     monitoring: { alarmEmail },
     databaseObjects: { manage, host, port, sslMode, caBundlePath },

@@ -34,6 +34,11 @@ export interface StackConfig {
   poolSize: number;
   reservePoolSize: number;
   maxClientConn: number;
+  /**
+   * PgBouncer runs DISCARD ALL after every transaction when true (PGKIT_BOUNCER_RESET=1). Off by default: the
+   * request context and encryption keys are bound to their transaction (sql/0800, sql/0840).
+   */
+  bouncerResetAfterTransaction: boolean;
   /** OS user the servers run as; null means the current user. PostgreSQL refuses to run as root. */
   osUser: string | null;
   /** pgBackRest stanza name. */
@@ -80,6 +85,7 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
     poolSize: envInt(envKey(name, 'POOL_SIZE'), 20, 1, 1000),
     reservePoolSize: envInt(envKey(name, 'RESERVE_POOL_SIZE'), 5, 0, 1000),
     maxClientConn: envInt(envKey(name, 'MAX_CLIENT_CONN'), 1000, 10, 100000),
+    bouncerResetAfterTransaction: envInt(envKey(name, 'BOUNCER_RESET'), 0, 0, 1) === 1,
     osUser: isRoot ? (process.env.PGKIT_OS_USER ?? 'pgkit') : null,
     stanza: 'pgkit',
   };

@@ -106,6 +106,7 @@ export class Pooler extends pulumi.ComponentResource {
           defaultPoolSize: config.defaultPoolSize,
           maxClientConn: config.maxClientConn,
           maxDbConnections: config.maxDbConnections,
+          resetAfterTransaction: config.resetAfterTransaction,
         }),
       );
 

@@ -14,6 +14,8 @@ export interface PgbouncerIniOptions {
   maxClientConn: number;
   /** Per task: all tasks together must stay below the server's max_connections. */
   maxDbConnections: number;
+  /** DISCARD ALL after every transaction: also clears held cursors, LISTEN, prepared statements, advisory locks, SET ROLE and settings a client left (docs/security.md), at about half the pooler's throughput (docs/loadtests.md). */
+  resetAfterTransaction?: boolean;
 }
 
 export const PGBOUNCER_PORT = 6432;
@@ -54,11 +56,13 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "max_prepared_statements = 200",
     `default_pool_size = ${o.defaultPoolSize}`,
     "min_pool_size = 0",
-    // No reset between transactions: a session-level SET one client leaves on a server connection (say, a
-    // spoofed app.org_id) cannot act for the next, because the request context counts only in the
-    // transaction that stamped it (app.ctx_xact, sql/0800); the reset cost a round trip per transaction.
+    // By default no reset between transactions: a session-level SET one client leaves on a server connection
+    // (say, a spoofed app.org_id, or encryption keys) cannot act for the next, because the request context and
+    // the keys count only in the transaction that stamped them (sql/0800, sql/0840); the reset costs a round
+    // trip per transaction. poolerResetAfterTransaction turns DISCARD ALL on for clients that may use session
+    // features (held cursors, LISTEN, session SETs), which transaction pooling does not support anyway.
     "server_reset_query = DISCARD ALL",
-    "server_reset_query_always = 0",
+    `server_reset_query_always = ${o.resetAfterTransaction ? 1 : 0}`,
     "reserve_pool_size = 5",
     "reserve_pool_timeout = 3",
     `max_client_conn = ${o.maxClientConn}`,

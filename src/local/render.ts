@@ -118,12 +118,13 @@ logfile = ${p.log}/pgbouncer.log
 ; Transaction pooling: a server connection is lent for one transaction. The request context is set with
 ; set_config(..., true) inside each transaction, so nothing leaks between clients sharing a connection.
 pool_mode = transaction
-; No reset between transactions (server_reset_query is for session pooling only). A session-level SET left on a
-; server connection by one client (say, a spoofed app.org_id) cannot act for the next: the request context
-; counts only in the transaction that stamped it (app.ctx_xact, sql/0800). Resetting after every transaction
-; cost one more round trip each and ~half the pooler's throughput (docs/loadtests.md).
+; No reset between transactions unless PGKIT_BOUNCER_RESET=1. A session-level SET left on a server connection by
+; one client (say, a spoofed app.org_id, or encryption keys) cannot act for the next: the request context and the
+; keys count only in the transaction that stamped them (sql/0800, sql/0840). Resetting after every transaction
+; costs one more round trip each and ~half the pooler's throughput on short transactions (docs/loadtests.md);
+; turn it on for clients that may leave session features behind (held cursors, LISTEN, session SETs).
 server_reset_query = DISCARD ALL
-server_reset_query_always = 0
+server_reset_query_always = ${cfg.bouncerResetAfterTransaction ? 1 : 0}
 default_pool_size = ${cfg.poolSize}
 reserve_pool_size = ${cfg.reservePoolSize}
 reserve_pool_timeout = 3

@@ -177,6 +177,8 @@ describe.each([
     expect(ini).toContain("max_prepared_statements = 200");
     expect(ini).toContain("auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)");
     expect(ini).toContain("server_tls_sslmode = require");
+    // No reset between clients by default: the context and keys are bound to their transaction (sql/0800, 0840).
+    expect(ini).toContain("server_reset_query_always = 0");
     expect(ini).toContain("pgkit = host=pgkit-primary.abc123.eu-west-1.rds.amazonaws.com port=5432 dbname=pgkit");
     // the password comes from Secrets Manager at task start, never from the task definition
     expect(container.secrets).toEqual([{ name: "PGBOUNCER_AUTH_PASSWORD", valueFrom: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-auth-pgbouncer:password::" }]);
@@ -294,6 +296,14 @@ describe("AWS stack options", () => {
     const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
     const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort()).toEqual(["10.99.0.0/24", "pgkit-pooler-tasks-id"]);
+  });
+
+  it("poolerResetAfterTransaction=true makes PgBouncer run DISCARD ALL after every transaction", async () => {
+    const s = await build("dev", { poolerResetAfterTransaction: "true" });
+    const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as { environment: { name: string; value: string }[] }[];
+    const ini = container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "";
+    expect(ini).toContain("server_reset_query = DISCARD ALL");
+    expect(ini).toContain("server_reset_query_always = 1");
   });
 
   it("manageDatabaseObjects=false builds the infrastructure without touching PostgreSQL", async () => {
