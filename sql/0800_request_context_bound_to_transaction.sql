@@ -43,7 +43,8 @@ $$;
 COMMENT ON FUNCTION app.context_stamp(text, text) IS
   'Stamp of the request context of the current transaction: its start in microseconds and the organization and user it sets. Set app.ctx_xact to it with set_config(..., true) next to app.org_id and app.user_id.';
 
--- Inlinable SQL (no SET clause), so every operator is schema-qualified: a caller's search_path cannot swap one in.
+-- Plain SQL with no SET clause (it runs under the caller's search_path), so every operator and type is
+-- schema-qualified: a caller's search_path cannot swap one in.
 CREATE OR REPLACE FUNCTION app.current_user_id()
 RETURNS uuid
 LANGUAGE sql
@@ -94,5 +95,4 @@ $$;
 COMMENT ON FUNCTION app.current_org_id() IS
   'Organization of the current transaction (app.org_id set with set_config(..., true), with app.ctx_xact = app.context_stamp(org, user)) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing, malformed or not set by this transaction.';
 
-DROP FUNCTION IF EXISTS app.context_stamp();
 GRANT EXECUTE ON FUNCTION app.context_stamp(text, text) TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;

@@ -26,4 +26,15 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS rag_embeddings_source_id_idx
 CREATE INDEX CONCURRENTLY IF NOT EXISTS rag_embeddings_organization_id_source_type_idx
   ON app.rag_embeddings (organization_id, source_type);
 
+-- Drop the old index only if the new one is valid: a CONCURRENTLY build that failed (timeout, cancel) leaves an
+-- invalid index that IF NOT EXISTS would take for done on a re-run.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index x WHERE x.indexrelid = to_regclass('app.rag_embeddings_organization_id_source_type_idx') AND x.indisvalid) THEN
+    RAISE EXCEPTION 'app.rag_embeddings_organization_id_source_type_idx is missing or invalid (a failed concurrent build?); app.rag_embeddings_organization_id_idx is kept'
+      USING HINT = 'DROP INDEX CONCURRENTLY app.rag_embeddings_organization_id_source_type_idx; then apply again.';
+  END IF;
+END
+$$;
+
 DROP INDEX CONCURRENTLY IF EXISTS app.rag_embeddings_organization_id_idx;

@@ -37,9 +37,9 @@ async function pgbench(url: string, args: string[], cwd: string): Promise<string
 
 /**
  * Starts a copy of the stack's PgBouncer on the next port that resets every server connection after each
- * transaction (server_reset_query = RESET ALL, server_reset_query_always = 1: the stack's setting before the
- * request context was bound to its transaction, sql/0800), as the stack's OS user, so the benchmark shows in
- * the same run what the reset would cost. `url()` points a pooled connection string at it, `stop()` ends it.
+ * transaction (server_reset_query = DISCARD ALL, server_reset_query_always = 1: what PGKIT_BOUNCER_RESET=1 and
+ * pgkit:poolerResetAfterTransaction turn on; before sql/0800 the stack ran RESET ALL the same way), as the stack's
+ * OS user, so the benchmark shows in the same run what the reset would cost. `url()` points a pooled connection string at it, `stop()` ends it.
  */
 async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: string) => string; stop: () => void }> {
   const p = stackPaths(stack);
@@ -51,9 +51,9 @@ async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: 
     .replace(/^listen_port = .*$/m, `listen_port = ${port}`)
     .replace(/^pidfile = .*$/m, `pidfile = ${pidFile}`)
     .replace(/^logfile = (.*)pgbouncer\.log$/m, 'logfile = $1pgbouncer-reset.log')
-    .replace(/^server_reset_query = .*$/m, 'server_reset_query = RESET ALL')
+    .replace(/^server_reset_query = .*$/m, 'server_reset_query = DISCARD ALL')
     .replace(/^server_reset_query_always = .*$/m, 'server_reset_query_always = 1');
-  if (!/^server_reset_query_always = 1$/m.test(text) || !/^server_reset_query = RESET ALL$/m.test(text) || !text.includes(`listen_port = ${port}`)) {
+  if (!/^server_reset_query_always = 1$/m.test(text) || !/^server_reset_query = DISCARD ALL$/m.test(text) || !text.includes(`listen_port = ${port}`)) {
     throw new Error(`cannot derive the resetting PgBouncer variant from ${p.bouncerIni}`);
   }
   writeFileSync(variantIni, `; Written by npm run bench (loadtests/bench): the stack's PgBouncer with a reset after every transaction, for a same-run comparison.\n${text}`, { mode: 0o644 });
@@ -183,6 +183,13 @@ async function main() {
   mkdirSync(values.out!, { recursive: true });
   const results: OpResult[] = [];
 
+  // The scripts' request context must take before anything is timed (loadtests/bench/scripts/context_check.sql).
+  const check = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', '1', '-t', '20', '-f', join(scriptsDir, 'context_check.sql'), '-D', `nfix=${nfix}`], work)
+    .catch((e: Error) => { throw new Error(`the benchmark scripts' request context does not take (context_check.sql): ${e.message}`); });
+  if (/aborted|number of failed transactions: [1-9]/.test(check)) {
+    throw new Error(`the benchmark scripts' request context does not take (context_check.sql):\n${check}`);
+  }
+
   for (const op of ops) {
     const t = targets.operations[op];
     const prefix = join(work, op);
@@ -217,10 +224,10 @@ async function main() {
     if (r.rowsPerTxn === 0) {
       r.errors += lat.length;
       r.passSeed = r.passGoal = false;
-      r.note = 'no rows returned or written: the request context did not take';
     }
-    if (op === 'claim_queue_item') r.note = 'claim + complete, two transactions per script';
-    if (CO !== C) r.note = `${CO} client`;
+    const notes = [CO !== C ? `${CO} client` : '', op === 'claim_queue_item' ? 'claim + complete, two transactions per script' : '',
+      r.rowsPerTxn === 0 ? 'no rows returned or written: the request context did not take' : ''].filter(Boolean);
+    if (notes.length) r.note = notes.join('; ');
     const chart = `bench-${date}-${op}.svg`;
     writeFileSync(join(values.out!, chart), svgChart(op, lat, t.seed_p95_ms, t.goal_p95_ms));
     r.chart = chart;

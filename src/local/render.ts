@@ -33,7 +33,7 @@ max_worker_processes = 24
 
 # Memory: a laptop or a shared CI box also runs the test stack, PgBouncer and load generators, so the
 # buffer cache takes 1/6 of RAM (within 128MB..4GB) and leaves the rest to the OS page cache. At full load-test
-# scale the embeddings table and its HNSW index are ~1.6 GB: with 1 GB of buffers every bulk insert evicted
+# scale the embeddings table and its HNSW index are ~1.2 GB (~1.6 GB before sql/0830): with 1 GB of buffers every bulk insert evicted
 # (and wrote) ~100 dirty pages itself and the graph walks read from the OS cache (docs/loadtests.md).
 # Shared memory is only taken as pages are used, so a small database does not hold 4 GB.
 shared_buffers = ${clampMb(ram / 6, 128, 4096)}

@@ -76,13 +76,28 @@ describe('app.search_embeddings', () => {
     expect(await search(ORG_B, USER_B, ORG_B, vec(1, 5))).toHaveLength(5);
   });
 
-  it('without a request context (or with a stale one) returns nothing', async () => {
+  it('without a request context, or with one left on the session by an earlier transaction, returns nothing', async () => {
     const c = await app.connect();
     try {
       const r = await c.query(VECTOR_SEARCH_SQL, [vec(0, 1), 5, ORG_A, 100]);
       expect(r.rows).toEqual([]);
     } finally {
       c.release();
+    }
+    // One direct session (the same backend for both transactions): a session-level context, stamp included, set
+    // in one transaction and used in the next.
+    const direct = new pg.Client({ connectionString: db.appUrl });
+    await direct.connect();
+    try {
+      await direct.query('BEGIN');
+      await direct.query(`SELECT set_config('app.org_id', '${ORG_A}', false), set_config('app.user_id', '${USER_A}', false),
+        set_config('app.ctx_xact', app.context_stamp('${ORG_A}', '${USER_A}'), false)`);
+      expect((await direct.query(VECTOR_SEARCH_SQL, [vec(0, 1), 5, ORG_A, 100])).rows).toHaveLength(5); // the control
+      await direct.query('COMMIT');
+      expect((await direct.query("SELECT current_setting('app.org_id') AS o")).rows[0].o).toBe(ORG_A); // still set
+      expect((await direct.query(VECTOR_SEARCH_SQL, [vec(0, 1), 5, ORG_A, 100])).rows).toEqual([]);
+    } finally {
+      await direct.end();
     }
   });
 
