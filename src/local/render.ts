@@ -121,7 +121,8 @@ pool_mode = transaction
 ; No reset between transactions unless PGKIT_BOUNCER_RESET=1. A session-level SET left on a server connection by
 ; one client (say, a spoofed app.org_id, or encryption keys) cannot act for the next: the request context and the
 ; keys count only in the transaction that stamped them (sql/0800, sql/0840). Resetting after every transaction
-; costs one more round trip each and ~half the pooler's throughput on short transactions (docs/loadtests.md);
+; costs one more round trip each, ~half the pooler's throughput on short transactions, and the cached plans
+; (app.search_embeddings is planned again in every transaction) (docs/loadtests.md);
 ; turn it on for clients that may leave session features behind (held cursors, LISTEN, session SETs).
 server_reset_query = DISCARD ALL
 server_reset_query_always = ${cfg.bouncerResetAfterTransaction ? 1 : 0}
