@@ -29,7 +29,8 @@
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '1min';
 
-CREATE OR REPLACE FUNCTION app.context_stamp(p_org text, p_user text)
+-- The current transaction's identity for the stamps here and in sql/0840: its start in microseconds.
+CREATE OR REPLACE FUNCTION app.transaction_stamp()
 RETURNS text
 LANGUAGE sql
 STABLE
@@ -37,6 +38,18 @@ PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+$$;
+COMMENT ON FUNCTION app.transaction_stamp() IS
+  'The current transaction''s start in microseconds since the epoch, as text: the time part of app.context_stamp and app.keys_stamp.';
+
+CREATE OR REPLACE FUNCTION app.context_stamp(p_org text, p_user text)
+RETURNS text
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT app.transaction_stamp()
          OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(p_org, '')
          OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(p_user, '')
 $$;
@@ -58,7 +71,7 @@ AS $$
          END
   FROM (SELECT pg_catalog.current_setting('app.user_id', true) AS v,
                pg_catalog.current_setting('app.ctx_xact', true) AS stamp,
-               (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+               app.transaction_stamp()
                  OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.org_id', true), '')
                  OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.user_id', true), '') AS now_stamp) s
 $$;
@@ -88,11 +101,12 @@ AS $$
                app.current_user_id() AS usr
         FROM (SELECT pg_catalog.current_setting('app.org_id', true) AS v,
                      pg_catalog.current_setting('app.ctx_xact', true) AS stamp,
-                     (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+                     app.transaction_stamp()
                  OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.org_id', true), '')
                  OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) coalesce(pg_catalog.current_setting('app.user_id', true), '') AS now_stamp) s) c
 $$;
 COMMENT ON FUNCTION app.current_org_id() IS
   'Organization of the current transaction (app.org_id set with set_config(..., true), with app.ctx_xact = app.context_stamp(org, user)) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing, malformed or not set by this transaction.';
 
+GRANT EXECUTE ON FUNCTION app.transaction_stamp() TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;
 GRANT EXECUTE ON FUNCTION app.context_stamp(text, text) TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;

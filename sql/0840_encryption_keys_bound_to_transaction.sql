@@ -20,7 +20,7 @@ STABLE
 PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
+  SELECT app.transaction_stamp()
          OPERATOR(pg_catalog.||) '/'
          OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(coalesce(p_keys, ''), 'UTF8')), 'hex')
 $$;
