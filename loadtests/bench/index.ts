@@ -14,8 +14,7 @@ import { endpoints, loadtestEncKeys } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
 
-/** The browse scenario's reads (loadtests/k6/browse.ts), for the pooler ratio on the product's own transactions. */
-const BROWSE_MIX = ['list_projects', 'list_episodes', 'read_episode', 'template_lookup'] as const;
+import { BROWSE_OPS as BROWSE_MIX, LOADTEST_CHUNK_BASE } from '../lib/workload.js';
 
 const run = promisify(execFile);
 const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
@@ -89,8 +88,6 @@ async function operationRows(admin: pg.Client, database: string): Promise<number
   return Number(r.rows[0].n ?? 0);
 }
 
-/** Load-test embeddings carry chunk indexes from here up (loadtests/k6/lib/ops.ts LOADTEST_CHUNK_BASE). */
-const LOADTEST_CHUNK_BASE = 900_000;
 const BULK_VECTORS = 2000;
 
 /**
@@ -198,7 +195,7 @@ async function main() {
     process.stderr.write(`[bench] ${op}: ${CO} clients, ${T} s through PgBouncer...\n`);
     await admin.query('SELECT pg_stat_statements_reset()');
     const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
-      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `nbulk=${nbulk}`, '-l', '--log-prefix', prefix], work);
+      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `nbulk=${nbulk}`, '-D', `chunkbase=${LOADTEST_CHUNK_BASE}`, '-l', '--log-prefix', prefix], work);
     const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
     let lat: number[] = [];
     let failed = 0;
@@ -258,8 +255,8 @@ async function main() {
   await bc.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgkit_app');
   await bc.end();
   const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
-  // A second PgBouncer, identical but for a reset after every transaction (the stack's setting before sql/0800),
-  // on the next port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
+  // A second PgBouncer, identical but for DISCARD ALL after every transaction (startResetVariantBouncer), on the
+  // next port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
   // machine's load hits them alike; the tps are averaged per target. Two workloads: the built-in select-only
   // script (one statement per transaction, the pooler's worst case) and the product's read mix (the browse
   // scenario's four reads: BEGIN + context, one or two queries, COMMIT) on the load-test database.

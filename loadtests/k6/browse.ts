@@ -5,8 +5,9 @@ import exec from 'k6/execution';
 import { thresholdsFor, users, summaryTrendStats } from './lib/config.ts';
 import { listEpisodes, listProjects, readEpisode, templateLookup } from './lib/ops.ts';
 import { summaryFor } from './lib/summary.ts';
+import { BROWSE_OPS } from '../lib/workload.ts';
 
-const OPS = ['list_projects', 'list_episodes', 'read_episode', 'template_lookup'];
+const OPS = [...BROWSE_OPS];
 
 export const options = {
   scenarios: {

@@ -59,21 +59,20 @@ export async function measureRecall(tenant: pg.PoolClient | pg.Client, owner: pg
   let tenantSum = 0;
   let global = 0;
   let indexScans = 0;
-  const c = tenant;
-  const tenantRole = (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+  const tenantRole = (await tenant.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
   for (const q of queries) {
     const lit = vectorLiteral(q.vector);
-    await c.query('BEGIN');
+    await tenant.query('BEGIN');
     try {
-      await c.query(SET_CONTEXT_SQL, [q.orgId, q.userId]);
-      const seen = (await c.query<{ o: string | null }>('SELECT app.current_org_id() AS o')).rows[0].o;
+      await tenant.query(SET_CONTEXT_SQL, [q.orgId, q.userId]);
+      const seen = (await tenant.query<{ o: string | null }>('SELECT app.current_org_id() AS o')).rows[0].o;
       if (seen !== q.orgId) throw new Error(`recall: the request context did not take as ${tenantRole} (organization ${q.orgId}, user ${q.userId}: current_org_id() is ${seen})`);
-      const got = await c.query<{ id: string }>(VECTOR_SEARCH_SQL, [lit, k, q.orgId, efSearch]);
-      if ((await c.query<{ hnsw: boolean }>(USES_INDEX_SQL, [q.orgId])).rows[0].hnsw) indexScans++;
-      const exact = await c.query<{ id: string }>(EXACT_SEARCH_SQL, [lit, k, q.orgId]);
+      const got = await tenant.query<{ id: string }>(VECTOR_SEARCH_SQL, [lit, k, q.orgId, efSearch]);
+      if ((await tenant.query<{ hnsw: boolean }>(USES_INDEX_SQL, [q.orgId])).rows[0].hnsw) indexScans++;
+      const exact = await tenant.query<{ id: string }>(EXACT_SEARCH_SQL, [lit, k, q.orgId]);
       tenantSum += recallAt(k, got.rows.map((r) => r.id), exact.rows.map((r) => r.id));
     } finally {
-      await c.query('ROLLBACK');
+      await tenant.query('ROLLBACK');
     }
   }
   const nGlobal = Math.min(globalQueries, queries.length);

@@ -1,7 +1,7 @@
--- bulk_insert_embeddings: 100 chunk embeddings of a block in one statement (upsert on the source key), as the workload service writes them. The vectors are fresh draws near the topics (loadtest.bulk_vectors, made by the benchmark), never copies of the query vectors; chunk indexes from 900,000 up mark them as load-test rows, removed after the run.
+-- bulk_insert_embeddings: 100 chunk embeddings of a block in one statement (upsert on the source key), as the workload service writes them. The vectors are fresh draws near the topics (loadtest.bulk_vectors, made by the benchmark), never copies of the query vectors; chunk indexes from the chunkbase variable (900,000, loadtests/lib/workload.ts) up mark them as load-test rows, removed after the run.
 \set n random(1, :nfix)
 \set k random(1, :nbulk - 99)
-\set c 900000 + random(0, 989) * 100
+\set c :chunkbase + random(0, 989) * 100
 BEGIN \;
 SELECT set_config('app.org_id', org_id::text, true) AS o, set_config('app.user_id', user_id::text, true) AS u, set_config('app.ctx_xact', app.context_stamp(org_id::text, user_id::text), true) AS x, project_id AS p, episode_id AS e, block_id AS b, session_id AS s, topic AS t, focus AS f FROM loadtest.fixtures WHERE n = :n \gset
 INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding) SELECT ':o', 'block', ':b', :c + (v.n - :k), v.embedding FROM loadtest.bulk_vectors v WHERE v.n >= :k AND v.n < :k + 100 ON CONFLICT (source_type, source_id, chunk_index, embedding_model) DO UPDATE SET embedding = EXCLUDED.embedding;

@@ -2,6 +2,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import { BASE_URL, pick, queryVectors, uuid4, type LoadUser } from './config.ts';
+import { LOADTEST_CHUNK_BASE } from '../../lib/workload.ts';
 
 // Built once: k6 recommends not creating the callbacks per request.
 const OK_OR_RATE_LIMITED = http.expectedStatuses(200, 201, 429);
@@ -70,12 +71,6 @@ export function sessionEmbeddingLookup(u: LoadUser) {
   const r = http.get(`${BASE_URL}/v1/chat-sessions/${u.s}/embedding`, params);
   ok(r, 'session_embedding_lookup', [200, 404]);
 }
-
-/**
- * First chunk index of load-test inserts: seeded embeddings use small chunk indexes, so
- * `DELETE FROM app.rag_embeddings WHERE chunk_index >= 900000` (then VACUUM) removes what load tests added.
- */
-export const LOADTEST_CHUNK_BASE = 900_000;
 
 /**
  * 100 fresh embeddings near the user's topics: each is its topic's query vector plus Gaussian noise
