@@ -3,6 +3,9 @@
 -- SECURITY DEFINER with a pinned search_path (seed 004 #26); refuses superusers, rds_superuser
 -- members, CREATEROLE roles and roles without a password, so the pooler can never be used to log in as an administrator.
 -- Serves: seed 003 §6.1 / §4.1 (connection pooling through PgBouncer), seed 004 #26.
+-- pgkit:replaces sha256:da645836df86cc6e5121be138c42f78413bcee8054c0f38f666afec0d942ed05
+-- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
+--   sql/definitions/: pgbouncer.user_lookup.sql.
 
 DO $$
 BEGIN
@@ -16,29 +19,4 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION pgbouncer.user_lookup(p_username text, OUT usename name, OUT passwd text)
-RETURNS record
-LANGUAGE sql
-STABLE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT s.usename, s.passwd
-  FROM pg_catalog.pg_shadow s
-  JOIN pg_catalog.pg_roles r ON r.oid = s.usesysid
-  WHERE s.usename = p_username
-    AND NOT s.usesuper
-    AND NOT r.rolcreaterole
-    AND s.passwd IS NOT NULL
-    -- On RDS the master user is not a superuser but a member of rds_superuser: refuse it too.
-    AND NOT EXISTS (
-      SELECT 1
-      FROM pg_catalog.pg_auth_members m
-      JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
-      WHERE m.member = s.usesysid AND g.rolname = 'rds_superuser'
-    )
-$$;
-
-REVOKE ALL ON FUNCTION pgbouncer.user_lookup(text) FROM PUBLIC;
 GRANT USAGE ON SCHEMA pgbouncer TO pgkit_pgbouncer;
-GRANT EXECUTE ON FUNCTION pgbouncer.user_lookup(text) TO pgkit_pgbouncer;

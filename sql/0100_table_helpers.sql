@@ -6,22 +6,10 @@
 --                                             (<parent>_pYYYY_MM, <parent>_default) so partman adopts them
 --                                             (seed 004 #30; seed 000 P4 scale).
 -- Serves: seed 004 #30, #38, #39; seed 001 (timezone-aware scheduling).
-
-CREATE OR REPLACE FUNCTION app_private.tg__set_updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-  -- Only a real change moves updated_at; a no-op UPDATE keeps the old value.
-  IF NEW IS DISTINCT FROM OLD THEN
-    NEW.updated_at := pg_catalog.clock_timestamp();
-  END IF;
-  RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION app_private.tg__set_updated_at() IS
-  'BEFORE UPDATE trigger: sets NEW.updated_at to clock_timestamp() when the row changed.';
+-- pgkit:replaces sha256:fed685bb4e31621d44bc5c4838eefd6168e2929b3a68f1d711d61c1bc293059f
+-- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
+--   sql/definitions/: app_private.tg__set_updated_at.sql, app_private.is_valid_timezone.sql,
+--   app_private.create_month_partitions.sql.
 
 -- The IANA zone names this server knows, captured once when the bundle is applied: pg_timezone_names reads
 -- the whole tz database on every call (about 100 ms), far too slow for a per-row CHECK. Re-running this file
@@ -30,60 +18,3 @@ CREATE TABLE IF NOT EXISTS app_private.timezone_names (name text PRIMARY KEY);
 INSERT INTO app_private.timezone_names (name)
 SELECT name FROM pg_catalog.pg_timezone_names
 ON CONFLICT (name) DO NOTHING;
-
--- IMMUTABLE in practice: the IANA names a server knows only grow between releases.
-CREATE OR REPLACE FUNCTION app_private.is_valid_timezone(p_tz text)
-RETURNS boolean
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-AS $$
-  SELECT p_tz IS NOT NULL
-     AND EXISTS (SELECT 1 FROM app_private.timezone_names t WHERE t.name = p_tz)
-$$;
-
--- Creates <parent>_default and one partition per month from the current month to p_months_ahead
--- months ahead, skipping any that exist. Bounds are computed in UTC: a month starts at
--- YYYY-MM-01 00:00:00+00. Re-runnable.
-CREATE OR REPLACE FUNCTION app_private.create_month_partitions(p_parent regclass, p_months_ahead integer DEFAULT 2)
-RETURNS integer
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-DECLARE
-  v_schema text;
-  v_table  text;
-  v_start  timestamptz;
-  v_end    timestamptz;
-  v_name   text;
-  v_made   integer := 0;
-BEGIN
-  SELECT n.nspname, c.relname INTO v_schema, v_table
-  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.oid = p_parent;
-
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partitioned_table WHERE partrelid = p_parent) THEN
-    RAISE EXCEPTION 'create_month_partitions: % is not partitioned', p_parent;
-  END IF;
-
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = p_parent AND c.relname = v_table || '_default') THEN
-    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT', v_schema, v_table || '_default', v_schema, v_table);
-    v_made := v_made + 1;
-  END IF;
-
-  FOR i IN 0 .. p_months_ahead LOOP
-    v_start := (date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now())) + make_interval(months => i)) AT TIME ZONE 'UTC';
-    v_end   := (date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now())) + make_interval(months => i + 1)) AT TIME ZONE 'UTC';
-    v_name  := v_table || '_p' || to_char(v_start AT TIME ZONE 'UTC', 'YYYY_MM');
-    IF to_regclass(format('%I.%I', v_schema, v_name)) IS NULL THEN
-      EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
-                     v_schema, v_name, v_schema, v_table, v_start, v_end);
-      v_made := v_made + 1;
-    END IF;
-  END LOOP;
-  RETURN v_made;
-END
-$$;
-COMMENT ON FUNCTION app_private.create_month_partitions(regclass, integer) IS
-  'Creates the DEFAULT partition and monthly partitions (UTC bounds) from this month to p_months_ahead ahead; pg_partman naming.';

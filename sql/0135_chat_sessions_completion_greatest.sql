@@ -3,24 +3,6 @@
 -- as 0132 describes: completing a session without a completed_at sets it to now() (never before
 -- created_at); reopening clears it.
 -- Serves: seed 004 #1, #12.
-
-CREATE OR REPLACE FUNCTION app_private.tg_chat_sessions__complete()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    IF NEW.is_completed AND NEW.completed_at IS NULL THEN
-      NEW.completed_at := GREATEST(pg_catalog.now(), NEW.created_at);
-    END IF;
-  ELSIF NEW.is_completed IS DISTINCT FROM OLD.is_completed THEN
-    IF NEW.is_completed AND NEW.completed_at IS NULL THEN
-      NEW.completed_at := GREATEST(pg_catalog.now(), NEW.created_at);
-    ELSIF NOT NEW.is_completed AND NEW.completed_at IS NOT DISTINCT FROM OLD.completed_at THEN
-      NEW.completed_at := NULL;
-    END IF;
-  END IF;
-  RETURN NEW;
-END
-$$;
+-- pgkit:replaces sha256:64a92b3bdb8fe30ae909644b5fd51a25c8a2551f8d5a432ff9a495ec6f3be7fb
+-- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
+--   sql/definitions/: app_private.tg_chat_sessions__complete.sql.

@@ -23,6 +23,9 @@
 -- 0002's roles.
 -- Serves: seed 000 P1 (org-scoped policies), seed 001 (SET LOCAL org context with pooling),
 --         seed 004 #18 (cheap RLS), seed 003 §3.4.
+-- pgkit:replaces sha256:66aa1f93b2af4976bb786d25e79cf42f46aa733d8117ece4434345a119468e82
+-- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
+--   sql/definitions/: app.current_user_id.sql, app.current_org_id.sql.
 
 DO $$
 BEGIN
@@ -53,44 +56,3 @@ $$;
 ALTER ROLE pgkit_worker NOBYPASSRLS NOSUPERUSER;
 -- A worker is the application without a person: the app's grants and policies, plus an org-only context.
 GRANT pgkit_app TO pgkit_worker;
-
-CREATE OR REPLACE FUNCTION app.current_user_id()
-RETURNS uuid
-LANGUAGE sql
-STABLE
-PARALLEL SAFE
-AS $$
-  SELECT CASE
-           WHEN v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-           THEN v::uuid
-         END
-  FROM (SELECT pg_catalog.current_setting('app.user_id', true) AS v) s
-$$;
-COMMENT ON FUNCTION app.current_user_id() IS
-  'User of the current transaction (app.user_id set with set_config(..., true)); NULL when missing or malformed.';
-
-CREATE OR REPLACE FUNCTION app.current_org_id()
-RETURNS uuid
-LANGUAGE sql
-STABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT CASE
-           WHEN c.org IS NULL THEN NULL
-           WHEN c.usr IS NOT NULL THEN
-             (SELECT m.organization_id FROM app.memberships m
-              WHERE m.organization_id = c.org AND m.user_id = c.usr AND m.deleted_at IS NULL)
-           WHEN pg_catalog.pg_has_role(SESSION_USER, 'pgkit_worker', 'MEMBER') THEN c.org
-         END
-  FROM (SELECT CASE
-                 WHEN v OPERATOR(pg_catalog.~) '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
-                 THEN v::uuid
-               END AS org,
-               app.current_user_id() AS usr
-        FROM (SELECT pg_catalog.current_setting('app.org_id', true) AS v) s) c
-$$;
-COMMENT ON FUNCTION app.current_org_id() IS
-  'Organization of the current transaction (app.org_id set with set_config(..., true)) when app.user_id is an active member of it (or, without a user, for a pgkit_worker login); NULL otherwise, or when missing or malformed.';
-

@@ -23,6 +23,12 @@
 --         session embeddings + template embeddings; enabled templates for signed-in users), seed 003 §3.4,
 --         seed 004 #18 (direct user_id comparison), #24 (logs: own read, inserts through a function),
 --         #27 (no INSERT policy on profiles), #28 (scenarios).
+-- pgkit:replaces sha256:2a36c1b7f2df3913ec2eaf6d4b2e2bb7e616289777496c6e087a71a77476d103
+-- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
+--   sql/definitions/: app_private.is_valid_timezone.sql, app.current_user_id.sql, app.current_org_id.sql,
+--   app.decrypt_text.sql, app_private.register_encryption_key.sql, app_private.activate_encryption_key.sql,
+--   app_private.encrypted_rows_by_key.sql, app_private.retire_encryption_key.sql,
+--   app_private.start_key_rotation.sql, app_private.reencrypt_batch.sql, app_private.finish_key_rotation.sql.
 
 -- ---------------------------------------------------------------- schemas, database, defaults
 REVOKE CREATE ON SCHEMA app, app_private, audit, ops, extensions, pgbouncer FROM PUBLIC;
@@ -40,16 +46,7 @@ GRANT pgkit_anon TO pgkit_app;
 
 -- Functions: nothing for PUBLIC; what each role may call is granted by name.
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA app, app_private, audit, ops FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.current_org_id(), app.current_user_id()
-  TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;
-GRANT EXECUTE ON FUNCTION app_private.is_valid_timezone(text) TO pgkit_app, pgkit_maintenance;
-GRANT EXECUTE ON FUNCTION app.decrypt_text(bytea, text) TO pgkit_app, pgkit_maintenance;
-GRANT EXECUTE ON FUNCTION
-  app_private.register_encryption_key(text), app_private.activate_encryption_key(text),
-  app_private.retire_encryption_key(text), app_private.encrypted_rows_by_key(),
-  app_private.start_key_rotation(), app_private.reencrypt_batch(uuid, text, integer),
-  app_private.finish_key_rotation(uuid)
-  TO pgkit_maintenance;
+
 GRANT SELECT ON app_private.encryption_keys, app_private.key_rotations TO pgkit_maintenance;
 
 -- Future objects: functions are not executable by PUBLIC; readonly and maintenance get their table grants.

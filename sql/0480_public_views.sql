@@ -3,21 +3,11 @@
 -- (published / enabled, not deleted) applies to the reader; pgkit_anon holds column grants for exactly
 -- those columns, so `SELECT system_prompt FROM app.scenarios` is refused to it.
 -- Serves: seed 004 #28, seed 002 #3.
-
-CREATE OR REPLACE VIEW app.public_scenarios
-WITH (security_invoker = true, security_barrier = true) AS
-SELECT s.id, s.code, s.title, s.emoji, s.description, s.difficulty, s.sort_order
-FROM app.scenarios s
-WHERE s.is_published AND s.deleted_at IS NULL;
-
-CREATE OR REPLACE VIEW app.public_question_templates
-WITH (security_invoker = true, security_barrier = true) AS
-SELECT t.id, t.code, t.focus, t.depth, t.category, t.language
-FROM app.question_templates t
-WHERE t.enabled AND t.deleted_at IS NULL;
+-- pgkit:replaces sha256:dbd9e14f4f165e2325034a3d862fc792ad7fbcd8ecd2629b4fd5d1b35c815acf
+-- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
+--   sql/definitions/: app.public_scenarios.sql, app.public_question_templates.sql.
 
 GRANT SELECT (id, code, title, emoji, description, difficulty, sort_order, is_published, deleted_at)
   ON app.scenarios TO pgkit_anon;
 GRANT SELECT (id, code, focus, depth, category, language, enabled, deleted_at)
   ON app.question_templates TO pgkit_anon;
-GRANT SELECT ON app.public_scenarios, app.public_question_templates TO pgkit_anon, pgkit_readonly;

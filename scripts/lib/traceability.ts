@@ -28,7 +28,7 @@ export interface SqlRef {
   raw: string;
   line: number;
   row?: string;
-  /** Four-digit file number, e.g. `0410`. */
+  /** Four-digit file number, e.g. `0410`, or `definitions/app.f` for sql/definitions/app.f.sql. */
   number: string;
 }
 
@@ -101,6 +101,10 @@ export function parseDocument(doc: string): { refs: TestRef[]; sql: SqlRef[]; ro
       const numbers = [m[1], ...(m[2].match(/\d{4}/g) ?? [])];
       for (const n of numbers) sql.push({ raw: m[0], line, row: row?.id, number: n });
     }
+    // sql/definitions/<schema>.<object>.sql
+    for (const m of text.matchAll(/sql\/definitions\/([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\.sql/g)) {
+      sql.push({ raw: m[0], line, row: row?.id, number: `definitions/${m[1]}` });
+    }
   });
   return { refs, sql, rows, unknown };
 }
@@ -135,7 +139,9 @@ export function checkDocument(doc: string, tests: ListedTest[], sqlFiles: string
     }
   }
   for (const s of sql) {
-    if (!sqlFiles.some((f) => f.startsWith(s.number + '_') && f.endsWith('.sql')))
+    if (s.number.startsWith('definitions/')) {
+      if (!sqlFiles.includes(`${s.number}.sql`)) problems.push({ line: s.line, row: s.row, message: `no sql/${s.number}.sql (in "${s.raw}")` });
+    } else if (!sqlFiles.some((f) => f.startsWith(s.number + '_') && f.endsWith('.sql')))
       problems.push({ line: s.line, row: s.row, message: `no sql/${s.number}_*.sql (in "${s.raw}")` });
   }
   for (const r of rows) {
@@ -188,8 +194,13 @@ export function listTests(root: string): ListedTest[] {
   }
 }
 
+/** Versioned files (`0100_x.sql`) and definitions (`definitions/app.f.sql`). */
 export function sqlFileNames(root: string): string[] {
-  return readdirSync(join(root, 'sql')).filter((f) => f.endsWith('.sql'));
+  const defs = existsSync(join(root, 'sql', 'definitions')) ? readdirSync(join(root, 'sql', 'definitions')) : [];
+  return [
+    ...readdirSync(join(root, 'sql')).filter((f) => f.endsWith('.sql')),
+    ...defs.filter((f) => f.endsWith('.sql')).map((f) => `definitions/${f}`),
+  ];
 }
 
 export function formatProblems(problems: Problem[]): string {

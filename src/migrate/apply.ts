@@ -1,8 +1,10 @@
-// Applies pending files in name order under the migration lock: each transactional file in one transaction
-// together with its ledger row; a `-- pgkit:no-transaction` file statement by statement, recorded when all passed.
+// Applies pending files in bundle order (files.ts) under the migration lock: each transactional file, and every
+// definition, in one transaction together with its ledger row; a `-- pgkit:no-transaction` file statement by
+// statement, recorded when all passed. A versioned file rewritten with `-- pgkit:replaces` takes its new checksum
+// in the ledger in the same run.
 import type pg from 'pg';
 import { bundleChecksum, loadMigrations, type MigrationFile } from './files.js';
-import { ensureLedger, readLedger, recordApplied } from './ledger.js';
+import { ensureLedger, readDefinitionLedger, readLedger, recordApplied, recordDefinitionApplied, recordRewritten } from './ledger.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { DriftError, MigrationError, OutOfOrderError, toMigrationError } from './errors.js';
 import { compare } from './status.js';
@@ -25,9 +27,12 @@ export interface ApplyOptions {
 }
 
 export interface ApplyResult {
+  /** Versioned files and definitions applied by this run, in apply order. */
   applied: string[];
   alreadyApplied: number;
   checksum: string;
+  /** Versioned files whose ledger checksum was updated to their rewritten content (-- pgkit:replaces). */
+  rewritten: string[];
 }
 
 export const DEFAULT_LOCK_TIMEOUT = '5s';
@@ -82,7 +87,8 @@ async function applyFile(client: pg.Client, file: MigrationFile): Promise<number
     try {
       // A file may SET ROLE to create objects as their owner; the ledger is written as the runner's login.
       await client.query('RESET ROLE');
-      await recordApplied(client, { ...file, durationMs: performance.now() - started });
+      if (file.kind === 'definition') await recordDefinitionApplied(client, { ...file, durationMs: performance.now() - started });
+      else await recordApplied(client, { ...file, durationMs: performance.now() - started });
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -125,7 +131,7 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
     await acquireMigrationLock(client, { waitTimeoutMs: opts.lockWaitTimeoutMs ?? DEFAULT_LOCK_WAIT_TIMEOUT_MS, log });
     try {
       await ensureLedger(client);
-      const state = compare(files, await readLedger(client));
+      const state = compare(files, await readLedger(client), await readDefinitionLedger(client));
       const driftNames = [...state.drifted.map((d) => d.name), ...state.missing];
       if (driftNames.length && !opts.allowDrift) throw new DriftError(state.drifted.map((d) => d.name), state.missing);
       if (driftNames.length) log(`drift allowed (not re-run): ${driftNames.join(', ')}`);
@@ -133,9 +139,15 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       if (outOfOrder.length && !opts.allowOutOfOrder) throw new OutOfOrderError(outOfOrder);
 
       const alreadyApplied = state.applied.length + state.drifted.length;
+      for (const r of state.rewritten) {
+        await recordRewritten(client, { name: r.name, from: r.ledgerChecksum, to: r.fileChecksum });
+        log(`  rewritten: ${r.name} (its definitions moved to sql/definitions/; ledger checksum updated)`);
+      }
+      const rewritten = state.rewritten.map((r) => r.name);
+      for (const n of state.orphanedDefinitions) log(`  warning: ${n} was applied here but its file is gone (its object stays)`);
       if (state.pending.length === 0) {
         log(`nothing to apply (${alreadyApplied} applied)`);
-        return { applied: [], alreadyApplied, checksum };
+        return { applied: [], alreadyApplied, checksum, rewritten };
       }
       log(`applying ${state.pending.length} file(s); defaults lock_timeout=${lockTimeout} statement_timeout=${statementTimeout} (a file may SET its own)`);
       const byName = new Map(files.map((f) => [f.name, f]));
@@ -146,10 +158,11 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
         if (p.outOfOrder) log(`  out of order (allowed): ${p.name} is numbered below a file already applied`);
         await resetSession(client, lockTimeout, statementTimeout);
         const ms = await applyFile(client, file);
-        log(`  applied ${file.name}${file.transactional ? '' : ' (no transaction)'} in ${Math.round(ms)} ms`);
+        const how = file.transactional ? (p.reason === 'changed' && file.kind === 'definition' ? ' (changed: re-applied)' : '') : ' (no transaction)';
+        log(`  applied ${file.name}${how} in ${Math.round(ms)} ms`);
         applied.push(file.name);
       }
-      return { applied, alreadyApplied, checksum };
+      return { applied, alreadyApplied, checksum, rewritten };
     } finally {
       await client.query('RESET ALL').catch(() => undefined);
       await releaseMigrationLock(client).catch(() => undefined);

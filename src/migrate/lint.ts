@@ -1,6 +1,8 @@
 // Runs squawk (squawk-cli, a dev dependency) over migration files the way the runner applies them:
-// files 0800+ with the strict .squawk.toml, the initial bundle (0001-0799) with .squawk.initial-bundle.toml,
-// and files marked `-- pgkit:no-transaction` without squawk's assume-in-transaction.
+// versioned files 0800+ with the strict .squawk.toml; the initial bundle (0001-0799) and the definitions with
+// .squawk.initial-bundle.toml (a definition is CREATE OR REPLACE of one object, run under the runner's default
+// lock and statement timeouts, so the strict file's per-file timeout rules do not apply); files marked
+// `-- pgkit:no-transaction` without squawk's assume-in-transaction.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../config.js';
@@ -48,7 +50,7 @@ export async function lintMigrations(dir?: string): Promise<LintResult> {
   const base = dir ?? join(repoRoot, 'sql');
   const groups = new Map<string, { config: string; assumeInTransaction: boolean; files: MigrationFile[] }>();
   for (const f of files) {
-    const config = fileNumber(f.name) >= STRICT_FROM ? STRICT_CONFIG : INITIAL_BUNDLE_CONFIG;
+    const config = f.kind === 'versioned' && fileNumber(f.name) >= STRICT_FROM ? STRICT_CONFIG : INITIAL_BUNDLE_CONFIG;
     const key = `${config}|${f.transactional}`;
     if (!groups.has(key)) groups.set(key, { config, assumeInTransaction: f.transactional, files: [] });
     groups.get(key)?.files.push(f);

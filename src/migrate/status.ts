@@ -1,15 +1,26 @@
-// Compares the files with the ledger: applied, pending, drifted (changed after apply), missing (applied, file
-// gone). Read-only: status and plan never create the ledger or take the lock.
-import { bundleChecksum, fileNumber, loadMigrations, type MigrationFile } from './files.js';
-import { readLedger, type LedgerEntry } from './ledger.js';
+// Compares the files with the ledger: applied, pending (a new versioned file, a new or changed definition),
+// drifted (a versioned file changed after apply), missing (applied, file gone). Read-only: status and plan never
+// create the ledger or take the lock.
+import { bundleChecksum, fileNumber, loadMigrations, type FileKind, type MigrationFile } from './files.js';
+import { readDefinitionLedger, readLedger, type DefinitionApply, type LedgerEntry } from './ledger.js';
 import { withClient } from './connect.js';
 import { splitStatements } from './split.js';
 
 export interface PendingFile {
   name: string;
+  kind: FileKind;
   transactional: boolean;
-  /** Numbered below a file already applied: a fresh database would have run it earlier. */
+  /** Versioned files numbered below a file already applied: a fresh database would have run it earlier. */
   outOfOrder: boolean;
+  /** Definitions: `new` (never applied here) or `changed` (applied with other content: re-applied). */
+  reason: 'new' | 'changed';
+}
+
+/** A versioned file whose applied content it declares it replaces (-- pgkit:replaces): counted as applied. */
+export interface RewrittenFile {
+  name: string;
+  ledgerChecksum: string;
+  fileChecksum: string;
 }
 
 export interface DriftedFile {
@@ -19,10 +30,15 @@ export interface DriftedFile {
 }
 
 export interface Comparison {
+  /** Versioned files and definitions whose applied content is the file's (rewritten files included). */
   applied: string[];
+  /** In apply order. */
   pending: PendingFile[];
   drifted: DriftedFile[];
+  rewritten: RewrittenFile[];
   missing: string[];
+  /** Definitions applied here whose file is gone: their objects stay until a versioned file drops them. */
+  orphanedDefinitions: string[];
 }
 
 export interface StatusReport extends Comparison {
@@ -30,6 +46,7 @@ export interface StatusReport extends Comparison {
   database: string;
   serverVersion: string;
   ledger: LedgerEntry[];
+  definitions: DefinitionApply[];
   /** bundleChecksum of the files on disk. */
   checksum: string;
 }
@@ -49,18 +66,33 @@ export interface MigrationPlan {
   checksum: string;
 }
 
-export function compare(files: MigrationFile[], ledger: LedgerEntry[]): Comparison {
+export function compare(files: MigrationFile[], ledger: LedgerEntry[], definitions: DefinitionApply[] = []): Comparison {
   const byName = new Map(ledger.map((e) => [e.name, e]));
+  const defByName = new Map(definitions.map((d) => [d.name, d]));
   const onDisk = new Set(files.map((f) => f.name));
   const highestApplied = Math.max(-1, ...ledger.map((e) => fileNumber(e.name)));
-  const out: Comparison = { applied: [], pending: [], drifted: [], missing: [] };
+  const out: Comparison = { applied: [], pending: [], drifted: [], rewritten: [], missing: [], orphanedDefinitions: [] };
   for (const f of files) {
+    if (f.kind === 'definition') {
+      const d = defByName.get(f.name);
+      if (d && d.checksum === f.checksum) out.applied.push(f.name);
+      else out.pending.push({ name: f.name, kind: f.kind, transactional: true, outOfOrder: false, reason: d ? 'changed' : 'new' });
+      continue;
+    }
     const e = byName.get(f.name);
-    if (!e) out.pending.push({ name: f.name, transactional: f.transactional, outOfOrder: fileNumber(f.name) < highestApplied });
-    else if (e.checksum !== f.checksum) out.drifted.push({ name: f.name, ledgerChecksum: e.checksum, fileChecksum: f.checksum });
-    else out.applied.push(f.name);
+    if (!e) {
+      out.pending.push({ name: f.name, kind: f.kind, transactional: f.transactional, outOfOrder: fileNumber(f.name) < highestApplied, reason: 'new' });
+    } else if (e.checksum === f.checksum) {
+      out.applied.push(f.name);
+    } else if (f.replaces?.includes(e.checksum)) {
+      out.applied.push(f.name);
+      out.rewritten.push({ name: f.name, ledgerChecksum: e.checksum, fileChecksum: f.checksum });
+    } else {
+      out.drifted.push({ name: f.name, ledgerChecksum: e.checksum, fileChecksum: f.checksum });
+    }
   }
   out.missing = ledger.filter((e) => !onDisk.has(e.name)).map((e) => e.name);
+  out.orphanedDefinitions = definitions.filter((d) => !onDisk.has(d.name)).map((d) => d.name);
   return out;
 }
 
@@ -73,10 +105,18 @@ export async function migrationStatus(opts: StatusOptions): Promise<StatusReport
   const files = await loadMigrations(opts.dir);
   return withClient(opts.connectionString, async (client) => {
     const ledger = await readLedger(client);
+    const definitions = await readDefinitionLedger(client);
     const { rows } = await client.query<{ db: string; v: string }>(
       `SELECT current_database() AS db, current_setting('server_version') AS v`,
     );
-    return { database: rows[0].db, serverVersion: rows[0].v, ledger, checksum: bundleChecksum(files), ...compare(files, ledger) };
+    return {
+      database: rows[0].db,
+      serverVersion: rows[0].v,
+      ledger,
+      definitions,
+      checksum: bundleChecksum(files),
+      ...compare(files, ledger, definitions),
+    };
   });
 }
 
@@ -113,28 +153,51 @@ function table(header: string[], rows: string[][]): string {
 
 export function formatStatus(r: StatusReport): string {
   const byName = new Map(r.ledger.map((e) => [e.name, e]));
+  const defByName = new Map(r.definitions.map((d) => [d.name, d]));
   const drifted = new Set(r.drifted.map((d) => d.name));
+  const rewritten = new Set(r.rewritten.map((d) => d.name));
   const pending = new Map(r.pending.map((p) => [p.name, p]));
-  const names = [...new Set([...r.ledger.map((e) => e.name), ...r.pending.map((p) => p.name)])].sort();
-  const rows = names.map((name) => {
+  const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
+  const versioned = [...new Set([...r.ledger.map((e) => e.name), ...r.pending.filter((p) => p.kind === 'versioned').map((p) => p.name)])].sort();
+  const rows = versioned.map((name) => {
     const e = byName.get(name);
     const p = pending.get(name);
     const state = p
       ? p.outOfOrder ? 'pending (out of order)' : 'pending'
-      : drifted.has(name) ? 'DRIFTED' : r.missing.includes(name) ? 'MISSING FILE' : 'applied';
+      : drifted.has(name) ? 'DRIFTED' : r.missing.includes(name) ? 'MISSING FILE' : rewritten.has(name) ? 'applied (rewritten)' : 'applied';
     return [
       name,
       state,
       (e?.transactional ?? p?.transactional) === false ? 'no' : 'yes',
-      e ? e.appliedAt.toISOString().replace('T', ' ').slice(0, 19) : '',
+      e ? when(e.appliedAt) : '',
       e ? `${e.durationMs} ms` : '',
       e ? e.appliedBy : '',
     ];
   });
+  const definitions = [...new Set([...r.definitions.map((d) => d.name), ...r.pending.filter((p) => p.kind === 'definition').map((p) => p.name)])].sort();
+  const defRows = definitions.map((name) => {
+    const d = defByName.get(name);
+    const p = pending.get(name);
+    const state = p ? (p.reason === 'changed' ? 'pending (changed)' : 'pending') : r.orphanedDefinitions.includes(name) ? 'FILE GONE' : 'applied';
+    return [name, state, d ? String(d.applies) : '0', d ? when(d.appliedAt) : '', d ? `${d.durationMs} ms` : '', d ? d.appliedBy : ''];
+  });
+  const nDefs = definitions.length - r.orphanedDefinitions.length;
   const summary =
     `${r.database} (PostgreSQL ${r.serverVersion}): ${r.applied.length} applied, ${r.pending.length} pending, ` +
-    `${r.drifted.length} drifted, ${r.missing.length} missing; bundle ${r.checksum.slice(0, 12)}`;
-  return [summary, '', table(['file', 'state', 'txn', 'applied at (UTC)', 'took', 'by'], rows)].join('\n');
+    `${r.drifted.length} drifted, ${r.missing.length} missing (${versioned.length} versioned files, ${nDefs} definitions); ` +
+    `bundle ${r.checksum.slice(0, 12)}`;
+  const notes = [
+    ...r.rewritten.map((f) => `note: ${f.name} was rewritten (-- pgkit:replaces ${f.ledgerChecksum.slice(0, 12)}): counted as applied`),
+    ...r.orphanedDefinitions.map((n) => `warning: ${n} was applied here but its file is gone; its object stays until a versioned file drops it`),
+  ];
+  return [
+    summary,
+    ...(notes.length ? ['', ...notes] : []),
+    '',
+    table(['file', 'state', 'txn', 'applied at (UTC)', 'took', 'by'], rows),
+    '',
+    table(['definition', 'state', 'applies', 'last applied (UTC)', 'took', 'by'], defRows),
+  ].join('\n');
 }
 
 export function formatPlan(p: MigrationPlan): string {
@@ -151,7 +214,12 @@ export function formatPlan(p: MigrationPlan): string {
     lines.push(
       table(
         ['file', 'txn', 'statements', 'note'],
-        p.toApply.map((f) => [f.name, f.transactional ? 'yes' : 'no', String(f.statements), f.outOfOrder ? 'out of order' : '']),
+        p.toApply.map((f) => [
+          f.name,
+          f.transactional ? 'yes' : 'no',
+          String(f.statements),
+          f.outOfOrder ? 'out of order' : f.kind === 'definition' ? (f.reason === 'changed' ? 'definition changed: re-applied' : 'definition') : '',
+        ]),
       ),
     );
   }

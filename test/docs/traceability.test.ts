@@ -29,9 +29,11 @@ describe('docs/traceability.md', () => {
       '| A | a | built | sql/0001 | `C > UNQ > x rejects y` |',
       '| B | b | built | sql/9999 | `C > UNQ > x rejects z` |',
       '| D | d | built | — | issue 6 |',
+      '| E | e | declined | sql/definitions/app.f.sql, sql/definitions/app.nope.sql | — |',
     ].join('\n');
     expect(parseDocument(bad).refs.map((r) => r.name)).toEqual(['unique keys reject duplicates > x rejects y', 'unique keys reject duplicates > x rejects z']);
-    const { problems } = checkDocument(bad, tests, ['0001_schemas_and_extensions.sql'], ['test/sql/constraints.test.ts']);
-    expect(problems.map((p) => p.row)).toEqual(['B', 'B', 'D']);
+    const { problems } = checkDocument(bad, tests, ['0001_schemas_and_extensions.sql', 'definitions/app.f.sql'], ['test/sql/constraints.test.ts']);
+    expect(problems.map((p) => p.row)).toEqual(['B', 'B', 'E', 'D']);
+    expect(problems[2].message).toMatch(/no sql\/definitions\/app\.nope\.sql/);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { repoRoot, sqlDir, stackConfig, type StackConfig } from '../../src/config.js';
 import { connectionStrings, removeStackFiles, stackSecrets, startStack, stopStack } from '../../src/local/stack.js';
-import { applyMigrations } from '../../src/migrate/index.js';
+import { applyMigrations, loadMigrations } from '../../src/migrate/index.js';
 
 export function drillStackConfig(name: string, pgPort: number, bouncerPort: number): StackConfig {
   return { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `drill-test-${name}-${process.pid}`), pgPort, bouncerPort };
@@ -19,6 +19,11 @@ async function foundationOnly(url: string) {
   const dir = mkdtempSync(join(tmpdir(), 'pgkit-drill-sql-'));
   try {
     for (const f of readdirSync(sqlDir).filter((n) => /^00\d\d_.*\.sql$/.test(n))) copyFileSync(join(sqlDir, f), join(dir, f));
+    // with the definitions anchored after those files (the pooler's lookup function)
+    mkdirSync(join(dir, 'definitions'));
+    for (const d of (await loadMigrations()).filter((f) => f.kind === 'definition' && /^00\d\d_/.test(f.after ?? ''))) {
+      copyFileSync(join(sqlDir, d.name), join(dir, d.name));
+    }
     await applyMigrations({ connectionString: url, dir, log: () => {} });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -40,7 +40,7 @@ describe('checksums', () => {
   it('ignores line endings but not content; the bundle checksum follows names and content', () => {
     expect(fileChecksum('SELECT 1;\r\nSELECT 2;\r\n')).toBe(fileChecksum('SELECT 1;\nSELECT 2;\n'));
     expect(fileChecksum('SELECT 1;')).not.toBe(fileChecksum('SELECT 2;'));
-    const a = { name: '0001_a.sql', checksum: fileChecksum('x'), transactional: true, sql: 'x' };
+    const a = { name: '0001_a.sql', kind: 'versioned' as const, checksum: fileChecksum('x'), transactional: true, sql: 'x' };
     const b = { ...a, name: '0002_a.sql' };
     expect(bundleChecksum([a])).toMatch(/^[0-9a-f]{64}$/);
     expect(bundleChecksum([a])).not.toBe(bundleChecksum([b]));

@@ -1,7 +1,7 @@
 // Temp folders of small migration files for the runner tests.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type pg from 'pg';
 
 export interface MigrationDir {
@@ -15,7 +15,10 @@ export async function migrationDir(files: Record<string, string> = {}): Promise<
   const path = await mkdtemp(join(tmpdir(), 'pgkit-migrate-'));
   const dir: MigrationDir = {
     path,
-    write: (name, sql) => writeFile(join(path, name), sql),
+    write: async (name, sql) => {
+      await mkdir(dirname(join(path, name)), { recursive: true });
+      await writeFile(join(path, name), sql);
+    },
     remove: (name) => rm(join(path, name)),
     cleanup: () => rm(path, { recursive: true, force: true }),
   };
@@ -33,4 +36,11 @@ export async function ledgerRows(pool: pg.Pool) {
 export async function tableExists(pool: pg.Pool, name: string): Promise<boolean> {
   const { rows } = await pool.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [name]);
   return rows[0].ok;
+}
+
+export async function definitionApplies(pool: pg.Pool) {
+  const { rows } = await pool.query<{ name: string; checksum: string }>(
+    'SELECT name, checksum FROM pgkit_migrations.definition_applies ORDER BY id',
+  );
+  return rows;
 }

@@ -48,7 +48,7 @@ describe('apply', () => {
     ]);
 
     const second = await applyMigrations(opts());
-    expect(second).toEqual({ applied: [], alreadyApplied: 3, checksum: first.checksum });
+    expect(second).toEqual({ applied: [], alreadyApplied: 3, checksum: first.checksum, rewritten: [] });
     expect((await db.pool.query('SELECT count(*)::int AS n FROM seen')).rows[0].n).toBe(3);
   });
 

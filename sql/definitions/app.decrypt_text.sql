@@ -1,0 +1,21 @@
+-- app.decrypt_text: the current definition of this function.
+-- First created by sql/0430_field_encryption.sql.
+-- Serves: seed 000 P1 (field-level encryption, encrypted_fields/key rotation), validation checklist
+--         "confirm encryption key rotation works"; seed 004 #15 (content size limit kept), #37.
+-- pgkit:after 0430_field_encryption.sql
+-- pgkit:requires app_private.decrypt_with
+
+-- What the application calls to read an encrypted field (RLS decides which rows it can pass in).
+CREATE OR REPLACE FUNCTION app.decrypt_text(p_enc bytea, p_key_id text)
+RETURNS text
+LANGUAGE sql
+STABLE
+STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT app_private.decrypt_with(p_enc, p_key_id)
+$$;
+COMMENT ON FUNCTION app.decrypt_text(bytea, text) IS
+  'Decrypts an encrypted field with the key it names; the key material must be in this transaction''s app.enc_keys.';
+GRANT EXECUTE ON FUNCTION app.decrypt_text(bytea, text) TO pgkit_app, pgkit_maintenance;

@@ -1,0 +1,16 @@
+-- app_private.is_valid_timezone: the current definition of this function.
+-- First created by sql/0100_table_helpers.sql.
+-- Serves: seed 004 #30, #38, #39; seed 001 (timezone-aware scheduling).
+-- pgkit:after 0100_table_helpers.sql
+
+-- IMMUTABLE in practice: the IANA names a server knows only grow between releases.
+CREATE OR REPLACE FUNCTION app_private.is_valid_timezone(p_tz text)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+  SELECT p_tz IS NOT NULL
+     AND EXISTS (SELECT 1 FROM app_private.timezone_names t WHERE t.name = p_tz)
+$$;
+GRANT EXECUTE ON FUNCTION app_private.is_valid_timezone(text) TO pgkit_app, pgkit_maintenance;

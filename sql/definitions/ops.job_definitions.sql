@@ -1,0 +1,25 @@
+-- ops.job_definitions: the current definition of this function.
+-- First created by sql/0790_schedule_jobs.sql.
+-- Serves: seed 004 #30, #32, #45 (jobs scheduled, logged), seed 001 (cron-based queue processing).
+-- pgkit:after 0780_updated_at_everywhere.sql
+-- pgkit:requires ops.job_partition_maintenance
+-- pgkit:requires ops.job_reap_queue_leases
+-- pgkit:requires ops.job_release_cost_blocks
+-- pgkit:requires ops.job_schedule_projects
+-- pgkit:requires ops.job_fold_episode_counters
+-- pgkit:requires ops.job_reset_weekly_limits
+
+CREATE OR REPLACE FUNCTION ops.job_definitions()
+RETURNS TABLE (jobname text, schedule text, command text)
+LANGUAGE sql
+IMMUTABLE
+AS $$
+  VALUES
+    ('pgkit_partition_maintenance', '7 * * * *',    'SELECT ops.job_partition_maintenance()'),
+    ('pgkit_reap_queue_leases',     '* * * * *',    'SELECT ops.job_reap_queue_leases()'),
+    ('pgkit_release_cost_blocks',   '*/15 * * * *', 'SELECT ops.job_release_cost_blocks()'),
+    ('pgkit_schedule_projects',     '*/5 * * * *',  'SELECT ops.job_schedule_projects()'),
+    ('pgkit_fold_episode_counters', '* * * * *',    'SELECT ops.job_fold_episode_counters()'),
+    ('pgkit_reset_weekly_limits',   '5 * * * *',    'SELECT ops.job_reset_weekly_limits()'),
+    ('pgkit_cron_history_cleanup',  '17 3 * * *',   'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''14 days''')
+$$;
