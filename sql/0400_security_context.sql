@@ -24,6 +24,8 @@
 -- Serves: seed 000 P1 (org-scoped policies), seed 001 (SET LOCAL org context with pooling),
 --         seed 004 #18 (cheap RLS), seed 003 §3.4.
 -- pgkit:replaces sha256:66aa1f93b2af4976bb786d25e79cf42f46aa733d8117ece4434345a119468e82
+-- pgkit:replaces sha256:54af29a0b8ea40846ae6aa292596a5c47bb32b77525746271d097e90be66fc0a
+-- The roles' SUPERUSER and BYPASSRLS attributes are checked, not set (see 0002).
 -- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
 --   sql/definitions/: app.current_user_id.sql, app.current_org_id.sql.
 
@@ -31,28 +33,36 @@ DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgkit_anon') THEN
     BEGIN
-      CREATE ROLE pgkit_anon NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+      CREATE ROLE pgkit_anon NOLOGIN NOCREATEDB NOCREATEROLE;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN
       NULL; -- another database of this cluster created it at the same moment
     END;
   END IF;
 END
 $$;
-ALTER ROLE pgkit_anon NOBYPASSRLS NOSUPERUSER;
-ALTER ROLE pgkit_maintenance NOBYPASSRLS NOSUPERUSER;
-ALTER ROLE pgkit_owner NOBYPASSRLS NOSUPERUSER;
 
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgkit_worker') THEN
     BEGIN
-      CREATE ROLE pgkit_worker NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+      CREATE ROLE pgkit_worker NOLOGIN NOCREATEDB NOCREATEROLE;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN
       NULL; -- another database of this cluster created it at the same moment
     END;
   END IF;
 END
 $$;
-ALTER ROLE pgkit_worker NOBYPASSRLS NOSUPERUSER;
+DO $$
+DECLARE
+  v_bad text;
+BEGIN
+  SELECT string_agg(rolname, ', ' ORDER BY rolname) INTO v_bad FROM pg_roles
+  WHERE rolname IN ('pgkit_anon', 'pgkit_worker') AND (rolsuper OR rolbypassrls);
+  IF v_bad IS NOT NULL THEN
+    RAISE EXCEPTION 'group role(s) % are SUPERUSER or BYPASSRLS', v_bad
+      USING HINT = format('A superuser must run ALTER ROLE <role> NOSUPERUSER NOBYPASSRLS for each of: %s; then apply again.', v_bad);
+  END IF;
+END
+$$;
 -- A worker is the application without a person: the app's grants and policies, plus an org-only context.
 GRANT pgkit_app TO pgkit_worker;

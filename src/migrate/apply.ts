@@ -141,7 +141,7 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       const alreadyApplied = state.applied.length + state.drifted.length;
       for (const r of state.rewritten) {
         await recordRewritten(client, { name: r.name, from: r.ledgerChecksum, to: r.fileChecksum });
-        log(`  rewritten: ${r.name} (its definitions moved to sql/definitions/; ledger checksum updated)`);
+        log(`  rewritten: ${r.name} (-- pgkit:replaces the content this database applied; ledger checksum updated)`);
       }
       const rewritten = state.rewritten.map((r) => r.name);
       for (const n of state.orphanedDefinitions) log(`  warning: ${n} was applied here but its file is gone (its object stays)`);
