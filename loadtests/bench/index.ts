@@ -2,21 +2,21 @@
 // `npm run bench`: pgbench custom scripts for the product's operations through PgBouncer as the app role,
 // against loadtests/targets.json; plus the machine's pgbench -S ceiling direct and pooled, in the same run.
 // Writes reports/bench-<date>.json, .md and one SVG latency chart per operation.
-import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/config.js';
 import { applyMigrations } from '../../src/migrate/index.js';
+import { runStep } from '../../src/proc/run.js';
+import { osUserIds } from '../../src/proc/system.js';
 import { endpoints, loadtestEncKeys } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
 
 import { BROWSE_OPS as BROWSE_MIX, LOADTEST_CHUNK_BASE } from '../lib/workload.js';
 
-const run = promisify(execFile);
 const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
 
 function conn(url: string) {
@@ -26,11 +26,7 @@ function conn(url: string) {
 
 async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
   const c = conn(url);
-  const { stdout, stderr } = await run(join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], {
-    cwd, env: { ...process.env, PGPASSWORD: c.password }, maxBuffer: 64 * 1024 * 1024,
-  }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`pgbench ${args.join(' ')} failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`);
-  });
+  const { stdout, stderr } = await runStep('pgbench', join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], { cwd, env: { PGPASSWORD: c.password } });
   return stdout + stderr;
 }
 
@@ -56,13 +52,9 @@ async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: 
     throw new Error(`cannot derive the resetting PgBouncer variant from ${p.bouncerIni}`);
   }
   writeFileSync(variantIni, `; Written by npm run bench (loadtests/bench): the stack's PgBouncer with a reset after every transaction, for a same-run comparison.\n${text}`, { mode: 0o644 });
-  if (stack.osUser) {
-    const { stdout } = await run('id', ['-u', stack.osUser]);
-    const { stdout: g } = await run('id', ['-g', stack.osUser]);
-    chownSync(variantIni, Number(stdout.trim()), Number(g.trim()));
-  }
-  const [cmd, argv] = stack.osUser ? ['runuser', ['-u', stack.osUser, '--', '/usr/sbin/pgbouncer', '-d', variantIni]] : ['/usr/sbin/pgbouncer', ['-d', variantIni]];
-  await run(cmd, argv as string[]);
+  const ids = osUserIds(stack.osUser);
+  if (ids) chownSync(variantIni, ids.uid, ids.gid);
+  await runStep('start the resetting PgBouncer', '/usr/sbin/pgbouncer', ['-d', variantIni], { osUser: stack.osUser });
   for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(pidFile)) throw new Error(`the resetting PgBouncer variant did not start on port ${port} (see pgbouncer-reset.log next to pgbouncer.log)`);
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -247,8 +239,8 @@ async function main() {
   // applied there too, and pgbench's tables go to public (not app, first on the database search_path).
   // A scratch database: drift there (a sql/ file edited in place since the last run) does not matter.
   await applyMigrations({ connectionString: withDb(ep.adminDirect), log: () => {}, allowDrift: true });
-  await run(join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
-    env: { ...process.env, PGPASSWORD: conn(ep.adminDirect).password, PGOPTIONS: '-c search_path=public' },
+  await runStep('pgbench -i', join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
+    env: { PGPASSWORD: conn(ep.adminDirect).password, PGOPTIONS: '-c search_path=public' },
   });
   const bc = new pg.Client({ connectionString: withDb(ep.adminDirect) });
   await bc.connect();

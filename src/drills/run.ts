@@ -5,7 +5,7 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot, stackConfig, type StackConfig } from '../config.js';
-import { run } from './exec.js';
+import { run } from '../proc/run.js';
 import { pgBin } from '../local/render.js';
 import { postgresRunning, startStack, stopStack } from '../local/stack.js';
 import { applyMigrations } from '../migrate/index.js';
@@ -44,8 +44,8 @@ export function workDir(source: StackConfig): string {
 }
 
 async function version(cmd: string, args: string[]): Promise<string> {
-  const r = await run(cmd, args).catch(() => ({ stdout: 'unknown' }));
-  return r.stdout.trim().split('\n')[0];
+  const r = await run(cmd, args).catch(() => null);
+  return r?.code === 0 ? r.stdout.trim().split('\n')[0] : 'unknown';
 }
 
 export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport; files: { json: string; md: string } }> {

@@ -7,7 +7,9 @@ import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
 import { loadOrCreateSecrets, scramVerifier, type StackSecrets } from './secrets.js';
-import { isAlive, osUserIds, portIsFree, processesInDir, processName, run, runStep, sleep, StepError } from './proc.js';
+import { portIsFree } from '../proc/ports.js';
+import { run, runStep, StepError } from '../proc/run.js';
+import { isAlive, osUserIds, processesInDir, processName, sleep } from '../proc/system.js';
 import { pgBin, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni, renderPostgresConf } from './render.js';
 
 export type Log = (line: string) => void;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portIsFree } from '../../src/local/proc.js';
+import { portIsFree } from '../../src/proc/ports.js';
 import { postgresRunning, stackSecrets } from '../../src/local/stack.js';
 import { clusterUrl, removeScratch, scratchCluster, startScratch, waitWritable, withClient, writeScratchConfig } from '../../src/drills/cluster.js';
 import { runLogicalDrill } from '../../src/drills/logical.js';

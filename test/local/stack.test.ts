@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
-import { isAlive, sleep } from '../../src/local/proc.js';
+import { isAlive, sleep } from '../../src/proc/system.js';
 import { postgresRunning, removeStackFiles, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 
