@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/config.js';
 import { applyMigrations } from '../../src/migrate/index.js';
+import { reservePorts } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
 import { osUserIds } from '../../src/proc/system.js';
 import { endpoints, loadtestEncKeys } from '../lib/local.js';
@@ -31,14 +32,15 @@ async function pgbench(url: string, args: string[], cwd: string): Promise<string
 }
 
 /**
- * Starts a copy of the stack's PgBouncer on the next port that resets every server connection after each
+ * Starts a copy of the stack's PgBouncer on a free port (src/proc/ports.ts) that resets every server connection after each
  * transaction (server_reset_query = DISCARD ALL, server_reset_query_always = 1: what PGKIT_BOUNCER_RESET=1 and
  * pgkit:poolerResetAfterTransaction turn on; before sql/0800 the stack ran RESET ALL the same way), as the stack's
  * OS user, so the benchmark shows in the same run what the reset would cost. `url()` points a pooled connection string at it, `stop()` ends it.
  */
 async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: string) => string; stop: () => void }> {
   const p = stackPaths(stack);
-  const port = stack.bouncerPort + 1;
+  const lease = await reservePorts(1);
+  const [port] = lease.ports;
   const ini = readFileSync(p.bouncerIni, 'utf8');
   const pidFile = join(p.run, 'pgbouncer-reset.pid');
   const variantIni = join(dirname(p.bouncerIni), 'pgbouncer-reset.ini');
@@ -61,7 +63,10 @@ async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: 
   process.stderr.write(`[bench] second PgBouncer with a reset after every transaction on port ${port} (pid ${pid})\n`);
   return {
     url: (u: string) => { const x = new URL(u); x.port = String(port); return x.toString(); },
-    stop: () => { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } },
+    stop: () => {
+      try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+      lease.release();
+    },
   };
 }
 
@@ -247,8 +252,8 @@ async function main() {
   await bc.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgkit_app');
   await bc.end();
   const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
-  // A second PgBouncer, identical but for DISCARD ALL after every transaction (startResetVariantBouncer), on the
-  // next port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
+  // A second PgBouncer, identical but for DISCARD ALL after every transaction (startResetVariantBouncer), on a
+  // free port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
   // machine's load hits them alike; the tps are averaged per target. Two workloads: the built-in select-only
   // script (one statement per transaction, the pooler's worst case) and the product's read mix (the browse
   // scenario's four reads: BEGIN + context, one or two queries, COMMIT) on the load-test database.

@@ -3,12 +3,12 @@
 // scripts k6's modules: the scripts, their data file, their URLs, bodies and checks are the real ones, and so
 // are the service and the database. What this does not prove: k6's executors and its thresholds engine.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/config.js';
+import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 import { runInBackground, type Background } from '../../src/proc/run.js';
 import { seed } from '../../loadtests/seed/index.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
@@ -29,19 +29,9 @@ const targets = JSON.parse(readFileSync(join(repoRoot, 'loadtests', 'targets.jso
 
 let db: TestDb;
 let service: Background | null = null;
+let servicePort: PortLease | null = null;
 let work: string;
 const scripts: Partial<Record<(typeof SCENARIOS)[number], Scenario>> = {};
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? res(a.port) : rej(new Error('no port'))));
-    });
-  });
-}
 
 beforeAll(async () => {
   db = await migratedDatabase();
@@ -65,7 +55,8 @@ beforeAll(async () => {
     if (saved.jwt === undefined) delete process.env.LOADTEST_JWT_SECRET;
     if (saved.keys === undefined) delete process.env.PGKIT_ENC_KEYS;
   }
-  const port = await freePort();
+  servicePort = await reservePorts(1);
+  const [port] = servicePort.ports;
   service = runInBackground(process.execPath, ['--import', 'tsx', join(repoRoot, 'loadtests', 'service', 'server.ts'), '--port', String(port), '--pool-size', '4'], { env, cwd: repoRoot });
   await service.waitFor(/workload service on/, 60_000);
   installGlobals({ BASE_URL: `http://127.0.0.1:${port}`, DATA_FILE: dataFile, TARGETS_FILE: join(repoRoot, 'loadtests', 'targets.json'), REPORT_DIR: work });
@@ -74,6 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await service?.stop();
+  servicePort?.release();
   await db?.drop();
   if (work) rmSync(work, { recursive: true, force: true });
 });

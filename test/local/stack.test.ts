@@ -1,15 +1,17 @@
-// The local stack for real: a private instance (own folder and ports) is started, restarted, crashed and
-// blocked, so the shared test stack and the user's local stack are never touched.
+// The local stack for real: a private instance (own folder, and free ports chosen for this run) is started,
+// restarted, crashed and blocked, so the shared test stack and the user's local stack are never touched.
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
+import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 import { isAlive, sleep } from '../../src/proc/system.js';
 import { postgresRunning, removeStackFiles, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 
-const cfg: StackConfig = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort: 55452, bouncerPort: 56452, poolSize: 1, reservePoolSize: 0 };
+let ports: PortLease;
+let cfg: StackConfig;
 const logs: string[] = [];
 const start = () =>
   startStack(cfg, { log: (l) => logs.push(l), migrate: async (url) => void (await applyMigrations({ connectionString: url })) });
@@ -24,9 +26,17 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
   }
 }
 
+beforeAll(async () => {
+  ports = await reservePorts(2);
+  const [pgPort, bouncerPort] = ports.ports;
+  cfg = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort, bouncerPort, poolSize: 1, reservePoolSize: 0 };
+});
+
 afterAll(async () => {
+  if (!cfg) return;
   await stopStack(cfg).catch(() => {});
   removeStackFiles(cfg);
+  ports.release();
 });
 
 describe('local stack', () => {
@@ -130,7 +140,7 @@ describe('local stack', () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(cfg.pgPort, '127.0.0.1', r));
     try {
-      await expect(start()).rejects.toThrow(/127\.0\.0\.1:55452 is already in use[\s\S]*PGKIT_TEST_PG_PORT=/);
+      await expect(start()).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${cfg.pgPort} is already in use[\\s\\S]*PGKIT_TEST_PG_PORT=`));
     } finally {
       await new Promise((r) => blocker.close(r));
     }
