@@ -6,9 +6,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
 import { reservePorts, type PortLease } from '../../src/proc/ports.js';
+import { runStep } from '../../src/proc/run.js';
 import { isAlive, sleep } from '../../src/proc/system.js';
 import { postgresRunning, removeStackFiles, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
-import { applyMigrations } from '../../src/migrate/index.js';
+import { applyMigrations, LEDGER_TABLE } from '../../src/migrate/index.js';
 
 let ports: PortLease;
 let cfg: StackConfig;
@@ -124,6 +125,21 @@ describe('local stack', () => {
     const r = await start();
     expect(r.alreadyRunning).toBe(true);
     expect(r.started).toEqual([]);
+  });
+
+  it('npm start on it prints one line on the SQL bundle, the connection strings, the status table and where the ledger is', async () => {
+    // scripts/start.ts on this stack (PGKIT_STACK=test with its folder and ports), output to a pipe as in CI.
+    const env = { PGKIT_STACK: 'test', PGKIT_TEST_HOME: cfg.home, PGKIT_TEST_PG_PORT: String(cfg.pgPort), PGKIT_TEST_BOUNCER_PORT: String(cfg.bouncerPort), PGKIT_TEST_POOL_SIZE: '1', PGKIT_TEST_RESERVE_POOL_SIZE: '0' };
+    const r = await runStep('npm start', process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'start.ts')], { cwd: repoRoot, env });
+    const applied = (await query<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n;
+    expect(r.stdout).toContain(`[pgkit] SQL bundle up to date (${applied} applied)\n`);
+    expect(r.stdout).toContain('[pgkit] the test stack is already running and up to date: nothing to do');
+    for (const url of Object.values(urls)) expect(r.stdout).toContain(url);
+    expect(r.stdout).toMatch(/^component\s+state\s+pid\s+port\s+detail\npostgresql\s+running[^\n]*\npgbouncer\s+running/m);
+    expect(r.stdout).toContain('`npm run migrate -- status`');
+    // Neither a line per file nor the ledger table.
+    expect(r.stdout).not.toMatch(/\.sql/);
+    expect(r.stdout.split('\n').length).toBeLessThan(20);
   });
 
   it('keeps data across stop and start', async () => {
