@@ -5,6 +5,7 @@
 // A bad value fails the program before any resource is registered, and the message names the
 // key and the allowed values.
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_PORTS } from "../src/config.js";
 
 export const CONFIG_NAMESPACE = "pgkit";
 
@@ -297,8 +298,9 @@ export function parseConfig(raw: RawConfig): StackConfig {
   // Local
   const local: LocalConfig = {
     host: r.match("localHost", /^[A-Za-z0-9.\-]+$/, "a hostname or IP") ?? "127.0.0.1",
-    port: r.int("localPort", 1, 65535, 55432),
-    poolerPort: r.int("localPoolerPort", 1, 65535, 56432),
+    // npm start's own defaults (src/config.ts).
+    port: r.int("localPort", 1, 65535, DEFAULT_PORTS.local.pgPort),
+    poolerPort: r.int("localPoolerPort", 1, 65535, DEFAULT_PORTS.local.bouncerPort),
     superuser: r.match("localSuperuser", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "postgres",
     secretsFile: raw.localSecretsFile ?? ".pgkit/local/secrets.json",
   };

@@ -17,7 +17,7 @@ import { checkDocument, formatProblems, listTestFiles, listTests, sqlFileNames }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 try {
   const doc = readFileSync(join(root, 'docs', 'traceability.md'), 'utf8');
-  const tests = listTests(root);
+  const tests = await listTests(root);
   const { problems, refs, sql } = checkDocument(doc, tests, sqlFileNames(root), listTestFiles(root));
   console.log(`[traceability] ${refs.length} test references (${new Set(refs.map((r) => r.file + ' > ' + r.name)).size} distinct) against ${tests.length} tests; ${sql.length} sql/ references`);
   if (problems.length) {

@@ -3,10 +3,11 @@
 // drills on a private stack) with one JSON + markdown report in reports/. Exits non-zero if any check fails.
 //   --no-pitr --no-logical --no-faults   skip a drill
 //   --stack local|test                   the stack the PITR and logical drills read (default local)
-//   --restore-port N --logical-port N --fault-port N --fault-bouncer-port N   scratch ports
+//   --restore-port N --logical-port N --fault-port N --fault-bouncer-port N   scratch ports (default: free ports
+//                                        chosen at run time below the ephemeral port range, src/proc/ports.ts)
 //   --report-dir DIR                     where the report goes (default reports/)
 import { stackConfig, type StackName } from '../src/config.js';
-import { DEFAULT_PORTS, defaultReportDir, runDrills } from '../src/drills/run.js';
+import { defaultReportDir, runDrills } from '../src/drills/run.js';
 import { fail } from './lib/fail.js';
 
 const argv = process.argv.slice(2);
@@ -18,9 +19,9 @@ function value(name: string): string | undefined {
   if (v === undefined || v.startsWith('--')) fail(`--${name} needs a value`);
   return v;
 }
-function port(name: string, fallback: number): number {
+function port(name: string): number | undefined {
   const v = value(name);
-  if (v === undefined) return fallback;
+  if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1024 || n > 65535) fail(`--${name} ${v} is not a port (1024-65535)`);
   return n;
@@ -31,10 +32,10 @@ for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) fail(`un
 try {
   const { report, files } = await runDrills({
     source: stackConfig((value('stack') as StackName | undefined) ?? 'local'),
-    restorePort: port('restore-port', DEFAULT_PORTS.restorePort),
-    logicalPort: port('logical-port', DEFAULT_PORTS.logicalPort),
-    faultPgPort: port('fault-port', DEFAULT_PORTS.faultPgPort),
-    faultBouncerPort: port('fault-bouncer-port', DEFAULT_PORTS.faultBouncerPort),
+    restorePort: port('restore-port'),
+    logicalPort: port('logical-port'),
+    faultPgPort: port('fault-port'),
+    faultBouncerPort: port('fault-bouncer-port'),
     pitr: !flag('no-pitr'),
     logical: !flag('no-logical'),
     faults: !flag('no-faults'),

@@ -45,9 +45,13 @@ export interface StackConfig {
   stanza: string;
 }
 
-const DEFAULTS: Record<StackName, { pgPort: number; bouncerPort: number }> = {
-  local: { pgPort: 55432, bouncerPort: 56432 },
-  test: { pgPort: 55442, bouncerPort: 56442 },
+/**
+ * Fixed ports, below the kernel's ephemeral range (32768-60999 on Linux by default), where any outgoing
+ * connection may hold a port for a while (src/proc/ports.ts). Throwaway stacks choose free ports at run time.
+ */
+export const DEFAULT_PORTS: Record<StackName, { pgPort: number; bouncerPort: number }> = {
+  local: { pgPort: 25432, bouncerPort: 26432 },
+  test: { pgPort: 25442, bouncerPort: 26442 },
 };
 
 function envInt(key: string, fallback: number, min: number, max: number): number {
@@ -69,7 +73,7 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
   if (name !== 'local' && name !== 'test') {
     throw new Error(`PGKIT_STACK=${String(name)} is not valid: expected one of local, test`);
   }
-  const d = DEFAULTS[name];
+  const d = DEFAULT_PORTS[name];
   const isRoot = process.getuid?.() === 0;
   return {
     name,

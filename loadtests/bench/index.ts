@@ -2,21 +2,22 @@
 // `npm run bench`: pgbench custom scripts for the product's operations through PgBouncer as the app role,
 // against loadtests/targets.json; plus the machine's pgbench -S ceiling direct and pooled, in the same run.
 // Writes reports/bench-<date>.json, .md and one SVG latency chart per operation.
-import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/config.js';
 import { applyMigrations } from '../../src/migrate/index.js';
+import { reservePorts } from '../../src/proc/ports.js';
+import { runStep } from '../../src/proc/run.js';
+import { osUserIds } from '../../src/proc/system.js';
 import { endpoints, loadtestEncKeys } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
 
 import { BROWSE_OPS as BROWSE_MIX, LOADTEST_CHUNK_BASE } from '../lib/workload.js';
 
-const run = promisify(execFile);
 const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
 
 function conn(url: string) {
@@ -26,23 +27,20 @@ function conn(url: string) {
 
 async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
   const c = conn(url);
-  const { stdout, stderr } = await run(join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], {
-    cwd, env: { ...process.env, PGPASSWORD: c.password }, maxBuffer: 64 * 1024 * 1024,
-  }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`pgbench ${args.join(' ')} failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`);
-  });
+  const { stdout, stderr } = await runStep('pgbench', join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], { cwd, env: { PGPASSWORD: c.password } });
   return stdout + stderr;
 }
 
 /**
- * Starts a copy of the stack's PgBouncer on the next port that resets every server connection after each
+ * Starts a copy of the stack's PgBouncer on a free port (src/proc/ports.ts) that resets every server connection after each
  * transaction (server_reset_query = DISCARD ALL, server_reset_query_always = 1: what PGKIT_BOUNCER_RESET=1 and
  * pgkit:poolerResetAfterTransaction turn on; before sql/0800 the stack ran RESET ALL the same way), as the stack's
  * OS user, so the benchmark shows in the same run what the reset would cost. `url()` points a pooled connection string at it, `stop()` ends it.
  */
 async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: string) => string; stop: () => void }> {
   const p = stackPaths(stack);
-  const port = stack.bouncerPort + 1;
+  const lease = await reservePorts(1);
+  const [port] = lease.ports;
   const ini = readFileSync(p.bouncerIni, 'utf8');
   const pidFile = join(p.run, 'pgbouncer-reset.pid');
   const variantIni = join(dirname(p.bouncerIni), 'pgbouncer-reset.ini');
@@ -56,20 +54,19 @@ async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: 
     throw new Error(`cannot derive the resetting PgBouncer variant from ${p.bouncerIni}`);
   }
   writeFileSync(variantIni, `; Written by npm run bench (loadtests/bench): the stack's PgBouncer with a reset after every transaction, for a same-run comparison.\n${text}`, { mode: 0o644 });
-  if (stack.osUser) {
-    const { stdout } = await run('id', ['-u', stack.osUser]);
-    const { stdout: g } = await run('id', ['-g', stack.osUser]);
-    chownSync(variantIni, Number(stdout.trim()), Number(g.trim()));
-  }
-  const [cmd, argv] = stack.osUser ? ['runuser', ['-u', stack.osUser, '--', '/usr/sbin/pgbouncer', '-d', variantIni]] : ['/usr/sbin/pgbouncer', ['-d', variantIni]];
-  await run(cmd, argv as string[]);
+  const ids = osUserIds(stack.osUser);
+  if (ids) chownSync(variantIni, ids.uid, ids.gid);
+  await runStep('start the resetting PgBouncer', '/usr/sbin/pgbouncer', ['-d', variantIni], { osUser: stack.osUser });
   for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(pidFile)) throw new Error(`the resetting PgBouncer variant did not start on port ${port} (see pgbouncer-reset.log next to pgbouncer.log)`);
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   process.stderr.write(`[bench] second PgBouncer with a reset after every transaction on port ${port} (pid ${pid})\n`);
   return {
     url: (u: string) => { const x = new URL(u); x.port = String(port); return x.toString(); },
-    stop: () => { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } },
+    stop: () => {
+      try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+      lease.release();
+    },
   };
 }
 
@@ -247,16 +244,16 @@ async function main() {
   // applied there too, and pgbench's tables go to public (not app, first on the database search_path).
   // A scratch database: drift there (a sql/ file edited in place since the last run) does not matter.
   await applyMigrations({ connectionString: withDb(ep.adminDirect), log: () => {}, allowDrift: true });
-  await run(join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
-    env: { ...process.env, PGPASSWORD: conn(ep.adminDirect).password, PGOPTIONS: '-c search_path=public' },
+  await runStep('pgbench -i', join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
+    env: { PGPASSWORD: conn(ep.adminDirect).password, PGOPTIONS: '-c search_path=public' },
   });
   const bc = new pg.Client({ connectionString: withDb(ep.adminDirect) });
   await bc.connect();
   await bc.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO pgkit_app');
   await bc.end();
   const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
-  // A second PgBouncer, identical but for DISCARD ALL after every transaction (startResetVariantBouncer), on the
-  // next port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
+  // A second PgBouncer, identical but for DISCARD ALL after every transaction (startResetVariantBouncer), on a
+  // free port: what the reset would cost, in the same run. Rounds alternate the targets so drift in the
   // machine's load hits them alike; the tps are averaged per target. Two workloads: the built-in select-only
   // script (one statement per transaction, the pooler's worst case) and the product's read mix (the browse
   // scenario's four reads: BEGIN + context, one or two queries, COMMIT) on the load-test database.

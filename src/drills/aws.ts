@@ -15,7 +15,7 @@ import {
   StartRestoreJobCommand,
 } from '@aws-sdk/client-backup';
 import pg from 'pg';
-import { sleep } from '../local/proc.js';
+import { sleep } from '../proc/system.js';
 import { compareSnapshots, snapshot, summarize, type DatabaseSnapshot } from './verify.js';
 
 /** What the drill needs of an AWS SDK v3 client. */

@@ -6,8 +6,9 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { isAlive, osUserIds, portIsFree, processesInDir, sleep, StepError } from '../local/proc.js';
-import { run, runStep } from './exec.js';
+import { portIsFree } from '../proc/ports.js';
+import { run, runStep, StepError } from '../proc/run.js';
+import { isAlive, osUserIds, processesInDir, sleep } from '../proc/system.js';
 import { pgBin, renderHba, renderIdent, renderPostgresConf } from '../local/render.js';
 
 export interface ScratchCluster {

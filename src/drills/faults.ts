@@ -5,7 +5,7 @@ import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { isAlive, sleep } from '../local/proc.js';
+import { isAlive, sleep } from '../proc/system.js';
 import { connectionStrings, pgbouncerRunning, postgresRunning, stackSecrets, startStack } from '../local/stack.js';
 import { withClient } from './cluster.js';
 import { AckWriters, DRILL_SCHEMA, ensureDrillTables } from './load.js';

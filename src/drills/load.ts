@@ -1,7 +1,7 @@
 // Write loads for the drills. The client is the witness: it records what the server acknowledged (and when),
 // and the drill checks the restored or restarted database against that record.
 import pg from 'pg';
-import { sleep } from '../local/proc.js';
+import { sleep } from '../proc/system.js';
 import type { Marker } from './verify.js';
 
 export const DRILL_SCHEMA = 'pgkit_drill';

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
-import { runStep } from './exec.js';
+import { runStep } from '../proc/run.js';
 import { pgBin } from '../local/render.js';
 import { connectionStrings, stackSecrets } from '../local/stack.js';
 import { clusterUrl, folderBytes, initScratch, ownedDir, removeScratch, scratchCluster, startScratch, withClient, writeOwnedFile } from './cluster.js';

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { sleep, StepError } from '../local/proc.js';
-import { run, runStep } from './exec.js';
+import { run, runStep, StepError } from '../proc/run.js';
+import { sleep } from '../proc/system.js';
 import { ownedDir, writeOwnedFile, type ScratchCluster } from './cluster.js';
 
 export type BackupType = 'full' | 'diff' | 'incr';

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { StackConfig } from '../config.js';
 import { stackPaths } from '../config.js';
-import { sleep } from '../local/proc.js';
+import { sleep } from '../proc/system.js';
 import { renderPostgresConf } from '../local/render.js';
 import { connectionStrings, stackSecrets } from '../local/stack.js';
 import { clusterUrl, folderBytes, removeScratch, scratchCluster, startScratch, timeRawCopy, waitWritable, withClient, writeScratchConfig } from './cluster.js';

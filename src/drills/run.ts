@@ -5,7 +5,8 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot, stackConfig, type StackConfig } from '../config.js';
-import { run } from './exec.js';
+import { reservePorts } from '../proc/ports.js';
+import { run } from '../proc/run.js';
 import { pgBin } from '../local/render.js';
 import { postgresRunning, startStack, stopStack } from '../local/stack.js';
 import { applyMigrations } from '../migrate/index.js';
@@ -16,11 +17,11 @@ import { evaluateGoals, writeReport, type DrillReport } from './report.js';
 
 export interface DrillOptions {
   source: StackConfig;
-  /** Ports for the scratch clusters and the private fault stack. */
-  restorePort: number;
-  logicalPort: number;
-  faultPgPort: number;
-  faultBouncerPort: number;
+  /** Ports for the scratch clusters and the private fault stack; each one not given is a free port chosen at run time. */
+  restorePort?: number;
+  logicalPort?: number;
+  faultPgPort?: number;
+  faultBouncerPort?: number;
   pitr: boolean;
   logical: boolean;
   faults: boolean;
@@ -28,8 +29,6 @@ export interface DrillOptions {
   command: string;
   log: (l: string) => void;
 }
-
-export const DEFAULT_PORTS = { restorePort: 55471, logicalPort: 55472, faultPgPort: 55470, faultBouncerPort: 56470 };
 
 const migrate = async (url: string) => void (await applyMigrations({ connectionString: url, log: () => {} }));
 
@@ -44,8 +43,19 @@ export function workDir(source: StackConfig): string {
 }
 
 async function version(cmd: string, args: string[]): Promise<string> {
-  const r = await run(cmd, args).catch(() => ({ stdout: 'unknown' }));
-  return r.stdout.trim().split('\n')[0];
+  const r = await run(cmd, args).catch(() => null);
+  return r?.code === 0 ? r.stdout.trim().split('\n')[0] : 'unknown';
+}
+
+const PORT_KEYS = ['restorePort', 'logicalPort', 'faultPgPort', 'faultBouncerPort'] as const;
+
+/** The ports the caller gave, the others chosen now (free, outside the ephemeral range, locked until release). */
+async function drillPorts(o: DrillOptions): Promise<{ ports: Record<(typeof PORT_KEYS)[number], number>; release: () => void }> {
+  const missing = PORT_KEYS.filter((k) => o[k] === undefined);
+  const lease = await reservePorts(missing.length);
+  const chosen = new Map(missing.map((k, i) => [k, lease.ports[i]]));
+  const ports = Object.fromEntries(PORT_KEYS.map((k) => [k, o[k] ?? chosen.get(k)!])) as Record<(typeof PORT_KEYS)[number], number>;
+  return { ports, release: lease.release };
 }
 
 export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport; files: { json: string; md: string } }> {
@@ -54,6 +64,7 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
   const errors: string[] = [];
   const failures: string[] = [];
   const scratchDir = join(workDir(o.source), `drill-scratch-${process.pid}`);
+  const { ports, release } = await drillPorts(o);
   const report: DrillReport = {
     kind: 'pgkit-drill',
     startedAt,
@@ -67,7 +78,7 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
     },
     stacks: {
       pitrAndLogical: `the ${o.source.name} stack (${o.source.host}:${o.source.pgPort}, ${o.source.home})`,
-      faults: o.faults ? `a private drill stack (ports ${o.faultPgPort}/${o.faultBouncerPort}) created for the run and removed after it — the ${o.source.name} stack is never crashed` : 'skipped',
+      faults: o.faults ? `a private drill stack (ports ${ports.faultPgPort}/${ports.faultBouncerPort}) created for the run and removed after it — the ${o.source.name} stack is never crashed` : 'skipped',
     },
     ok: false,
     failures,
@@ -93,18 +104,18 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
     }
     if (o.pitr) {
       await attempt('PITR drill', async () => {
-        report.pitr = await runPitrDrill(o.source, { restorePort: o.restorePort, scratchDir, log });
+        report.pitr = await runPitrDrill(o.source, { restorePort: ports.restorePort, scratchDir, log });
         failures.push(...report.pitr.failures);
       });
     }
     if (o.logical) {
       await attempt('logical drill', async () => {
-        report.logical = await runLogicalDrill(o.source, { restorePort: o.logicalPort, scratchDir, log });
+        report.logical = await runLogicalDrill(o.source, { restorePort: ports.logicalPort, scratchDir, log });
         failures.push(...report.logical.failures);
       });
     }
     if (o.faults) {
-      const fcfg = faultStackConfig(o.source, o.faultPgPort, o.faultBouncerPort);
+      const fcfg = faultStackConfig(o.source, ports.faultPgPort, ports.faultBouncerPort);
       await attempt('fault drills', async () => {
         log(`starting a private stack for the fault drills in ${fcfg.home}`);
         try {
@@ -121,6 +132,7 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
     }
   } finally {
     rmSync(scratchDir, { recursive: true, force: true });
+    release();
   }
 
   report.goals = evaluateGoals(report);

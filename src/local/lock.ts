@@ -2,7 +2,7 @@
 // test runs share one stack: the last run to leave stops it.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, sleep } from './proc.js';
+import { isAlive, sleep } from '../proc/system.js';
 
 export async function withDirLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 300_000): Promise<T> {
   const lockDir = join(dir, '.lock');

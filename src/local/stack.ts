@@ -1,13 +1,15 @@
 // The local platform stack: a PostgreSQL 15 cluster and a PgBouncer in front of it, with WAL archived by
 // pgBackRest, all under the stack's own folder. Start is idempotent; stop keeps the data.
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
 import { loadOrCreateSecrets, scramVerifier, type StackSecrets } from './secrets.js';
-import { isAlive, osUserIds, portIsFree, processesInDir, processName, run, runStep, sleep, StepError } from './proc.js';
+import { portIsFree } from '../proc/ports.js';
+import { run, runStep, StepError } from '../proc/run.js';
+import { isAlive, osUserIds, processesInDir, processName, sleep } from '../proc/system.js';
 import { pgBin, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni, renderPostgresConf } from './render.js';
 
 export type Log = (line: string) => void;
@@ -29,6 +31,12 @@ export interface ComponentStatus {
   pid: number | null;
   port: number;
   detail: string;
+}
+
+/** A path as the person at the terminal would type it: relative to where they are, when it is below it. */
+export function shortPath(path: string): string {
+  const r = relative(process.cwd(), path);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : path;
 }
 
 function chownTo(path: string, ids: { uid: number; gid: number } | null) {
@@ -144,7 +152,7 @@ async function initCluster(cfg: StackConfig, secrets: StackSecrets, log: Log) {
   const p = stackPaths(cfg);
   if (existsSync(join(p.data, 'PG_VERSION'))) return;
   const ids = osUserIds(cfg.osUser);
-  log(`initialising a new PostgreSQL cluster in ${p.data}`);
+  log(`initialising a new PostgreSQL cluster in ${shortPath(join(cfg.home, 'pgdata'))}`);
   const pwfile = join(p.conf, 'initdb-pw');
   writeOwned(pwfile, secrets.adminPassword + '\n', ids);
   try {
@@ -191,7 +199,7 @@ async function startPostgres(cfg: StackConfig, log: Log): Promise<boolean> {
 async function ensureStanza(cfg: StackConfig, log: Log) {
   const p = stackPaths(cfg);
   if (existsSync(join(p.backrestRepo, 'backup', cfg.stanza, 'backup.info'))) return;
-  log(`creating pgBackRest stanza '${cfg.stanza}' (repository ${p.backrestRepo})`);
+  log(`creating pgBackRest stanza '${cfg.stanza}' in ${shortPath(join(cfg.home, 'backrest', 'repo'))}`);
   await runStep('pgBackRest stanza-create', 'pgbackrest', [`--config=${p.backrestConf}`, `--stanza=${cfg.stanza}`, 'stanza-create'], { osUser: cfg.osUser });
 }
 
@@ -290,7 +298,7 @@ export async function startStack(
   checkInstalled();
   await prepareHome(cfg, log);
   const { secrets, created } = loadOrCreateSecrets(stackPaths(cfg).secrets);
-  if (created) log(`generated passwords into ${stackPaths(cfg).secrets} (mode 0600)`);
+  if (created) log(`generated passwords into ${shortPath(join(cfg.home, 'secrets.json'))} (mode 0600)`);
   chownTo(stackPaths(cfg).secrets, osUserIds(cfg.osUser));
   const started: string[] = [];
   await recoverFromCrash(cfg, log);

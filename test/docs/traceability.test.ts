@@ -12,8 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const doc = readFileSync(join(root, 'docs', 'traceability.md'), 'utf8');
 
 describe('docs/traceability.md', () => {
-  it('every proving-test reference names an existing test, every sql/ file exists, every built row cites a test', () => {
-    const tests = listTests(root);
+  it('every proving-test reference names an existing test, every sql/ file exists, every built row cites a test', async () => {
+    const tests = await listTests(root);
     expect(tests.length).toBeGreaterThan(100);
     const { problems, refs } = checkDocument(doc, tests, sqlFileNames(root), listTestFiles(root));
     expect(refs.length).toBeGreaterThan(100);

@@ -1,17 +1,21 @@
 // Fault drills for real on a private stack: kill -9 of the postmaster and a PgBouncer restart under write
 // load (no acknowledged write may be lost), and an unwritable WAL archive (must be reported, then recover).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StackConfig } from '../../src/config.js';
+import type { PortLease } from '../../src/proc/ports.js';
 import { pgbouncerRunning, postgresRunning } from '../../src/local/stack.js';
 import { archiveFailureDrill, killPostmasterDrill, restartPgbouncerDrill } from '../../src/drills/faults.js';
-import { drillStackConfig, removeDrillStack, startDrillStack } from './support.js';
+import { drillStack, removeDrillStack, startDrillStack } from './support.js';
 
-const cfg = drillStackConfig('faults', 55463, 56463);
+let cfg: StackConfig;
+let ports: PortLease;
 
 beforeAll(async () => {
+  ({ cfg, ports } = await drillStack('faults'));
   await startDrillStack(cfg);
 });
 afterAll(async () => {
-  await removeDrillStack(cfg);
+  if (cfg) await removeDrillStack(cfg, ports);
 });
 
 describe('fault drills', () => {

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portIsFree } from '../../src/local/proc.js';
+import type { StackConfig } from '../../src/config.js';
+import { portIsFree, type PortLease } from '../../src/proc/ports.js';
 import { postgresRunning, stackSecrets } from '../../src/local/stack.js';
 import { clusterUrl, removeScratch, scratchCluster, startScratch, waitWritable, withClient, writeScratchConfig } from '../../src/drills/cluster.js';
 import { runLogicalDrill } from '../../src/drills/logical.js';
@@ -12,26 +13,31 @@ import * as backrest from '../../src/drills/pgbackrest.js';
 import { runPitrDrill } from '../../src/drills/pitr.js';
 import { workDir } from '../../src/drills/run.js';
 import { compareSnapshots, snapshot, snapshotAtQuietPoint } from '../../src/drills/verify.js';
-import { drillStackConfig, removeDrillStack, startDrillStack } from './support.js';
+import { drillStack, removeDrillStack, startDrillStack } from './support.js';
 
-const cfg = drillStackConfig('pitr', 55460, 56460);
+let cfg: StackConfig;
+let ports: PortLease;
+let restorePort: number;
+let logicalPort: number;
 // Next to the stack's real folder: under a private checkout that is /var/lib/pgkit/..., which the servers'
 // OS user can reach (the project-local path only links there).
 let scratchDir: string;
 let adminUrl: string;
 
 beforeAll(async () => {
+  ({ cfg, ports, spare: [restorePort, logicalPort] } = await drillStack('pitr', 2));
   ({ adminUrl } = await startDrillStack(cfg));
   scratchDir = join(workDir(cfg), `drill-test-pitr-scratch-${process.pid}`);
 });
 afterAll(async () => {
-  await removeDrillStack(cfg);
-  if (scratchDir) await removeScratch(scratchCluster(cfg, '', scratchDir, 55461));
+  if (!cfg) return;
+  if (scratchDir) await removeScratch(scratchCluster(cfg, '', scratchDir, restorePort));
+  await removeDrillStack(cfg, ports);
 });
 
 describe('PITR drill (pgBackRest)', () => {
   it('restores to the target time exactly: markers before it present, after it absent, tables, roles, RLS, extensions, cron intact', async () => {
-    const r = await runPitrDrill(cfg, { restorePort: 55461, scratchDir, writeBeforeTargetMs: 1500, writeAfterTargetMs: 1500, minWriteMs: 8000 });
+    const r = await runPitrDrill(cfg, { restorePort, scratchDir, writeBeforeTargetMs: 1500, writeAfterTargetMs: 1500, minWriteMs: 8000 });
     expect(r.failures).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.backups.map((b) => b.type)).toEqual(['full', 'diff', 'incr']);
@@ -52,14 +58,14 @@ describe('PITR drill (pgBackRest)', () => {
     // The scratch cluster is gone and the stack it came from kept running.
     expect(r.restoredClusterRemoved).toBe(true);
     expect(existsSync(join(scratchDir, 'pitr'))).toBe(false);
-    expect(await portIsFree('127.0.0.1', 55461)).toBe(true);
+    expect(await portIsFree('127.0.0.1', restorePort)).toBe(true);
     expect(postgresRunning(cfg)).not.toBeNull();
   });
 
   it('a restore that differs from the expected state is caught, naming the table and both counts', async () => {
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
-    const scratch = scratchCluster(cfg, stackSecrets(cfg).adminPassword, join(scratchDir, 'negative'), 55461);
+    const scratch = scratchCluster(cfg, stackSecrets(cfg).adminPassword, join(scratchDir, 'negative'), restorePort);
     try {
       const before = await snapshotAtQuietPoint(c);
       await c.query("INSERT INTO app.drill_fixture VALUES (5001, 1, 'after the target', '[0,0,0]'); UPDATE ops.drill_jobs SET runs = runs + 1 WHERE name = 'a'");
@@ -83,13 +89,13 @@ describe('PITR drill (pgBackRest)', () => {
 
 describe('logical drill (pg_dump -Fd / pg_restore)', () => {
   it('restores into a fresh cluster with the same tables, roles, policies, extensions and cron jobs', async () => {
-    const r = await runLogicalDrill(cfg, { restorePort: 55462, scratchDir, jobs: 2 });
+    const r = await runLogicalDrill(cfg, { restorePort: logicalPort, scratchDir, jobs: 2 });
     expect(r.failures).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.snapshot).toMatchObject({ cronJobs: 1 });
     expect(r.snapshot.rows).toBeGreaterThanOrEqual(1201);
     expect(r.scratchRemoved).toBe(true);
     expect(existsSync(join(scratchDir, 'logical'))).toBe(false);
-    expect(await portIsFree('127.0.0.1', 55462)).toBe(true);
+    expect(await portIsFree('127.0.0.1', logicalPort)).toBe(true);
   });
 });

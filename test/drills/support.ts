@@ -1,6 +1,6 @@
 // Private stack instances for the drill tests: they are crashed, restarted and restored from, so they never
-// share the test stack (other files use it in parallel) or the user's local stack. Ports 55460-55479 and
-// 56460-56479 belong to the drill tests. The schema is the foundation bundle (sql/0001-0099: schemas, group
+// share the test stack (other files use it in parallel) or the user's local stack. Their ports, and their
+// scratch clusters', are free ports chosen for the run (drillStack; src/proc/ports.ts). The schema is the foundation bundle (sql/0001-0099: schemas, group
 // roles, pooler auth) plus a fixture with every kind of object the verification compares, so these tests do
 // not depend on the tables being written in sql/0100+ (verify.test.ts checks the real bundle).
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -10,9 +10,17 @@ import pg from 'pg';
 import { repoRoot, sqlDir, stackConfig, type StackConfig } from '../../src/config.js';
 import { connectionStrings, removeStackFiles, stackSecrets, startStack, stopStack } from '../../src/local/stack.js';
 import { applyMigrations, loadMigrations } from '../../src/migrate/index.js';
+import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 
 export function drillStackConfig(name: string, pgPort: number, bouncerPort: number): StackConfig {
   return { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `drill-test-${name}-${process.pid}`), pgPort, bouncerPort };
+}
+
+/** A drill stack's config on two free ports, and `extra` more free ports (for scratch clusters); removeDrillStack frees them. */
+export async function drillStack(name: string, extra = 0): Promise<{ cfg: StackConfig; spare: number[]; ports: PortLease }> {
+  const ports = await reservePorts(2 + extra);
+  const [pgPort, bouncerPort, ...spare] = ports.ports;
+  return { cfg: drillStackConfig(name, pgPort, bouncerPort), spare, ports };
 }
 
 async function foundationOnly(url: string) {
@@ -61,7 +69,8 @@ export async function startDrillStack(cfg: StackConfig): Promise<{ adminUrl: str
   return { adminUrl: urls.adminDirect, appUrl: urls.appDirect };
 }
 
-export async function removeDrillStack(cfg: StackConfig) {
+export async function removeDrillStack(cfg: StackConfig, ports: PortLease) {
   await stopStack(cfg).catch(() => {});
   removeStackFiles(cfg);
+  ports.release();
 }

@@ -1,13 +1,13 @@
 // The CrossGuard rules, called directly: a compliant and a non-compliant resource for each rule.
 // Plus: the pack loads the way `pulumi preview --policy-pack policy` loads it (PulumiPolicy.yaml's
 // nodeargs, require() of the folder) and starts serving.
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { backupRetention, encryptionAtRest, noPublicAccess, policies, prodDeletionProtection, tlsRequired } from "../../policy/rules.js";
+import { runInBackground } from "../../src/proc/run.js";
 import { repoRoot } from "./support/mocks.js";
 
 function violations(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>): string[] {
@@ -72,20 +72,13 @@ describe("policy pack loading", () => {
     expect(spec.runtime.options.typescript).toBe(false);
     const nodeargs = spec.runtime.options.nodeargs.split(/\s+/).filter(Boolean);
     // run-policy-pack: cwd is the pack folder, program ".", loaded with require().
-    const child = spawn(process.execPath, [...nodeargs, "-e", 'require(require("node:path").join(process.cwd(), "."))'], { cwd: join(repoRoot, "policy") });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const port = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`policy pack did not start: ${stderr.slice(-2000)}`)), 60_000);
-      child.stdout.on("data", (d: Buffer) => {
-        const m = /^(\d+)\s*$/m.exec(d.toString());
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.on("exit", (code) => reject(new Error(`policy pack exited ${code}: ${stderr.slice(-2000)}`)));
-    }).finally(() => child.kill());
-    expect(Number(port)).toBeGreaterThan(0);
+    const pack = runInBackground(process.execPath, [...nodeargs, "-e", 'require(require("node:path").join(process.cwd(), "."))'], { cwd: join(repoRoot, "policy") });
+    try {
+      // It serves and prints the port it listens on, alone on a line.
+      const [, port] = await pack.waitFor(/^(\d+)\s*$/m, 60_000);
+      expect(Number(port)).toBeGreaterThan(0);
+    } finally {
+      await pack.stop();
+    }
   });
 });

@@ -8,6 +8,7 @@ import type { ResourceValidationArgs } from "@pulumi/policy";
 import { parseConfig, type RawConfig } from "../../infra/config.js";
 import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
+import { DEFAULT_PORTS } from "../../src/config.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
 import { createMocks, MOCK_PASSWORD_PREFIX, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
 
@@ -322,11 +323,14 @@ describe("local stack", () => {
     expect(s.recorded.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toEqual([]);
   });
 
+  // Pulumi.local.yaml states npm start's default ports (src/config.ts).
+  const { pgPort, bouncerPort } = DEFAULT_PORTS.local;
+
   it("points the database objects at the local stack from npm start", () => {
-    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "55432", username: "postgres", sslmode: "disable" });
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: String(pgPort), username: "postgres", sslmode: "disable" });
     expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
     const b = s.of(T.bundle)[0];
-    expect([b.inputs.checksum, (b.inputs.connection as { port: number }).port, b.secretKeys]).toEqual([bundle.checksum, 55432, ["connection"]]);
+    expect([b.inputs.checksum, (b.inputs.connection as { port: number }).port, b.secretKeys]).toEqual([bundle.checksum, pgPort, ["connection"]]);
   });
 
   it("leaves npm start's own login roles (pgkit_app_login, pgkit_pgbouncer) alone", () => {
@@ -335,7 +339,7 @@ describe("local stack", () => {
   });
 
   it("outputs endpoints and role names, no secret value", () => {
-    expect(s.outputs).toMatchObject({ target: "local", directEndpoint: "127.0.0.1:55432", pooledEndpoint: "127.0.0.1:56432", sqlBundleChecksum: bundle.checksum });
+    expect(s.outputs).toMatchObject({ target: "local", directEndpoint: `127.0.0.1:${pgPort}`, pooledEndpoint: `127.0.0.1:${bouncerPort}`, sqlBundleChecksum: bundle.checksum });
     expect(JSON.stringify(s.outputs)).not.toContain(MOCK_PASSWORD_PREFIX);
   });
 });

@@ -2,14 +2,14 @@
 // database through PgBouncer. k6 cannot be installed here, so a stand-in runtime (test/support/k6) gives the
 // scripts k6's modules: the scripts, their data file, their URLs, bodies and checks are the real ones, and so
 // are the service and the database. What this does not prove: k6's executors and its thresholds engine.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/config.js';
+import { reservePorts, type PortLease } from '../../src/proc/ports.js';
+import { runInBackground, type Background } from '../../src/proc/run.js';
 import { seed } from '../../loadtests/seed/index.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
@@ -28,26 +28,15 @@ const targets = JSON.parse(readFileSync(join(repoRoot, 'loadtests', 'targets.jso
 };
 
 let db: TestDb;
-let service: ChildProcess | null = null;
+let service: Background | null = null;
+let servicePort: PortLease | null = null;
 let work: string;
 const scripts: Partial<Record<(typeof SCENARIOS)[number], Scenario>> = {};
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? res(a.port) : rej(new Error('no port'))));
-    });
-  });
-}
 
 beforeAll(async () => {
   db = await migratedDatabase();
   work = mkdtempSync(join(tmpdir(), 'pgkit-k6-'));
   const env = {
-    ...process.env,
     DATABASE_URL: db.url,
     APP_POOLED_DATABASE_URL: db.appPooledUrl,
     LOADTEST_JWT_SECRET: randomBytes(24).toString('hex'),
@@ -66,28 +55,17 @@ beforeAll(async () => {
     if (saved.jwt === undefined) delete process.env.LOADTEST_JWT_SECRET;
     if (saved.keys === undefined) delete process.env.PGKIT_ENC_KEYS;
   }
-  const port = await freePort();
-  service = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'loadtests', 'service', 'server.ts'), '--port', String(port), '--pool-size', '4'], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let said = '';
-  await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`the workload service did not start in 60 s: ${said}`)), 60_000);
-    const onData = (b: Buffer) => {
-      said += b.toString();
-      if (said.includes('workload service on')) {
-        clearTimeout(t);
-        res();
-      }
-    };
-    service!.stdout!.on('data', onData);
-    service!.stderr!.on('data', onData);
-    service!.once('exit', (code) => rej(new Error(`the workload service exited (${code}): ${said}`)));
-  });
+  servicePort = await reservePorts(1);
+  const [port] = servicePort.ports;
+  service = runInBackground(process.execPath, ['--import', 'tsx', join(repoRoot, 'loadtests', 'service', 'server.ts'), '--port', String(port), '--pool-size', '4'], { env, cwd: repoRoot });
+  await service.waitFor(/workload service on/, 60_000);
   installGlobals({ BASE_URL: `http://127.0.0.1:${port}`, DATA_FILE: dataFile, TARGETS_FILE: join(repoRoot, 'loadtests', 'targets.json'), REPORT_DIR: work });
   for (const s of SCENARIOS) scripts[s] = (await import(`../../loadtests/k6/${s}.ts`)) as Scenario;
 });
 
 afterAll(async () => {
-  service?.kill('SIGTERM');
+  await service?.stop();
+  servicePort?.release();
   await db?.drop();
   if (work) rmSync(work, { recursive: true, force: true });
 });

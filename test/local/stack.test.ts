@@ -1,15 +1,18 @@
-// The local stack for real: a private instance (own folder and ports) is started, restarted, crashed and
-// blocked, so the shared test stack and the user's local stack are never touched.
+// The local stack for real: a private instance (own folder, and free ports chosen for this run) is started,
+// restarted, crashed and blocked, so the shared test stack and the user's local stack are never touched.
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
-import { isAlive, sleep } from '../../src/local/proc.js';
+import { reservePorts, type PortLease } from '../../src/proc/ports.js';
+import { runStep } from '../../src/proc/run.js';
+import { isAlive, sleep } from '../../src/proc/system.js';
 import { postgresRunning, removeStackFiles, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
-import { applyMigrations } from '../../src/migrate/index.js';
+import { applyMigrations, LEDGER_TABLE } from '../../src/migrate/index.js';
 
-const cfg: StackConfig = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort: 55452, bouncerPort: 56452, poolSize: 1, reservePoolSize: 0 };
+let ports: PortLease;
+let cfg: StackConfig;
 const logs: string[] = [];
 const start = () =>
   startStack(cfg, { log: (l) => logs.push(l), migrate: async (url) => void (await applyMigrations({ connectionString: url })) });
@@ -24,9 +27,17 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
   }
 }
 
+beforeAll(async () => {
+  ports = await reservePorts(2);
+  const [pgPort, bouncerPort] = ports.ports;
+  cfg = { ...stackConfig('test'), home: join(repoRoot, '.pgkit', `stack-test-${process.pid}`), pgPort, bouncerPort, poolSize: 1, reservePoolSize: 0 };
+});
+
 afterAll(async () => {
+  if (!cfg) return;
   await stopStack(cfg).catch(() => {});
   removeStackFiles(cfg);
+  ports.release();
 });
 
 describe('local stack', () => {
@@ -116,6 +127,21 @@ describe('local stack', () => {
     expect(r.started).toEqual([]);
   });
 
+  it('npm start on it prints one line on the SQL bundle, the connection strings, the status table and where the ledger is', async () => {
+    // scripts/start.ts on this stack (PGKIT_STACK=test with its folder and ports), output to a pipe as in CI.
+    const env = { PGKIT_STACK: 'test', PGKIT_TEST_HOME: cfg.home, PGKIT_TEST_PG_PORT: String(cfg.pgPort), PGKIT_TEST_BOUNCER_PORT: String(cfg.bouncerPort), PGKIT_TEST_POOL_SIZE: '1', PGKIT_TEST_RESERVE_POOL_SIZE: '0' };
+    const r = await runStep('npm start', process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'start.ts')], { cwd: repoRoot, env });
+    const applied = (await query<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n;
+    expect(r.stdout).toContain(`[pgkit] SQL bundle up to date (${applied} applied)\n`);
+    expect(r.stdout).toContain('[pgkit] the test stack is already running and up to date: nothing to do');
+    for (const url of Object.values(urls)) expect(r.stdout).toContain(url);
+    expect(r.stdout).toMatch(/^component\s+state\s+pid\s+port\s+detail\npostgresql\s+running[^\n]*\npgbouncer\s+running/m);
+    expect(r.stdout).toContain('`npm run migrate -- status`');
+    // Neither a line per file nor the ledger table.
+    expect(r.stdout).not.toMatch(/\.sql/);
+    expect(r.stdout.split('\n').length).toBeLessThan(20);
+  });
+
   it('keeps data across stop and start', async () => {
     await query(urls.adminDirect, 'CREATE TABLE IF NOT EXISTS public.survivor (v text); INSERT INTO public.survivor VALUES (\'kept\')');
     expect(await stopStack(cfg)).toEqual(['pgbouncer', 'postgresql']);
@@ -130,7 +156,7 @@ describe('local stack', () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(cfg.pgPort, '127.0.0.1', r));
     try {
-      await expect(start()).rejects.toThrow(/127\.0\.0\.1:55452 is already in use[\s\S]*PGKIT_TEST_PG_PORT=/);
+      await expect(start()).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${cfg.pgPort} is already in use[\\s\\S]*PGKIT_TEST_PG_PORT=`));
     } finally {
       await new Promise((r) => blocker.close(r));
     }

@@ -1,7 +1,7 @@
 // The test stack's addresses and the migrated template database that test databases are cloned from.
 import pg from 'pg';
 import { sqlDir, stackConfig } from '../../src/config.js';
-import { isAlive } from '../../src/local/proc.js';
+import { isAlive } from '../../src/proc/system.js';
 import { connectionStrings, stackSecrets } from '../../src/local/stack.js';
 import { applyMigrations, bundleChecksum, loadMigrations } from '../../src/migrate/index.js';
 

@@ -1,8 +1,8 @@
 // Runs test/infra/support/run-entry.ts with the loader flags Pulumi.yaml gives the language host.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
+import { runSync } from "../../../src/proc/run.js";
 import { repoRoot, type Recorded } from "./mocks.js";
 
 export interface PulumiYaml {
@@ -21,17 +21,13 @@ export interface EntryRun {
 
 export function runEntry(stack: string, overrides: Record<string, string> = {}): EntryRun {
   const args = [...project.runtime.options.nodeargs.split(/\s+/).filter(Boolean), join("test", "infra", "support", "run-entry.ts"), stack];
-  const r = spawnSync(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, PGKIT_TEST_CONFIG_OVERRIDES: JSON.stringify(overrides) },
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  // Synchronous: the callers run it while vitest collects their describe blocks.
+  const r = runSync(process.execPath, args, { cwd: repoRoot, env: { PGKIT_TEST_CONFIG_OVERRIDES: JSON.stringify(overrides) }, timeoutMs: 120_000 });
   const last = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return { ...(JSON.parse(last) as object), stderr: r.stderr };
   } catch {
-    return { error: `no report (exit ${r.status})`, stderr: r.stderr };
+    return { error: `no report (exit ${r.code}${r.signal ? `, ${r.signal}` : ""})`, stderr: r.stderr };
   }
 }
 

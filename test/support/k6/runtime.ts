@@ -2,9 +2,9 @@
 // service in tests: k6 itself cannot be installed on these machines (its installer downloads a binary).
 // It implements only what the scripts use, with k6's semantics: synchronous HTTP (made with curl, so the
 // service must run in another process), checks, SharedArray, the execution context, __ENV and open().
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runSync, stepFailure } from '../../../src/proc/run.js';
 
 export interface RecordedRequest {
   method: string;
@@ -59,7 +59,9 @@ export function request(method: string, url: string, body: string | null, params
   if (body !== null) args.push('--data-binary', '@-');
   args.push(url);
   const t0 = performance.now();
-  const out = execFileSync('curl', args, { input: body ?? '', maxBuffer: 64 * 1024 * 1024 }).toString('utf8');
+  const r = runSync('curl', args, body === null ? {} : { input: body });
+  if (r.code !== 0) throw stepFailure(`${method} ${url}`, 'curl', args, r);
+  const out = r.stdout;
   const ms = performance.now() - t0;
   const cut = out.lastIndexOf('\n');
   const status = Number(out.slice(cut + 1));
