@@ -9,7 +9,7 @@
 // by every checkout on the machine, holding the chooser's pid. The lock lasts until release(), or until that
 // process is gone (a later chooser removes a dead owner's lock).
 import { randomUUID, randomInt } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,13 +177,3 @@ export async function reservePorts(count: number, opts: ReserveOptions = {}): Pr
   return lease;
 }
 
-/** Ports this machine's choosers hold now (for tests and for finding who holds what). */
-export function lockedPorts(dir = PORT_LOCK_DIR): Array<{ port: number; pid: number }> {
-  try {
-    return readdirSync(dir)
-      .filter((n) => /^\d+$/.test(n))
-      .map((n) => ({ port: Number(n), pid: readOwner(join(dir, n)) }));
-  } catch {
-    return [];
-  }
-}
