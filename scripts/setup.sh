@@ -13,6 +13,10 @@ APT_PACKAGES=(
   "postgresql-${PG_MAJOR}" postgresql-contrib "postgresql-client-${PG_MAJOR}"
   pgbouncer pgbackrest
   "postgresql-${PG_MAJOR}-partman" "postgresql-${PG_MAJOR}-cron"
+  # The RDS stand-in (src/local/platform.ts): the admin, not a superuser, creates the extensions RDS supports.
+  "postgresql-${PG_MAJOR}-pgextwlist"
+  # The stack's TLS certificate (src/local/tls.ts).
+  openssl
   # The k6-script tests (test/loadtests/k6-scripts.test.ts) make k6's synchronous HTTP calls with curl.
   curl
 )

@@ -23,6 +23,11 @@
 -- app_private.create_month_partitions and logs that retention is not applied.
 -- Serves: seed 004 #30 (partitioned logs, near-instant cleanup), #33 (retention plan), seed 000 P4 scale.
 -- pgkit:replaces sha256:b76410d6ab721fa5e8522a815c8af33443cf8354481a35637f416cf8f402eb7c
+-- pgkit:replaces sha256:c42e9829a518403f399b79462fc71d7a5f13240eab318a3b6676c2eeac6bcc1c
+-- pg_partman gives each template table its parent's owner (pgkit_owner), and ALTER ... OWNER TO needs the new
+-- owner to have CREATE on the schema; a superuser skipped that check, the RDS master user does not, so
+-- pgkit_owner gets USAGE and CREATE on schema partman (issue 12; databases built before had a superuser apply
+-- this file and need nothing).
 -- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
 --   sql/definitions/: ops.partman_major_version.sql, ops.partman_create_parent_sql.sql,
 --   ops.register_partition_policies.sql.
@@ -32,6 +37,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_partman') THEN
     CREATE SCHEMA IF NOT EXISTS partman;
     CREATE EXTENSION IF NOT EXISTS pg_partman WITH SCHEMA partman;
+    GRANT USAGE, CREATE ON SCHEMA partman TO pgkit_owner;
   ELSE
     RAISE NOTICE 'pgkit: pg_partman is not available on this server; partitions stay static (this month + 2) and retention is not applied until it is installed';
   END IF;

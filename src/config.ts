@@ -22,10 +22,15 @@ export interface StackConfig {
   pgPort: number;
   bouncerPort: number;
   database: string;
-  /** The bootstrap superuser (only for administration and migrations, never for the app). */
+  /**
+   * The admin login shaped like the RDS master user (LOGIN CREATEROLE CREATEDB NOSUPERUSER, a member of the
+   * rds_superuser stand-in): applies the SQL bundle, creates the databases and the login roles.
+   */
   adminUser: string;
-  /** PgBouncer's auth_user: it can only call the lookup function. */
-  bouncerAuthUser: string;
+  /** The bootstrap superuser: only for what RDS does for its customers (initdb, the stand-in, backups). */
+  superUser: string;
+  /** PgBouncer's console user (admin_users/stats_users), authenticated from the auth_file like every login. */
+  bouncerConsoleUser: string;
   /** The application login role (member of the pgkit_app group role). */
   appUser: string;
   /** The queue worker login role (member of pgkit_worker): may act for an organization without a user. */
@@ -82,8 +87,9 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
     pgPort: envInt(envKey(name, 'PG_PORT'), d.pgPort, 1024, 65535),
     bouncerPort: envInt(envKey(name, 'BOUNCER_PORT'), d.bouncerPort, 1024, 65535),
     database: 'pgkit',
-    adminUser: 'postgres',
-    bouncerAuthUser: 'pgkit_pgbouncer',
+    adminUser: 'pgkit_admin',
+    superUser: 'postgres',
+    bouncerConsoleUser: 'pgkit_pgbouncer',
     appUser: 'pgkit_app_login',
     workerUser: 'pgkit_worker_login',
     poolSize: envInt(envKey(name, 'POOL_SIZE'), 20, 1, 1000),
@@ -114,6 +120,12 @@ export function stackPaths(cfg: StackConfig) {
     backrestLog: join(h, 'backrest', 'log'),
     backrestSpool: join(h, 'backrest', 'spool'),
     pgLog: join(h, 'log', 'postgresql.log'),
+    /** The stack's TLS: a CA and a server certificate for 127.0.0.1/localhost (src/local/tls.ts). */
+    tlsCa: join(h, 'conf', 'tls', 'ca.crt'),
+    tlsCert: join(h, 'conf', 'tls', 'server.crt'),
+    tlsKey: join(h, 'conf', 'tls', 'server.key'),
+    /** pgextwlist's custom scripts (the RDS stand-in, src/local/platform.ts). */
+    extwlistDir: join(h, 'conf', 'extwlist'),
   };
 }
 

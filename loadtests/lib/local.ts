@@ -14,7 +14,13 @@ export const dataDir = join(loadtestsDir, 'data');
 export const defaultDataFile = join(dataDir, 'loadtest-data.json');
 export const targetsFile = join(loadtestsDir, 'targets.json');
 
-export interface Endpoints extends ConnectionStrings {
+export interface Endpoints extends Omit<ConnectionStrings, 'superuserDirect'> {
+  /**
+   * Who bulk-loads the seed data with COPY, below row-level security (COPY FROM refuses tables under RLS for
+   * a role it applies to). Locally the stack's superuser; elsewhere LOADER_DATABASE_URL (a role that owns the
+   * tables or bypasses RLS), else DATABASE_URL. On RDS the master user is neither (issue 12 notes).
+   */
+  loaderDirect: string;
   database: string;
   stack: StackConfig;
 }
@@ -36,6 +42,7 @@ export function endpoints(database?: string): Endpoints {
       stack,
       database: db,
       adminDirect: withDatabase(env.DATABASE_URL, db),
+      loaderDirect: withDatabase(env.LOADER_DATABASE_URL ?? env.DATABASE_URL, db),
       appDirect: withDatabase(appDirect, db),
       appPooled: withDatabase(env.APP_POOLED_DATABASE_URL, db),
       // The worker login is optional here: the service's workers act for a user of the item's organization.
@@ -46,7 +53,8 @@ export function endpoints(database?: string): Endpoints {
     throw new Error(`no local stack at ${stack.home}: run \`npm start\` first, or set DATABASE_URL and APP_POOLED_DATABASE_URL`);
   }
   const db = database ?? stack.database;
-  return { stack, database: db, ...connectionStrings(stack, stackSecrets(stack), db) };
+  const { superuserDirect, ...urls } = connectionStrings(stack, stackSecrets(stack), db);
+  return { stack, database: db, loaderDirect: superuserDirect, ...urls };
 }
 
 /**

@@ -29,6 +29,7 @@ import { COLUMNS, REBUILD_TABLES, REFERENCE_TABLES, dropSecondaryIndexes, ensure
 import { World } from './world.js';
 
 export interface SeedOptions {
+  /** The loader: COPYs below row-level security (the local superuser; see loadtests/lib/local.ts loaderDirect). */
   adminUrl: string;
   appUrl?: string;
   scale: Scale;
@@ -485,7 +486,7 @@ async function main() {
   await ensureDatabase(ep.adminDirect, values.create!, log);
   const started = performance.now();
   const r = await seed({
-    adminUrl: ep.adminDirect,
+    adminUrl: ep.loaderDirect,
     appUrl: ep.appPooled,
     scale,
     seed: values.seed!,

@@ -4,6 +4,11 @@
 --         (memory similarity search), seed 000 P1 (tenant scoping).
 -- pgkit:after 0820_search_embeddings.sql
 
+-- The SET hnsw.iterative_scan clause needs pgvector's library loaded in this session: until then the setting is
+-- a placeholder, which only a superuser may set (PostgreSQL 15+), and the RDS master user is not one. Reading a
+-- vector value loads the library (a non-superuser cannot LOAD it).
+SELECT '[0]'::extensions.vector;
+
 CREATE OR REPLACE FUNCTION app.search_embeddings(query extensions.vector, k integer, org uuid, ef_search integer DEFAULT 100)
 RETURNS TABLE (id uuid, source_type app.rag_source_type, source_id uuid, chunk_index integer, distance double precision)
 LANGUAGE plpgsql

@@ -52,7 +52,7 @@ export function scratchCluster(source: StackConfig, adminPassword: string, dir: 
     port,
     host: source.host,
     osUser: source.osUser,
-    adminUser: source.adminUser,
+    adminUser: source.superUser,
     adminPassword,
     database: source.database,
     logFile: join(dir, 'postgresql.log'),
@@ -71,6 +71,8 @@ export function scratchServerConf(source: StackConfig, c: ScratchCluster, opts: 
   const base = renderPostgresConf({ ...source, home: c.dir, pgPort: c.port });
   return `${base.replace(`unix_socket_directories = '${join(c.dir, 'run')}'`, `unix_socket_directories = '${c.dir}'`)}
 # ---- scratch cluster overrides (src/drills/cluster.ts) ----
+# Only the drill's own verification connects, over loopback; the stack's certificate stays with the stack.
+ssl = off
 archive_mode = off
 archive_command = ''
 ${

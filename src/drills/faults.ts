@@ -67,7 +67,7 @@ async function writeFault(
   } finally {
     await writers.stop();
   }
-  const present = await presentIds(urls.adminDirect, runId);
+  const present = await presentIds(urls.superuserDirect, runId);
   const check = checkAcknowledged(writers.acked, present);
   const unknownCommitted = [...writers.unknown].filter((id) => present.has(id)).length;
   const failures: string[] = [];
@@ -92,7 +92,7 @@ async function writeFault(
 /** kill -9 of the postmaster while 4 clients write directly; then the stack's start (crash recovery). */
 export async function killPostmasterDrill(cfg: StackConfig, log: Log = () => {}): Promise<WriteFaultResult> {
   const urls = connectionStrings(cfg, stackSecrets(cfg));
-  await withClient(urls.adminDirect, (c) => ensureDrillTables(c, 'pgkit_app'));
+  await withClient(urls.superuserDirect, (c) => ensureDrillTables(c, 'pgkit_app'));
   log('fault drill: kill -9 of the postmaster during a write load');
   return writeFault(
     cfg,
@@ -112,7 +112,7 @@ export async function killPostmasterDrill(cfg: StackConfig, log: Log = () => {})
 /** PgBouncer stopped (immediate shutdown, SIGTERM) and started while 4 clients write through it. */
 export async function restartPgbouncerDrill(cfg: StackConfig, log: Log = () => {}): Promise<WriteFaultResult> {
   const urls = connectionStrings(cfg, stackSecrets(cfg));
-  await withClient(urls.adminDirect, (c) => ensureDrillTables(c, 'pgkit_app'));
+  await withClient(urls.superuserDirect, (c) => ensureDrillTables(c, 'pgkit_app'));
   log('fault drill: PgBouncer restarted during a write load through it');
   return writeFault(
     cfg,
@@ -144,7 +144,7 @@ export async function archiveFailureDrill(cfg: StackConfig, log: Log = () => {},
   let reported: string | null = null;
   let ck = { code: 0, stdout: '', stderr: '' };
   let recoveredAfterMs: number | null = null;
-  await withClient(urls.adminDirect, async (c) => {
+  await withClient(urls.superuserDirect, async (c) => {
     await backrest.switchAndWaitArchived(c);
     chmodSync(archiveDir, 0o000);
     const t0 = Date.now();

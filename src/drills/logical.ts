@@ -37,9 +37,9 @@ export async function runLogicalDrill(cfg: StackConfig, opts: LogicalOptions): P
   const secrets = stackSecrets(cfg);
   const jobs = opts.jobs ?? Math.max(2, Math.min(8, availableParallelism()));
   const failures: string[] = [];
-  const env = { PGPASSWORD: secrets.adminPassword };
-  const conn = ['-h', cfg.host, '-p', String(cfg.pgPort), '-U', cfg.adminUser];
-  const scratch = scratchCluster(cfg, secrets.adminPassword, join(opts.scratchDir, 'logical'), opts.restorePort);
+  const env = { PGPASSWORD: secrets.superuserPassword };
+  const conn = ['-h', cfg.host, '-p', String(cfg.pgPort), '-U', cfg.superUser];
+  const scratch = scratchCluster(cfg, secrets.superuserPassword, join(opts.scratchDir, 'logical'), opts.restorePort);
   const dumpDir = join(opts.scratchDir, 'logical-dump');
   let result: LogicalResult | null = null;
 
@@ -47,7 +47,7 @@ export async function runLogicalDrill(cfg: StackConfig, opts: LogicalOptions): P
   try {
     // The snapshot stays open while pg_dump's workers attach to it: the expected state and the dump agree.
     log(`logical drill: pg_dump -Fd -j ${jobs} on an exported snapshot`);
-    const source = new pg.Client({ connectionString: connectionStrings(cfg, secrets).adminDirect });
+    const source = new pg.Client({ connectionString: connectionStrings(cfg, secrets).superuserDirect });
     await source.connect();
     let expected;
     let dumpMs: number;
@@ -71,7 +71,7 @@ export async function runLogicalDrill(cfg: StackConfig, opts: LogicalOptions): P
     // The bootstrap superuser exists in every new cluster; everything else about it (its password) is kept.
     const roles = readFileSync(join(dumpDir, 'roles.sql'), 'utf8')
       .split('\n')
-      .filter((l) => l !== `CREATE ROLE ${cfg.adminUser};`)
+      .filter((l) => l !== `CREATE ROLE ${cfg.superUser};`)
       .join('\n');
     writeOwnedFile(join(dumpDir, 'roles-filtered.sql'), roles, cfg.osUser);
     const sEnv = { PGPASSWORD: scratch.adminPassword };

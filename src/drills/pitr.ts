@@ -47,7 +47,7 @@ export interface PitrResult {
 export async function runPitrDrill(cfg: StackConfig, opts: PitrOptions): Promise<PitrResult> {
   const log = opts.log ?? (() => {});
   const secrets = stackSecrets(cfg);
-  const url = connectionStrings(cfg, secrets).adminDirect;
+  const url = connectionStrings(cfg, secrets).superuserDirect;
   const failures: string[] = [];
   const runId = `pitr-${new Date().toISOString()}`;
 
@@ -107,7 +107,7 @@ export async function runPitrDrill(cfg: StackConfig, opts: PitrOptions): Promise
   log(`  raw copy of the data folder (${(dataDirBytes / 1e6).toFixed(0)} MB), the RTO baseline`);
   const raw = await timeRawCopy(cfg, join(opts.scratchDir, 'rawcopy'));
 
-  const scratch = scratchCluster(cfg, secrets.adminPassword, join(opts.scratchDir, 'pitr'), opts.restorePort);
+  const scratch = scratchCluster(cfg, secrets.superuserPassword, join(opts.scratchDir, 'pitr'), opts.restorePort);
   let restoredClusterRemoved = false;
   let markerCheck!: MarkerCheck;
   let rto!: PitrResult['rto'];

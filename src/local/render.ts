@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { StackConfig } from '../config.js';
 import { pgBinDir, stackPaths } from '../config.js';
+import { renderStandInConf } from './platform.js';
 
 const MB = 1024 * 1024;
 
@@ -22,9 +23,16 @@ listen_addresses = '${cfg.host}'
 port = ${cfg.pgPort}
 unix_socket_directories = '${p.run}'   # private socket folder; TCP is what clients use
 password_encryption = 'scram-sha-256'
+# TLS for direct TCP clients, with the certificate the stack generates (src/local/tls.ts); RDS offers TLS too.
+ssl = on
+ssl_cert_file = '${p.tlsCert}'
+ssl_key_file = '${p.tlsKey}'
+ssl_min_protocol_version = 'TLSv1.2'
 
-# Preloaded: query statistics (seed 000 P2 "query performance monitoring") and the scheduler.
-shared_preload_libraries = 'pg_stat_statements,pg_cron'
+# Preloaded: query statistics (seed 000 P2 "query performance monitoring"), the scheduler, and pgextwlist (the
+# RDS stand-in's extension allow-list: the admin, not a superuser, creates the extensions RDS supports).
+shared_preload_libraries = 'pg_stat_statements,pg_cron,pgextwlist'
+${renderStandInConf(p.extwlistDir)}
 pg_stat_statements.track = all
 cron.database_name = '${cfg.database}'
 # Jobs run in background workers: no libpq login (and no password) needed for pg_cron.
@@ -69,6 +77,11 @@ log_lock_waits = on
 log_autovacuum_min_duration = 1s
 log_checkpoints = on
 log_line_prefix = '%m [%p] %q%u@%d '
+# No bind parameter values in the log (slow statements and errors): they carry keyrings, tokens and personal
+# data (issue 12: a slow set_config('app.enc_keys', $1, true) wrote the keyring into the log). The RDS parameter
+# group sets the same (infra/database.ts).
+log_parameter_max_length = 0
+log_parameter_max_length_on_error = 0
 track_io_timing = on
 
 # Safety nets for stuck sessions.
@@ -133,19 +146,27 @@ max_client_conn = ${cfg.maxClientConn}
 server_idle_timeout = 60
 query_wait_timeout = 30
 
-; Authentication: only PgBouncer's own auth_user is in the file. Every other login role's SCRAM verifier is
-; fetched through the SECURITY DEFINER lookup function from the SQL bundles (sql/0003), which refuses
-; superusers: the pooler is for the application, administrators connect directly.
+; Authentication: the auth_file holds the SCRAM-SHA-256 verifier of each pooled login (the app, the worker) and of
+; the console user, exactly as PostgreSQL holds it, so PgBouncer passes SCRAM through to the server. Nothing is
+; looked up in the database (RDS closes pg_shadow even to rds_superuser, sql/0860), and a login that is not in the
+; file (the admin, the superuser) cannot use the pooler: administrators connect directly.
 auth_type = scram-sha-256
 auth_file = ${p.bouncerUsers}
-auth_user = ${cfg.bouncerAuthUser}
-auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)
+
+; TLS from clients, with the stack's certificate (src/local/tls.ts): sslmode=require and verify-full (CA
+; ${p.tlsCa}, names 127.0.0.1 and localhost) connect. Offered, not required, on loopback, so local
+; tools keep working without a CA; the pooler on AWS requires it (infra/pooler). To PostgreSQL: its private socket.
+client_tls_sslmode = prefer
+client_tls_key_file = ${p.tlsKey}
+client_tls_cert_file = ${p.tlsCert}
+client_tls_ca_file = ${p.tlsCa}
+client_tls_protocols = secure
 
 ; Drivers send these at startup; PgBouncer must not reject them in transaction mode.
 ignore_startup_parameters = extra_float_digits,options
 
-admin_users = ${cfg.bouncerAuthUser}
-stats_users = ${cfg.bouncerAuthUser}
+admin_users = ${cfg.bouncerConsoleUser}
+stats_users = ${cfg.bouncerConsoleUser}
 `;
 }
 

@@ -6,7 +6,9 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
-import { loadOrCreateSecrets, scramVerifier, type StackSecrets } from './secrets.js';
+import { loadOrCreateSecrets, rotatePassword, type LoginKey, type StackSecrets } from './secrets.js';
+import { closeMaintenanceDatabases, ensureRdsRoles, ensureStandIn, EXTENSION_AFTER_CREATE, RDS_SUPERUSER } from './platform.js';
+import { ensureTls } from './tls.js';
 import { portIsFree } from '../proc/ports.js';
 import { run, runStep, StepError } from '../proc/run.js';
 import { isAlive, osUserIds, processesInDir, processName, sleep } from '../proc/system.js';
@@ -15,6 +17,8 @@ import { pgBin, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni
 export type Log = (line: string) => void;
 
 export interface ConnectionStrings {
+  /** The bootstrap superuser, straight to PostgreSQL: only what RDS does for its customers (the stand-in, drills). */
+  superuserDirect: string;
   /** Superuser, straight to PostgreSQL: administration, migrations, tests. */
   adminDirect: string;
   /** The application login role, straight to PostgreSQL. */
@@ -88,7 +92,7 @@ function writeOwned(path: string, content: string, ids: { uid: number; gid: numb
 }
 
 function checkInstalled() {
-  const needed = [pgBin('initdb'), pgBin('pg_ctl'), pgBin('postgres'), '/usr/sbin/pgbouncer', '/usr/bin/pgbackrest', `/usr/lib/postgresql/15/lib/vector.so`, `/usr/lib/postgresql/15/lib/pg_cron.so`];
+  const needed = [pgBin('initdb'), pgBin('pg_ctl'), pgBin('postgres'), '/usr/sbin/pgbouncer', '/usr/bin/pgbackrest', '/usr/bin/openssl', `/usr/lib/postgresql/15/lib/pgextwlist.so`, `/usr/lib/postgresql/15/lib/vector.so`, `/usr/lib/postgresql/15/lib/pg_cron.so`];
   const missing = needed.filter((f) => !existsSync(f));
   if (missing.length) {
     throw new StepError('installation', `missing ${missing.join(', ')}: run \`npm run setup\` (as root, or \`sudo bash scripts/setup.sh --system\`)`);
@@ -154,7 +158,7 @@ async function initCluster(cfg: StackConfig, secrets: StackSecrets, log: Log) {
   const ids = osUserIds(cfg.osUser);
   log(`initialising a new PostgreSQL cluster in ${shortPath(join(cfg.home, 'pgdata'))}`);
   const pwfile = join(p.conf, 'initdb-pw');
-  writeOwned(pwfile, secrets.adminPassword + '\n', ids);
+  writeOwned(pwfile, secrets.superuserPassword + '\n', ids);
   try {
     await runStep('initdb', pgBin('initdb'), ['-D', p.data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-local=peer', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C.UTF-8', '--data-checksums'], { osUser: cfg.osUser });
   } finally {
@@ -172,14 +176,26 @@ function writeServerConfig(cfg: StackConfig) {
   writeOwned(join(p.data, 'pg_hba.conf'), renderHba(), ids);
   writeOwned(join(p.data, 'pg_ident.conf'), renderIdent(osName), ids);
   writeOwned(p.backrestConf, renderPgbackrestConf(cfg), ids);
+  // pgextwlist's after-create scripts: the RDS stand-in's grants to rds_superuser (src/local/platform.ts).
+  for (const [ext, sql] of Object.entries(EXTENSION_AFTER_CREATE)) {
+    const dir = join(p.extwlistDir, ext);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chownTo(p.extwlistDir, ids);
+    chownTo(dir, ids);
+    writeOwned(join(dir, 'after-create.sql'), sql, ids);
+  }
+}
+
+/** PgBouncer's auth_file: the SCRAM verifier of every login the pooler serves, exactly as PostgreSQL holds it. */
+export function renderAuthFile(cfg: StackConfig, secrets: StackSecrets): string {
+  return POOLED_LOGINS.map((l) => `"${l.role(cfg)}" "${secrets.verifiers[l.key]}"\n`).join('');
 }
 
 function writeBouncerConfig(cfg: StackConfig, secrets: StackSecrets) {
   const p = stackPaths(cfg);
   const ids = osUserIds(cfg.osUser);
   writeOwned(p.bouncerIni, renderPgbouncerIni(cfg), ids);
-  // Only PgBouncer's own auth_user is in this file; it must be plaintext for PgBouncer to log in as it.
-  writeOwned(p.bouncerUsers, `"${cfg.bouncerAuthUser}" "${secrets.bouncerPassword}"\n`, ids);
+  writeOwned(p.bouncerUsers, renderAuthFile(cfg, secrets), ids);
 }
 
 async function startPostgres(cfg: StackConfig, log: Log): Promise<boolean> {
@@ -225,6 +241,7 @@ async function startPgbouncer(cfg: StackConfig, log: Log): Promise<boolean> {
 export function connectionStrings(cfg: StackConfig, secrets: StackSecrets, database = cfg.database): ConnectionStrings {
   const url = (user: string, pw: string, port: number) => `postgresql://${user}:${encodeURIComponent(pw)}@${cfg.host}:${port}/${database}`;
   return {
+    superuserDirect: url(cfg.superUser, secrets.superuserPassword, cfg.pgPort),
     adminDirect: url(cfg.adminUser, secrets.adminPassword, cfg.pgPort),
     appDirect: url(cfg.appUser, secrets.appPassword, cfg.pgPort),
     appPooled: url(cfg.appUser, secrets.appPassword, cfg.bouncerPort),
@@ -236,48 +253,144 @@ export function stackSecrets(cfg: StackConfig): StackSecrets {
   return loadOrCreateSecrets(stackPaths(cfg).secrets).secrets;
 }
 
-/** Database, then the login roles (their group roles come from the SQL bundles). Idempotent. */
-async function ensureDatabaseAndLogins(cfg: StackConfig, secrets: StackSecrets, log: Log) {
-  const admin = new pg.Client({ connectionString: connectionStrings(cfg, secrets, 'postgres').adminDirect });
-  await admin.connect();
+/** The logins the pooler serves (its auth_file), and the group each belongs to. */
+const POOLED_LOGINS: Array<{ key: LoginKey; role: (cfg: StackConfig) => string; group: string | null }> = [
+  { key: 'bouncer', role: (cfg) => cfg.bouncerConsoleUser, group: null },
+  { key: 'app', role: (cfg) => cfg.appUser, group: 'pgkit_app' },
+  { key: 'worker', role: (cfg) => cfg.workerUser, group: 'pgkit_worker' },
+];
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
   try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [cfg.database]);
-    if (exists.rowCount === 0) {
-      log(`creating database ${cfg.database}`);
-      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(cfg.database)}`);
-    }
+    return await fn(c);
   } finally {
-    await admin.end();
+    await c.end();
   }
 }
 
-/** Login roles get SCRAM verifiers, never plaintext. Runs after the bundles created the group roles. */
-export async function ensureLoginRoles(cfg: StackConfig, secrets: StackSecrets) {
-  const admin = new pg.Client({ connectionString: connectionStrings(cfg, secrets).adminDirect });
-  await admin.connect();
+/**
+ * What RDS does for its customers, as the bootstrap superuser (src/local/platform.ts): the rds_superuser stand-in
+ * and the admin login, the event-trigger stand-in in template1 (so every new database has it) and in the stack's
+ * database, and the maintenance databases closed to PUBLIC. A stack whose bundle was applied by the superuser
+ * (before the admin existed) is handed over to the admin once, so its data is kept.
+ */
+async function ensurePlatform(cfg: StackConfig, secrets: StackSecrets, log: Log) {
+  const urls = connectionStrings(cfg, secrets, 'postgres');
+  await withClient(urls.superuserDirect, async (su) => {
+    await ensureRdsRoles(su, { name: cfg.adminUser, verifier: secrets.verifiers.admin });
+    await closeMaintenanceDatabases(su);
+    const exists = await su.query('SELECT 1 FROM pg_database WHERE datname = $1', [cfg.database]);
+    if (exists.rowCount === 0) {
+      log(`creating database ${cfg.database} (owner ${cfg.adminUser})`);
+      await su.query(`CREATE DATABASE ${pg.escapeIdentifier(cfg.database)} OWNER ${pg.escapeIdentifier(cfg.adminUser)}`);
+    }
+  });
+  await withClient(connectionStrings(cfg, secrets, 'template1').superuserDirect, ensureStandIn);
+  await withClient(connectionStrings(cfg, secrets).superuserDirect, async (su) => {
+    await ensureStandIn(su);
+    await handOverToAdmin(su, cfg, log);
+  });
+}
+
+/**
+ * A database built before the RDS-shaped admin existed was built by the superuser: the ledger, the schemas and
+ * functions the bundle created outside the four owned schemas, the scheduled jobs and the database itself belong
+ * to it. They move to the admin (and the admin joins the roles the bundle's applier joins), once; nothing else
+ * changes. Idempotent: on a database the admin built it finds nothing to move.
+ */
+export async function handOverToAdmin(su: pg.ClientBase, cfg: StackConfig, log: Log): Promise<void> {
+  const admin = pg.escapeIdentifier(cfg.adminUser);
+  const { rows } = await su.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_namespace n WHERE n.nspname IN ('pgkit_migrations', 'pgbouncer', 'extensions')
+       AND n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+    [cfg.superUser],
+  );
+  if (rows[0].n === 0) return;
+  log(`handing the database ${cfg.database}, built by ${cfg.superUser}, over to the admin ${cfg.adminUser} (once; data kept)`);
+  await su.query('BEGIN');
   try {
-    const logins: Array<[string, string, string | null]> = [
-      [cfg.bouncerAuthUser, secrets.bouncerPassword, null],
-      [cfg.appUser, secrets.appPassword, 'pgkit_app'],
-      [cfg.workerUser, secrets.workerPassword, 'pgkit_worker'],
-    ];
-    for (const [role, password, group] of logins) {
+    await su.query(`ALTER DATABASE ${pg.escapeIdentifier(cfg.database)} OWNER TO ${admin}`);
+    await su.query(`DO $$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT n.nspname FROM pg_namespace n
+                 WHERE n.nspname IN ('pgkit_migrations', 'pgbouncer', 'extensions', 'partman')
+                   AND n.nspowner = ${pg.escapeLiteral(cfg.superUser)}::regrole LOOP
+          EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, ${pg.escapeLiteral(cfg.adminUser)});
+        END LOOP;
+        FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'pgkit_migrations' AND c.relkind = 'r' LOOP
+          EXECUTE format('ALTER TABLE %s OWNER TO %I', r.rel, ${pg.escapeLiteral(cfg.adminUser)});
+        END LOOP;
+        FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE n.nspname = 'pgbouncer' LOOP
+          EXECUTE format('ALTER FUNCTION %s OWNER TO %I', r.fn, ${pg.escapeLiteral(cfg.adminUser)});
+        END LOOP;
+        FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('pgkit_owner', 'pgkit_migrator') LOOP
+          EXECUTE format('GRANT %I TO %I', r.rolname, ${pg.escapeLiteral(cfg.adminUser)});
+        END LOOP;
+        IF to_regclass('cron.job') IS NOT NULL THEN
+          UPDATE cron.job SET username = ${pg.escapeLiteral(cfg.adminUser)} WHERE username = ${pg.escapeLiteral(cfg.superUser)} AND database = current_database();
+          EXECUTE format('GRANT USAGE ON SCHEMA cron TO %I', ${pg.escapeLiteral(RDS_SUPERUSER)});
+          EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cron TO %I', ${pg.escapeLiteral(RDS_SUPERUSER)});
+          EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA cron TO %I', ${pg.escapeLiteral(RDS_SUPERUSER)});
+        END IF;
+        IF to_regnamespace('partman') IS NOT NULL THEN
+          EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA partman TO %I WITH GRANT OPTION', ${pg.escapeLiteral(RDS_SUPERUSER)});
+          EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO %I WITH GRANT OPTION', ${pg.escapeLiteral(RDS_SUPERUSER)});
+        END IF;
+      END $$`);
+    await su.query('COMMIT');
+  } catch (e) {
+    await su.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Login roles, created by the admin (CREATEROLE, as on RDS) with their SCRAM verifiers, never plaintext. Runs
+ * after the bundle created the group roles. SUPERUSER and BYPASSRLS are checked, not set: only a superuser may
+ * set them, and a fresh role has neither.
+ */
+export async function ensureLoginRoles(cfg: StackConfig, secrets: StackSecrets) {
+  await withClient(connectionStrings(cfg, secrets).adminDirect, async (admin) => {
+    for (const l of POOLED_LOGINS) {
+      const role = l.role(cfg);
       const id = pg.escapeIdentifier(role);
-      const verifier = pg.escapeLiteral(scramVerifier(password));
-      await admin.query(`DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${pg.escapeLiteral(role)}) THEN
-            CREATE ROLE ${id};
-          END IF;
-        END $$`);
-      await admin.query(`ALTER ROLE ${id} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
-      if (group) {
-        const hasGroup = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [group]);
-        if (hasGroup.rowCount) await admin.query(`GRANT ${pg.escapeIdentifier(group)} TO ${id}`);
+      const exists = await admin.query<{ bad: boolean }>('SELECT rolsuper OR rolbypassrls OR rolcreaterole AS bad FROM pg_roles WHERE rolname = $1', [role]);
+      if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${id}`);
+      else if (exists.rows[0].bad) {
+        throw new StepError('login roles', `${role} is SUPERUSER, BYPASSRLS or CREATEROLE: a superuser must run ALTER ROLE ${role} NOSUPERUSER NOBYPASSRLS NOCREATEROLE`);
+      }
+      await admin.query(`ALTER ROLE ${id} LOGIN NOCREATEDB PASSWORD ${pg.escapeLiteral(secrets.verifiers[l.key])}`);
+      if (l.group) {
+        const hasGroup = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [l.group]);
+        if (hasGroup.rowCount) await admin.query(`GRANT ${pg.escapeIdentifier(l.group)} TO ${id}`);
       }
     }
-  } finally {
-    await admin.end();
+  });
+}
+
+/**
+ * A new password for one login, everywhere at once: saved to the secrets file first (nothing is lost if a step
+ * fails: run it again), then the role (as the admin), then the pooler's auth_file and a reload. Connections
+ * already open, and the pooler's server connections, stay as they are; new logins need the new password.
+ */
+export async function rotateLoginPassword(cfg: StackConfig, key: 'app' | 'worker' | 'bouncer' | 'admin', log: Log = () => {}): Promise<StackSecrets> {
+  const p = stackPaths(cfg);
+  const next = rotatePassword(p.secrets, key);
+  if (key === 'admin') {
+    await withClient(connectionStrings(cfg, next).superuserDirect, (su) => ensureRdsRoles(su, { name: cfg.adminUser, verifier: next.verifiers.admin }));
+  } else {
+    await ensureLoginRoles(cfg, next);
+    writeOwned(p.bouncerUsers, renderAuthFile(cfg, next), osUserIds(cfg.osUser));
+    const pid = pgbouncerRunning(cfg);
+    if (pid !== null) process.kill(pid, 'SIGHUP'); // PgBouncer re-reads its auth_file on reload
   }
+  log(`rotated the ${key} login's password (${p.secrets}, the role${key === 'admin' ? '' : ', the pooler'})`);
+  return next;
 }
 
 export interface StartResult {
@@ -303,10 +416,11 @@ export async function startStack(
   const started: string[] = [];
   await recoverFromCrash(cfg, log);
   await initCluster(cfg, secrets, log);
+  await ensureTls(cfg, log);
   if (postgresRunning(cfg) === null) writeServerConfig(cfg);
   if (await startPostgres(cfg, log)) started.push('postgresql');
   await ensureStanza(cfg, log);
-  await ensureDatabaseAndLogins(cfg, secrets, log);
+  await ensurePlatform(cfg, secrets, log);
   if (opts.migrate) await opts.migrate(connectionStrings(cfg, secrets).adminDirect);
   await ensureLoginRoles(cfg, secrets);
   if (pgbouncerRunning(cfg) === null) writeBouncerConfig(cfg, secrets);

@@ -70,7 +70,30 @@ async function invalidIndexes(client: pg.Client): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-async function applyFile(client: pg.Client, file: MigrationFile): Promise<number> {
+const EVENT_TRIGGER_DDL = /^(create|alter|drop)\s+event\s+trigger\s/i;
+
+/**
+ * Runs one statement. Event trigger DDL goes through the local RDS stand-in when this database has it and the
+ * runner is not a superuser (src/local/platform.ts): on RDS the master user may run it, in vanilla PostgreSQL
+ * only a superuser may. On RDS the stand-in does not exist and the statement runs as written.
+ */
+async function runStatement(client: pg.Client, stmt: Statement, standIn: boolean): Promise<void> {
+  if (standIn && EVENT_TRIGGER_DDL.test(stmt.text)) {
+    await client.query('SELECT rds_stand_in.event_trigger_ddl($1)', [stmt.text]);
+    return;
+  }
+  await client.query(stmt.text);
+}
+
+async function usesStandIn(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    `SELECT to_regprocedure('rds_stand_in.event_trigger_ddl(text)') IS NOT NULL
+            AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok`,
+  );
+  return rows[0].ok;
+}
+
+async function applyFile(client: pg.Client, file: MigrationFile, standIn: boolean): Promise<number> {
   const statements = splitStatements(file.sql);
   checkStatements(file, statements);
   const started = performance.now();
@@ -78,7 +101,7 @@ async function applyFile(client: pg.Client, file: MigrationFile): Promise<number
     await client.query('BEGIN');
     for (const stmt of statements) {
       try {
-        await client.query(stmt.text);
+        await runStatement(client, stmt, standIn);
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw toMigrationError(file.name, file.sql, stmt, e, false);
@@ -97,7 +120,7 @@ async function applyFile(client: pg.Client, file: MigrationFile): Promise<number
   } else {
     for (const [i, stmt] of statements.entries()) {
       try {
-        await client.query(stmt.text);
+        await runStatement(client, stmt, standIn);
       } catch (e) {
         const err = toMigrationError(file.name, file.sql, stmt, e, i > 0);
         // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would then skip.
@@ -152,12 +175,14 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       log(`applying ${state.pending.length} file(s); defaults lock_timeout=${lockTimeout} statement_timeout=${statementTimeout} (a file may SET its own)`);
       const byName = new Map(files.map((f) => [f.name, f]));
       const applied: string[] = [];
+      const standIn = await usesStandIn(client);
+      if (standIn) log('  event trigger DDL runs through the local RDS stand-in (rds_stand_in.event_trigger_ddl)');
       for (const p of state.pending) {
         const file = byName.get(p.name);
         if (!file) continue;
         if (p.outOfOrder) log(`  out of order (allowed): ${p.name} is numbered below a file already applied`);
         await resetSession(client, lockTimeout, statementTimeout);
-        const ms = await applyFile(client, file);
+        const ms = await applyFile(client, file, standIn);
         const how = file.transactional ? (p.reason === 'changed' && file.kind === 'definition' ? ' (changed: re-applied)' : '') : ' (no transaction)';
         log(`  applied ${file.name}${how} in ${Math.round(ms)} ms`);
         applied.push(file.name);

@@ -35,6 +35,11 @@ export interface MigrationFile {
    * definitions moved out of it into sql/definitions/. A database that applied such content counts it applied.
    */
   replaces?: string[];
+  /**
+   * Versioned files: definitions this file drops (`-- pgkit:drops definitions/<schema>.<object>.sql`), whose file
+   * was deleted with it: once this file is applied, the definition's ledger rows are history, not a missing file.
+   */
+  drops?: string[];
 }
 
 export const FILE_PATTERN = /^\d{4}_[a-z0-9_]+\.sql$/;
@@ -106,7 +111,13 @@ async function loadVersioned(dir: string): Promise<MigrationFile[]> {
         if (!m) throw new Error(`${join(dir, name)}: '-- pgkit:replaces ${v}' is not valid: expected sha256:<64 hex digits>`);
         return m[1];
       });
-      return { name, kind: 'versioned' as const, checksum: fileChecksum(sql), transactional: isTransactional(sql), sql, replaces };
+      const drops = directives(sql, 'drops');
+      for (const d of drops) {
+        if (!isDefinition(d) || !DEFINITION_PATTERN.test(d.slice(DEFINITIONS_DIR.length + 1))) {
+          throw new Error(`${join(dir, name)}: '-- pgkit:drops ${d}' is not valid: expected ${DEFINITIONS_DIR}/<schema>.<object>.sql`);
+        }
+      }
+      return { name, kind: 'versioned' as const, checksum: fileChecksum(sql), transactional: isTransactional(sql), sql, replaces, drops };
     }),
   );
 }

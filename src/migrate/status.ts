@@ -39,6 +39,8 @@ export interface Comparison {
   missing: string[];
   /** Definitions applied here whose file is gone: their objects stay until a versioned file drops them. */
   orphanedDefinitions: string[];
+  /** Definitions applied here, then dropped by an applied versioned file (-- pgkit:drops). */
+  droppedDefinitions: string[];
 }
 
 export interface StatusReport extends Comparison {
@@ -71,7 +73,7 @@ export function compare(files: MigrationFile[], ledger: LedgerEntry[], definitio
   const defByName = new Map(definitions.map((d) => [d.name, d]));
   const onDisk = new Set(files.map((f) => f.name));
   const highestApplied = Math.max(-1, ...ledger.map((e) => fileNumber(e.name)));
-  const out: Comparison = { applied: [], pending: [], drifted: [], rewritten: [], missing: [], orphanedDefinitions: [] };
+  const out: Comparison = { applied: [], pending: [], drifted: [], rewritten: [], missing: [], orphanedDefinitions: [], droppedDefinitions: [] };
   for (const f of files) {
     if (f.kind === 'definition') {
       const d = defByName.get(f.name);
@@ -92,7 +94,11 @@ export function compare(files: MigrationFile[], ledger: LedgerEntry[], definitio
     }
   }
   out.missing = ledger.filter((e) => !onDisk.has(e.name)).map((e) => e.name);
-  out.orphanedDefinitions = definitions.filter((d) => !onDisk.has(d.name)).map((d) => d.name);
+  // A definition dropped by a versioned file (-- pgkit:drops; applied, or pending in this run) is history, not a
+  // missing file.
+  const dropped = new Set(files.filter((f) => f.kind === 'versioned').flatMap((f) => f.drops ?? []));
+  out.orphanedDefinitions = definitions.filter((d) => !onDisk.has(d.name) && !dropped.has(d.name)).map((d) => d.name);
+  out.droppedDefinitions = definitions.filter((d) => !onDisk.has(d.name) && dropped.has(d.name)).map((d) => d.name);
   return out;
 }
 
@@ -178,10 +184,12 @@ export function formatStatus(r: StatusReport): string {
   const defRows = definitions.map((name) => {
     const d = defByName.get(name);
     const p = pending.get(name);
-    const state = p ? (p.reason === 'changed' ? 'pending (changed)' : 'pending') : r.orphanedDefinitions.includes(name) ? 'FILE GONE' : 'applied';
+    const state = p
+      ? p.reason === 'changed' ? 'pending (changed)' : 'pending'
+      : r.orphanedDefinitions.includes(name) ? 'FILE GONE' : r.droppedDefinitions.includes(name) ? 'dropped' : 'applied';
     return [name, state, d ? String(d.applies) : '0', d ? when(d.appliedAt) : '', d ? `${d.durationMs} ms` : '', d ? d.appliedBy : ''];
   });
-  const nDefs = definitions.length - r.orphanedDefinitions.length;
+  const nDefs = definitions.length - r.orphanedDefinitions.length - r.droppedDefinitions.length;
   const summary =
     `${r.database} (PostgreSQL ${r.serverVersion}): ${r.applied.length} applied, ${r.pending.length} pending, ` +
     `${r.drifted.length} drifted, ${r.missing.length} missing (${versioned.length} versioned files, ${nDefs} definitions); ` +

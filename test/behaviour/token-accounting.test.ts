@@ -21,7 +21,7 @@ beforeAll(async () => {
   // Writers are the app role through PgBouncer once the security bundle grants it token_usage; until then
   // the superuser on separate direct connections (the roll-up trigger is SECURITY DEFINER either way).
   const viaApp = await appCanInsert(db.appPooledUrl, orgs[0], `${INSERT} VALUES ($1, now(), 'chat', 'm', 1, 1, 0)`, [orgs[0].orgId]);
-  writerUrl = viaApp ? db.appPooledUrl : db.url;
+  writerUrl = viaApp ? db.appPooledUrl : db.superUrl;
   console.log(`[token accounting] writers connect as ${viaApp ? 'the app role through PgBouncer' : 'the superuser, direct (app role has no INSERT on token_usage yet)'}`);
 });
 afterAll(async () => {

@@ -135,7 +135,7 @@ describe('counter caches', () => {
       "INSERT INTO app.episodes (organization_id, project_id, episode_number, title) VALUES ($1, $2, 2, 'Two') RETURNING id", [t.orgId, t.projectId])).rows[0].id;
     const sessions = await Promise.all(Array.from({ length: 4 }, (_, i) => session({ episode: i % 2 ? episode2 : t.episodeId })));
     const conns = await Promise.all(Array.from({ length: 8 }, async () => {
-      const c = new pg.Client({ connectionString: db.url });
+      const c = new pg.Client({ connectionString: db.superUrl });
       await c.connect();
       return c;
     }));

@@ -14,7 +14,7 @@ let app: pg.Pool;
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  admin = new pg.Client({ connectionString: db.url });
+  admin = new pg.Client({ connectionString: db.superUrl });
   await admin.connect();
   await admin.query(`INSERT INTO app.organizations (id, name, slug) VALUES ('${ORG}', 'C', 'org-c');
     INSERT INTO app.users (id, email) VALUES ('${USER}', 'c@example.com');

@@ -65,7 +65,7 @@ describe('PITR drill (pgBackRest)', () => {
   it('a restore that differs from the expected state is caught, naming the table and both counts', async () => {
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
-    const scratch = scratchCluster(cfg, stackSecrets(cfg).adminPassword, join(scratchDir, 'negative'), restorePort);
+    const scratch = scratchCluster(cfg, stackSecrets(cfg).superuserPassword, join(scratchDir, 'negative'), restorePort);
     try {
       const before = await snapshotAtQuietPoint(c);
       await c.query("INSERT INTO app.drill_fixture VALUES (5001, 1, 'after the target', '[0,0,0]'); UPDATE ops.drill_jobs SET runs = runs + 1 WHERE name = 'a'");

@@ -59,14 +59,15 @@ export async function startDrillStack(cfg: StackConfig): Promise<{ adminUrl: str
   mkdirSync(join(repoRoot, '.pgkit'), { recursive: true });
   await startStack(cfg, { migrate: foundationOnly });
   const urls = connectionStrings(cfg, stackSecrets(cfg));
-  const c = new pg.Client({ connectionString: urls.adminDirect });
+  // The fixture is data below the application (RLS-closed tables, a cron job): the drills act as the platform.
+  const c = new pg.Client({ connectionString: urls.superuserDirect });
   await c.connect();
   try {
     await c.query(FIXTURE_SQL);
   } finally {
     await c.end();
   }
-  return { adminUrl: urls.adminDirect, appUrl: urls.appDirect };
+  return { adminUrl: urls.superuserDirect, appUrl: urls.appDirect };
 }
 
 export async function removeDrillStack(cfg: StackConfig, ports: PortLease) {

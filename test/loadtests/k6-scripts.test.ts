@@ -48,7 +48,7 @@ beforeAll(async () => {
   process.env.PGKIT_ENC_KEYS = env.PGKIT_ENC_KEYS;
   const dataFile = join(work, 'loadtest-data.json');
   try {
-    await seed({ adminUrl: db.url, scale: resolveScale('tiny'), seed: 'k6-test', reset: false, embeddings: true, dataFile, recallQueries: 0, log: () => {} });
+    await seed({ adminUrl: db.superUrl, scale: resolveScale('tiny'), seed: 'k6-test', reset: false, embeddings: true, dataFile, recallQueries: 0, log: () => {} });
   } finally {
     process.env.LOADTEST_JWT_SECRET = saved.jwt;
     process.env.PGKIT_ENC_KEYS = saved.keys;

@@ -11,7 +11,7 @@ import { parsePgbenchLog, percentile } from '../../loadtests/bench/report.js';
 
 let db: TestDb;
 const NOW = Date.UTC(2026, 10, 20, 12);
-const opts = () => ({ adminUrl: db.url, appUrl: db.appPooledUrl, scale: resolveScale('tiny'), seed: 'seed-test', reset: false, embeddings: true, dataFile: null, recallQueries: 40, now: NOW, log: () => {} });
+const opts = () => ({ adminUrl: db.superUrl, appUrl: db.appPooledUrl, scale: resolveScale('tiny'), seed: 'seed-test', reset: false, embeddings: true, dataFile: null, recallQueries: 40, now: NOW, log: () => {} });
 
 beforeAll(async () => {
   db = await migratedDatabase();

@@ -1,15 +1,16 @@
 // The local stack for real: a private instance (own folder, and free ports chosen for this run) is started,
 // restarted, crashed and blocked, so the shared test stack and the user's local stack are never touched.
 import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
+import { repoRoot, stackConfig, stackPaths, type StackConfig } from '../../src/config.js';
 import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
 import { isAlive, sleep } from '../../src/proc/system.js';
-import { postgresRunning, removeStackFiles, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
-import { applyMigrations, LEDGER_TABLE } from '../../src/migrate/index.js';
+import { connectionStrings, postgresRunning, removeStackFiles, rotateLoginPassword, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
+import { applyMigrations, LEDGER_TABLE, loadMigrations } from '../../src/migrate/index.js';
 
 let ports: PortLease;
 let cfg: StackConfig;
@@ -131,15 +132,52 @@ describe('local stack', () => {
     // scripts/start.ts on this stack (PGKIT_STACK=test with its folder and ports), output to a pipe as in CI.
     const env = { PGKIT_STACK: 'test', PGKIT_TEST_HOME: cfg.home, PGKIT_TEST_PG_PORT: String(cfg.pgPort), PGKIT_TEST_BOUNCER_PORT: String(cfg.bouncerPort), PGKIT_TEST_POOL_SIZE: '1', PGKIT_TEST_RESERVE_POOL_SIZE: '0' };
     const r = await runStep('npm start', process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'start.ts')], { cwd: repoRoot, env });
-    const applied = (await query<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n;
+    const applied = (await loadMigrations()).length; // versioned files and definitions
+    expect((await query<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n).toBeLessThan(applied);
     expect(r.stdout).toContain(`[pgkit] SQL bundle up to date (${applied} applied)\n`);
     expect(r.stdout).toContain('[pgkit] the test stack is already running and up to date: nothing to do');
-    for (const url of Object.values(urls)) expect(r.stdout).toContain(url);
+    const { superuserDirect, ...shown } = urls;
+    for (const url of Object.values(shown)) expect(r.stdout).toContain(url);
+    // The superuser is the platform's, not the user's: its password is never printed.
+    expect(r.stdout).not.toContain(new URL(superuserDirect).password);
     expect(r.stdout).toMatch(/^component\s+state\s+pid\s+port\s+detail\npostgresql\s+running[^\n]*\npgbouncer\s+running/m);
     expect(r.stdout).toContain('`npm run migrate -- status`');
     // Neither a line per file nor the ledger table.
     expect(r.stdout).not.toMatch(/\.sql/);
     expect(r.stdout.split('\n').length).toBeLessThan(20);
+  });
+
+  it('rotates a login password: role and pooler together; old password refused, new accepted, running clients see no error', async () => {
+    const before = urls;
+    const held = new pg.Client({ connectionString: before.appPooled });
+    await held.connect();
+    let errors = 0;
+    let queries = 0;
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        await held.query('SELECT 1').then(() => queries++, () => errors++);
+      }
+    })();
+    try {
+      const next = await rotateLoginPassword(cfg, 'app');
+      const after = connectionStrings(cfg, next);
+      expect(after.appPooled).not.toBe(before.appPooled);
+      expect((await query<{ u: string }>(after.appPooled, 'SELECT current_user AS u'))[0].u).toBe(cfg.appUser);
+      expect((await query<{ u: string }>(after.appDirect, 'SELECT current_user AS u'))[0].u).toBe(cfg.appUser);
+      await expect(query(before.appPooled, 'SELECT 1')).rejects.toThrow(/password|authentication|SASL/i);
+      await expect(query(before.appDirect, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+      // The verifier in the pooler's auth_file is the role's own (what lets PgBouncer pass SCRAM through).
+      expect(readFileSync(stackPaths(cfg).bouncerUsers, 'utf8')).toContain(`"${cfg.appUser}" "${next.verifiers.app}"`);
+      urls = after;
+      await sleep(200);
+    } finally {
+      running = false;
+      await loop;
+      await held.end();
+    }
+    expect(queries).toBeGreaterThan(10);
+    expect(errors).toBe(0);
   });
 
   it('keeps data across stop and start', async () => {

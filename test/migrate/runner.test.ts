@@ -83,13 +83,13 @@ describe('apply', () => {
 describe('session state', () => {
   it('records the file as the runner even when the file switched role', async () => {
     const role = `pgkit_test_owner_${db.name}`;
-    await dir.write('0001_owned.sql', `CREATE ROLE ${role} NOLOGIN;\nGRANT CREATE ON SCHEMA public TO ${role};\nSET ROLE ${role};\nCREATE TABLE owned (x int);`);
+    await dir.write('0001_owned.sql', `CREATE ROLE ${role} NOLOGIN;\nGRANT ${role} TO CURRENT_USER;\nGRANT CREATE ON SCHEMA public TO ${role};\nSET ROLE ${role};\nCREATE TABLE owned (x int);`);
     try {
       await applyMigrations(opts());
       const { rows } = await db.pool.query<{ owner: string; by: string }>(
         `SELECT (SELECT tableowner FROM pg_tables WHERE tablename = 'owned') AS owner, (SELECT applied_by FROM pgkit_migrations.ledger) AS by`,
       );
-      expect(rows[0]).toEqual({ owner: role, by: 'postgres' });
+      expect(rows[0]).toEqual({ owner: role, by: 'pgkit_admin' });
     } finally {
       await db.pool.query(`DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     }

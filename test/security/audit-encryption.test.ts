@@ -140,7 +140,7 @@ describe('field encryption', () => {
 
     const both: Keyring = { ...keyring, k2: generateKey() };
     Object.assign(rotationKeys, both);
-    const maint = new pg.Client({ connectionString: db.url });
+    const maint = new pg.Client({ connectionString: db.superUrl });
     await maint.connect();
     await maint.query('SET ROLE pgkit_maintenance');
     try {
@@ -161,7 +161,7 @@ describe('field encryption', () => {
       plainBefore.push(...(await withSecureContext(db.pool, { orgId: ORG_A }, both, (tx) => tx.query(`SELECT id, app.decrypt_text(content_enc, content_key_id) AS p FROM app.chat_messages WHERE content_key_id = 'k2' AND id <> ALL($1::uuid[])`, [plainBefore.map((r) => r.id)]))).rows);
 
       // A live transaction holds a row; the rotation skips it and finishes once it is released.
-      const holder = new pg.Client({ connectionString: db.url });
+      const holder = new pg.Client({ connectionString: db.superUrl });
       await holder.connect();
       await holder.query('BEGIN');
       await holder.query(`SELECT id FROM app.chat_messages WHERE content_key_id = 'k1' LIMIT 1 FOR UPDATE`);

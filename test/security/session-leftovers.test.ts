@@ -20,7 +20,7 @@ let secret: Buffer;
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  admin = new pg.Client({ connectionString: db.url });
+  admin = new pg.Client({ connectionString: db.superUrl });
   await admin.connect();
   await ensureKeys(admin, keyring);
   await admin.query(`INSERT INTO app.organizations (id, name, slug) VALUES ('${ORG}', 'D', 'org-d');

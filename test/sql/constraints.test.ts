@@ -485,7 +485,7 @@ async function runCase(c: Case) {
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  client = new pg.Client({ connectionString: db.url });
+  client = new pg.Client({ connectionString: db.superUrl });
   await client.connect();
   // chat_messages.content / planning_notes.note are encrypted on write (sql/0430): register a test key and
   // hand it to this session (session-level is fine for a superuser test client; the app sets it per transaction).

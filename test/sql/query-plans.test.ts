@@ -51,7 +51,7 @@ async function expectIndex(sql: string, table: string, index: string, params: un
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  client = new pg.Client({ connectionString: db.url });
+  client = new pg.Client({ connectionString: db.superUrl });
   await client.connect();
   // chat_messages.content is encrypted on write (sql/0430): register a test key and hand it to this session.
   const keyring = { kplans: generateKey() };

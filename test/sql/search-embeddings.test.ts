@@ -26,7 +26,7 @@ function vec(d: number, i: number): string {
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  const admin = new pg.Client({ connectionString: db.url });
+  const admin = new pg.Client({ connectionString: db.superUrl });
   await admin.connect();
   await admin.query(`INSERT INTO app.organizations (id, name, slug) VALUES ('${ORG_A}', 'A', 'org-a'), ('${ORG_B}', 'B', 'org-b');
     INSERT INTO app.users (id, email) VALUES ('${USER_A}', 'a@example.com'), ('${USER_B}', 'b@example.com');
@@ -123,7 +123,7 @@ describe('app.search_embeddings', () => {
   it('sql/0820 refuses, with what to do, a pgvector older than 0.8 (its guard, run against a faked catalogue in a rolled-back transaction)', async () => {
     const file = readFileSync(join(sqlDir, '0820_search_embeddings.sql'), 'utf8');
     const guard = /^DO \$\$[\s\S]*?^\$\$;$/m.exec(file)![0];
-    const admin = new pg.Client({ connectionString: db.url });
+    const admin = new pg.Client({ connectionString: db.superUrl });
     await admin.connect();
     try {
       await admin.query('BEGIN');

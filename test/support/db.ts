@@ -1,25 +1,34 @@
 // Each test file gets its own database in the test stack: empty (freshDatabase) or with the whole sql/ bundle
 // applied (migratedDatabase, cloned from the template in milliseconds). Files run in parallel without sharing.
 import pg from 'pg';
-import { adminUrl, templateName, urls } from './stack.js';
+import { superUrl, templateName, testStack, urls } from './stack.js';
 
 export interface TestDb {
   name: string;
-  /** Superuser, direct. */
+  /**
+   * The RDS-shaped admin (pgkit_admin: CREATEROLE, CREATEDB, member of the rds_superuser stand-in, not a
+   * superuser), direct: what applies the bundle here and on RDS. It owns the database.
+   */
   url: string;
+  /** The bootstrap superuser, direct: for the rare test that must act as the platform itself. */
+  superUrl: string;
   /** The application login role (member of pgkit_app), direct to PostgreSQL. */
   appUrl: string;
   /** The application login role through PgBouncer in transaction pooling mode. */
   appPooledUrl: string;
-  /** A superuser pool on this database. */
+  /**
+   * A superuser pool on this database: the tests' fixtures and assertions work below the application (they load
+   * rows past row-level security and read what the app cannot). What applies the bundle is `url`, the admin.
+   */
   pool: pg.Pool;
   drop(): Promise<void>;
 }
 
 let counter = 0;
 
+/** The harness's housekeeping (create, clone, drop databases for the admin) runs as the superuser. */
 async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: adminUrl('postgres') });
+  const c = new pg.Client({ connectionString: superUrl('postgres') });
   await c.connect();
   try {
     return await fn(c);
@@ -30,7 +39,7 @@ async function withAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 function handle(name: string): TestDb {
   const u = urls(name);
-  const pool = new pg.Pool({ connectionString: u.adminDirect, max: 5 });
+  const pool = new pg.Pool({ connectionString: u.superuserDirect, max: 5 });
   // drop() ends the database WITH (FORCE): a client a test still holds then gets a termination error, which
   // must not surface as an uncaught exception (query promises still reject as usual).
   pool.on('connect', (client) => client.on('error', () => {}));
@@ -38,6 +47,7 @@ function handle(name: string): TestDb {
   return {
     name,
     url: u.adminDirect,
+    superUrl: u.superuserDirect,
     appUrl: u.appDirect,
     appPooledUrl: u.appPooled,
     pool,
@@ -52,7 +62,7 @@ const newName = () => `t_${process.pid}_${Date.now().toString(36)}_${counter++}`
 
 export async function freshDatabase(): Promise<TestDb> {
   const name = newName();
-  await withAdmin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
+  await withAdmin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${pg.escapeIdentifier(testStack.adminUser)}`));
   return handle(name);
 }
 
@@ -62,7 +72,7 @@ export async function migratedDatabase(): Promise<TestDb> {
   const name = newName();
   const tpl = await templateName();
   await withAdmin(async (c) => {
-    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(tpl)}`);
+    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(tpl)} OWNER ${pg.escapeIdentifier(testStack.adminUser)}`);
     const s = await c.query<{ setconfig: string[] }>(
       'SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1 AND s.setrole = 0',
       [tpl],

@@ -5,7 +5,7 @@ import { stackConfig } from '../../src/config.js';
 import { addLease, releaseLease, withDirLock } from '../../src/local/lock.js';
 import { startStack, stopStack } from '../../src/local/stack.js';
 import { applyMigrations, DriftError, OutOfOrderError } from '../../src/migrate/index.js';
-import { adminUrl, ensureTemplate, dropOrphanDatabases, testStack } from './stack.js';
+import { ensureTemplate, dropOrphanDatabases, superUrl, testStack } from './stack.js';
 
 export default async function setup() {
   const cfg = stackConfig('test');
@@ -13,7 +13,8 @@ export default async function setup() {
   await withDirLock(cfg.home, async () => {
     await startStack(cfg, { log, migrate: (url) => migrateThrowaway(url, log) });
     addLease(cfg.home);
-    const admin = new pg.Client({ connectionString: adminUrl('postgres') });
+    // Housekeeping as the superuser; the template itself is built by the admin (ensureTemplate).
+    const admin = new pg.Client({ connectionString: superUrl('postgres') });
     await admin.connect();
     try {
       await dropOrphanDatabases(admin);
@@ -39,11 +40,11 @@ async function migrateThrowaway(url: string, log: (l: string) => void) {
   } catch (e) {
     if (!(e instanceof DriftError || e instanceof OutOfOrderError)) throw e;
     log(`sql/ changed under the test stack's database (${e.message.split('.')[0]}): rebuilding it`);
-    const admin = new pg.Client({ connectionString: adminUrl('postgres') });
+    const admin = new pg.Client({ connectionString: superUrl('postgres') });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(testStack.database)} WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(testStack.database)}`);
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(testStack.database)} OWNER ${pg.escapeIdentifier(testStack.adminUser)}`);
     } finally {
       await admin.end();
     }

@@ -10,7 +10,10 @@ export const testStack = stackConfig('test');
 export function urls(database: string) {
   return connectionStrings(testStack, stackSecrets(testStack), database);
 }
+/** The RDS-shaped admin (pgkit_admin): applies the bundle, as on RDS. */
 export const adminUrl = (database: string) => urls(database).adminDirect;
+/** The bootstrap superuser: only the harness's own housekeeping (creating and dropping databases for the admin). */
+export const superUrl = (database: string) => urls(database).superuserDirect;
 
 export async function templateName(): Promise<string> {
   return `pgkit_tpl_${bundleChecksum(await loadMigrations(sqlDir)).slice(0, 16)}`;
@@ -32,7 +35,8 @@ export async function ensureTemplate(admin: pg.Client, log: (l: string) => void)
   if (exists.rowCount) return;
   log(`building template database ${name} from sql/`);
   await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  // Built the way RDS is: the database belongs to the admin, and the admin applies the bundle.
+  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${pg.escapeIdentifier(testStack.adminUser)}`);
   await applyMigrations({ connectionString: adminUrl(name), log: () => {} });
   await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} IS_TEMPLATE true ALLOW_CONNECTIONS false`);
   const old = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'pgkit_tpl_%' AND datname <> $1", [name]);
