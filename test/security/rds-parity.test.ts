@@ -12,6 +12,7 @@ import { stackSecrets } from '../../src/local/stack.js';
 import { freshDatabase, migratedDatabase, type TestDb } from '../support/db.js';
 import { templateName, testStack } from '../support/stack.js';
 import { migrationDir, type MigrationDir } from '../migrate/helpers.js';
+import { secretsInLog } from '../support/log-scan.js';
 
 let db: TestDb;
 beforeAll(async () => {
@@ -151,5 +152,16 @@ describe('the server log', () => {
     const log = readFileSync(stackPaths(testStack).pgLog, 'utf8');
     expect(log).toContain(marker); // the slow statement was logged ...
     expect(log).not.toContain(secret); // ... without its parameter
+  });
+});
+
+describe('the after-suite log scan (test/support/log-scan.ts)', () => {
+  it('finds a password or a keyring in a log, naming the kind and line but not the secret', () => {
+    const s = stackSecrets(testStack);
+    const log = ['ok line', `x ${s.appPassword} y`, 'SELECT set_config(\'app.enc_keys\', \'{"k20260101t000000z":"c2VjcmV0LWtleS1tYXRlcmlhbC1oZXJlLTEyMzQ1Njc4OTA="}\', true)'].join('\n');
+    const found = secretsInLog(log, s);
+    expect(found).toEqual(['line 2: the app password', 'line 3: a keyring']);
+    expect(found.join(' ')).not.toContain(s.appPassword);
+    expect(secretsInLog('nothing here\n', s)).toEqual([]);
   });
 });

@@ -1,9 +1,11 @@
 // Brings up the test stack once per `vitest run` (shared safely by concurrent runs through a lock and leases)
 // and builds the migrated template database for the current sql/ bundle. The last run to finish stops the stack.
 import pg from 'pg';
-import { stackConfig } from '../../src/config.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { stackConfig, stackPaths } from '../../src/config.js';
 import { addLease, releaseLease, withDirLock } from '../../src/local/lock.js';
-import { startStack, stopStack } from '../../src/local/stack.js';
+import { stackSecrets, startStack, stopStack } from '../../src/local/stack.js';
+import { secretsInLog } from './log-scan.js';
 import { applyMigrations, DriftError, OutOfOrderError } from '../../src/migrate/index.js';
 import { ensureTemplate, dropOrphanDatabases, superUrl, testStack } from './stack.js';
 
@@ -24,9 +26,12 @@ export default async function setup() {
     }
   });
   return async () => {
+    // No password or keyring may have reached the server log, whatever the suite did.
+    const leaks = existsSync(stackPaths(cfg).pgLog) ? secretsInLog(readFileSync(stackPaths(cfg).pgLog, 'utf8'), stackSecrets(cfg)) : [];
     await withDirLock(cfg.home, async () => {
       if (releaseLease(cfg.home) === 0 && process.env.PGKIT_TEST_KEEP_STACK !== '1') await stopStack(cfg, log);
     });
+    if (leaks.length) throw new Error(`secrets in the test stack's server log ${stackPaths(cfg).pgLog}: ${leaks.join('; ')}`);
   };
 }
 
