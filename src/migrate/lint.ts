@@ -3,9 +3,9 @@
 // .squawk.initial-bundle.toml (a definition is CREATE OR REPLACE of one object, run under the runner's default
 // lock and statement timeouts, so the strict file's per-file timeout rules do not apply); files marked
 // `-- pgkit:no-transaction` without squawk's assume-in-transaction.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../config.js';
+import { run } from '../proc/run.js';
 import { fileNumber, loadMigrations, type MigrationFile } from './files.js';
 
 /** First number of the "later changes" range, linted with every online-safety rule. */
@@ -26,15 +26,11 @@ export interface SquawkRun {
 // squawk colours its output and adds OSC 8 hyperlinks even when not writing to a terminal.
 const ANSI = /\u001b\[[0-9;]*m|\u001b\]8;;[^\u001b]*\u001b\\/g;
 
-export function runSquawk(paths: string[], opts: { config: string; assumeInTransaction: boolean }): Promise<SquawkRun> {
+export async function runSquawk(paths: string[], opts: { config: string; assumeInTransaction: boolean }): Promise<SquawkRun> {
   const args = ['-c', opts.config, opts.assumeInTransaction ? '--assume-in-transaction' : '--no-assume-in-transaction', ...paths];
-  return new Promise((resolve, reject) => {
-    execFile(SQUAWK_BIN, args, { maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      if (code === -1) return reject(new Error(`could not run ${SQUAWK_BIN}: ${err?.message}`));
-      resolve({ files: paths, ...opts, exitCode: code, output: `${stdout}${stderr}`.replace(ANSI, '') });
-    });
-  });
+  // Through the kit's process runner (src/proc/run.ts); squawk's exit code says whether it found problems.
+  const r = await run(SQUAWK_BIN, args, { cwd: repoRoot });
+  return { files: paths, ...opts, exitCode: r.code, output: `${r.stdout}${r.stderr}`.replace(ANSI, '') };
 }
 
 export interface LintResult {

@@ -1,18 +1,15 @@
 // The CLI end to end: exit codes and the messages an operator reads.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { repoRoot } from '../../src/config.js';
+import { run } from '../../src/proc/run.js';
 import { freshDatabase, type TestDb } from '../support/db.js';
 import { migrationDir, type MigrationDir } from './helpers.js';
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { DATABASE_URL: _ignored, ...base } = process.env;
-  return new Promise((resolve) => {
-    execFile(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/migrate.ts'), ...args], { env: { ...base, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    );
-  });
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  // DATABASE_URL from the caller's environment must not leak in: only what the test passes counts.
+  const r = await run(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/migrate.ts'), ...args], { cwd: repoRoot, env: { DATABASE_URL: undefined, ...env } });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 let db: TestDb;
