@@ -37,6 +37,15 @@ export function parameterGroupValues(config: DatabaseConfig): Record<string, { v
     log_lock_waits: immediate(1),
     log_temp_files: immediate(10240),
     log_autovacuum_min_duration: immediate(1000),
+    // Bind parameters never reach the log: a slow set_config of the encryption keyring
+    // (log_min_duration_statement) or a failing statement would otherwise print its values
+    // (docs/security.md). PostgreSQL >= 13 settings, so in every family this program allows
+    // (https://www.postgresql.org/docs/current/runtime-config-logging.html#GUC-LOG-PARAMETER-MAX-LENGTH).
+    // Modifiable on RDS: seen as `"IsModifiable": true`, dynamic, in a published
+    // `describe-engine-default-parameters` listing (an Aurora PostgreSQL one); not checked against an RDS
+    // postgres14-17 family from here (no AWS access): docs/pulumi.md has the one-line check.
+    log_parameter_max_length: immediate(0),
+    log_parameter_max_length_on_error: immediate(0),
     log_statement: immediate("ddl"),
     // A forgotten open transaction blocks vacuum and holds pooled connections.
     idle_in_transaction_session_timeout: immediate(60000),

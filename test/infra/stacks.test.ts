@@ -227,6 +227,16 @@ describe.each([
     expect(s.one(T.rds, "pgkit-primary").inputs.parameterGroupName).toBe("pgkit-params");
   });
 
+  it("keeps bind parameters out of the RDS logs (statements and errors)", () => {
+    const params = props<{ name: string; value: string; applyMethod: string }[]>(s.of(T.params)[0], "parameters");
+    const logging = params.filter((p) => p.name.startsWith("log_parameter_max_length") || p.name === "log_statement");
+    expect(logging.map((p) => [p.name, p.value, p.applyMethod]).sort()).toEqual([
+      ["log_parameter_max_length", "0", "immediate"],
+      ["log_parameter_max_length_on_error", "0", "immediate"],
+      ["log_statement", "ddl", "immediate"],
+    ]);
+  });
+
   it("runs Performance Insights, enhanced monitoring, IAM auth and log exports", () => {
     for (const db of s.of(T.rds)) {
       expect([db.inputs.performanceInsightsEnabled, (db.inputs.monitoringInterval as number) > 0, db.inputs.iamDatabaseAuthenticationEnabled, db.inputs.enabledCloudwatchLogsExports]).toEqual([
