@@ -80,7 +80,12 @@ export interface LocalConfig {
   host: string;
   port: number;
   poolerPort: number;
-  superuser: string;
+  /**
+   * The login that applies the database objects: shaped like the RDS master user (LOGIN CREATEROLE
+   * CREATEDB NOSUPERUSER, member of an rds_superuser stand-in), so the local target takes the same
+   * path as AWS. Its password is `adminPassword` in the secrets file.
+   */
+  admin: string;
   secretsFile: string;
 }
 
@@ -154,7 +159,8 @@ export const CONFIG_KEYS = [
   "localHost",
   "localPort",
   "localPoolerPort",
-  "localSuperuser",
+  "localAdmin",
+  "localSuperuser", // renamed to localAdmin: still known, so an old stack file gets a message saying so
   "localSecretsFile",
   "tags",
 ] as const;
@@ -299,9 +305,15 @@ export function parseConfig(raw: RawConfig): StackConfig {
     host: r.match("localHost", /^[A-Za-z0-9.\-]+$/, "a hostname or IP") ?? "127.0.0.1",
     port: r.int("localPort", 1, 65535, 55432),
     poolerPort: r.int("localPoolerPort", 1, 65535, 56432),
-    superuser: r.match("localSuperuser", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "postgres",
+    admin: r.match("localAdmin", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "pgkit_admin",
     secretsFile: raw.localSecretsFile ?? ".pgkit/local/secrets.json",
   };
+
+  if (raw.localSuperuser !== undefined) {
+    problems.push(
+      "pgkit:localSuperuser: renamed to pgkit:localAdmin (allowed: remove it, or set pgkit:localAdmin; the local stack's objects are now applied by the RDS-shaped admin login, default pgkit_admin, not by the postgres superuser)",
+    );
+  }
 
   const tags = r.stringMap("tags");
 

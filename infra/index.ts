@@ -11,7 +11,10 @@ import { createStack, type StackOutputs } from "./stack.js";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const sqlDir = join(repoRoot, "sql");
 
-/** The local stack's superuser password, from the file `npm start` writes. */
+/**
+ * The local stack's admin password (the RDS-shaped admin login, `pgkit:localAdmin`), from the file
+ * `npm start` writes. The postgres superuser's password (`superuserPassword`) is never read here.
+ */
 function readLocalAdminPassword(file: string): string {
   const path = resolve(repoRoot, file);
   if (!existsSync(path)) {

@@ -19,7 +19,7 @@ export interface StackContext {
   /** Absolute folder of the SQL bundle. */
   sqlDir: string;
   bundle: pulumi.Input<BundleInfo>;
-  /** Local target only: the local stack's superuser password (read from its secrets file). */
+  /** Local target only: the local stack's admin password (`adminPassword` in its secrets file). */
   localAdminPassword?: () => string;
 }
 
@@ -37,10 +37,12 @@ function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     connection: {
       host: cfg.local.host,
       port: cfg.local.port,
-      username: cfg.local.superuser,
+      // The RDS-shaped admin (not the postgres superuser), so the local target applies the bundle and
+      // creates roles with exactly the rights it will have on RDS.
+      username: cfg.local.admin,
       password: pulumi.secret(ctx.localAdminPassword()),
       sslMode: "disable", // loopback only
-      superuser: true,
+      superuser: false,
     },
     databaseName: cfg.database.databaseName,
     createDatabase: false,

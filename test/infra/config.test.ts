@@ -65,7 +65,8 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["localHost", "bad host!", "hostname or IP"],
   ["localPort", "0", "1 to 65535"],
   ["localPoolerPort", "99999", "1 to 65535"],
-  ["localSuperuser", "Post Gres", "role name"],
+  ["localAdmin", "Post Gres", "role name"],
+  ["localSuperuser", "postgres", "renamed to pgkit:localAdmin"],
   ["tags", '["a"]', "map of string to string"],
 ];
 
@@ -130,6 +131,11 @@ describe("stack config validation", () => {
       desiredCount: 2,
       databaseName: "pgkit",
     });
+  });
+
+  it("the local target applies through the RDS-shaped admin login pgkit_admin by default, not the postgres superuser", () => {
+    expect(parseConfig({ target: "local", environment: "dev" }).local.admin).toBe("pgkit_admin");
+    expect(parseConfig({ target: "local", environment: "dev", localAdmin: "ops_admin" }).local.admin).toBe("ops_admin");
   });
 
   it("prod defaults to Multi-AZ, deletion protection and 14-day PITR", () => {

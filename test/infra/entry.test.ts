@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { project, runEntry, serializedBundleProvider } from "./support/entry.js";
 
-// The local stack reads the superuser password from the file `npm start` writes; point it at a temp one.
+// The local stack reads the admin login's password (adminPassword, not the postgres superuser's
+// superuserPassword) from the file `npm start` writes; point it at a temp one.
 const localSecrets = join(mkdtempSync(join(tmpdir(), "pgkit-entry-")), "secrets.json");
-writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", bouncerPassword: "b", appPassword: "a" }));
+writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", superuserPassword: "entry-test-superuser", appPassword: "a" }));
 
 describe("Pulumi.yaml", () => {
   it("runs the TypeScript ESM entry through tsx, with Pulumi's bundled ts-node off", () => {
@@ -31,6 +32,12 @@ describe.each(STACKS)("entry loaded like the language host, stack $stack", ({ st
     expect(run.error, run.stderr).toBeUndefined();
     expect(run.outputs?.target).toBe(target);
     expect(run.outputs?.sqlBundleChecksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.runIf(target === "local")("applies as pgkit_admin with adminPassword from the secrets file, never the superuser's password", () => {
+    const provider = run.resources?.find((r) => r.type === "pulumi:providers:postgresql");
+    expect([provider?.inputs.username, provider?.inputs.password, provider?.inputs.superuser]).toEqual(["pgkit_admin", "entry-test-admin", "false"]);
+    expect(JSON.stringify(run.resources)).not.toContain("entry-test-superuser");
   });
 
   it("registers the SQL bundle with a serialized provider that only requires Node built-ins", () => {

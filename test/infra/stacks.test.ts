@@ -332,11 +332,12 @@ describe("local stack", () => {
     expect(s.recorded.filter((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toEqual([]);
   });
 
-  it("points the database objects at the local stack from npm start", () => {
-    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "55432", username: "postgres", sslmode: "disable" });
+  it("points the database objects at the local stack from npm start, as its RDS-shaped admin (not a superuser)", () => {
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "55432", username: "pgkit_admin", sslmode: "disable", superuser: "false" });
     expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
     const b = s.of(T.bundle)[0];
-    expect([b.inputs.checksum, (b.inputs.connection as { port: number }).port, b.secretKeys]).toEqual([bundle.checksum, 55432, ["connection"]]);
+    const conn = b.inputs.connection as { port: number; user: string; password: string };
+    expect([b.inputs.checksum, conn.port, conn.user, conn.password, b.secretKeys]).toEqual([bundle.checksum, 55432, "pgkit_admin", `${MOCK_PASSWORD_PREFIX}local-admin`, ["connection"]]);
   });
 
   it("leaves npm start's own login roles (pgkit_app_login, pgkit_pgbouncer) alone", () => {
