@@ -46,6 +46,7 @@ export function parameterGroupValues(config: DatabaseConfig): Record<string, { v
     // postgres14-17 family from here (no AWS access): docs/pulumi.md has the one-line check.
     log_parameter_max_length: immediate(0),
     log_parameter_max_length_on_error: immediate(0),
+    // DDL is logged; role DDL carries SCRAM verifiers only, never a plaintext password (infra/credentials.ts).
     log_statement: immediate("ddl"),
     // A forgotten open transaction blocks vacuum and holds pooled connections.
     idle_in_transaction_session_timeout: immediate(60000),

@@ -80,7 +80,9 @@ export class DatabaseObjects extends pulumi.ComponentResource {
       new postgresql.Role(`${name}-role-${login.spec.key}`, {
         name: login.spec.name,
         login: true,
-        password: login.password,
+        // The SCRAM verifier, never the password: PostgreSQL stores it as given and the DDL it logs
+        // (log_statement = ddl) carries no plaintext. PgBouncer's auth_file holds the same verifier.
+        password: login.verifier,
         roles: groups,
         inherit: true,
         connectionLimit: login.spec.connectionLimit ?? -1,

@@ -8,6 +8,7 @@ import type { ResourceValidationArgs } from "@pulumi/policy";
 import { parseConfig, type RawConfig } from "../../infra/config.js";
 import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
+import { scramVerifier } from "../../src/local/secrets.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
 import { createMocks, MOCK_PASSWORD_PREFIX, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
 
@@ -77,6 +78,25 @@ beforeAll(async () => {
 });
 
 const props = <T = Record<string, unknown>>(r: Recorded, key: string): T => r.inputs[key] as T;
+
+/** Login role name -> plaintext password, from the Secrets Manager secret versions the program writes. */
+function loginPasswords(s: Built): Record<string, string> {
+  return Object.fromEntries(
+    s.of(T.secretVersion)
+      .map((v) => JSON.parse(String(v.inputs.secretString)) as { username?: string; password?: string })
+      .filter((j) => j.username && j.password)
+      .map((j) => [j.username, j.password]),
+  );
+}
+
+/** A PostgreSQL SCRAM-SHA-256 verifier (4096 iterations, 16-byte salt) of exactly this password, not containing it. */
+function expectVerifierOf(verifier: string, password: string | undefined): void {
+  const m = /^SCRAM-SHA-256\$4096:([A-Za-z0-9+/]{22}==)\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/.exec(verifier);
+  expect(m, verifier).not.toBeNull();
+  expect(password, "a password for the role").toMatch(new RegExp(`^${MOCK_PASSWORD_PREFIX}`));
+  expect(verifier).toBe(scramVerifier(String(password), 4096, Buffer.from(String(m?.[1]), "base64")));
+  expect(verifier).not.toContain(String(password));
+}
 
 describe.each([
   { stack: "dev", replicas: 0, retention: 7, tasks: 2, prod: false },
@@ -200,6 +220,19 @@ describe.each([
     expect(s.outputs.masterSecretArn).toMatch(/^arn:aws:secretsmanager:/);
   });
 
+  it("creates every login role with a SCRAM verifier of its password (a Pulumi secret), never the password itself", () => {
+    const passwords = loginPasswords(s);
+    const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
+    expect(roles.length).toBe(Object.keys(passwords).length);
+    for (const r of roles) {
+      const name = String(r.inputs.name);
+      expect(r.secretKeys).toContain("password");
+      expectVerifierOf(String(r.inputs.password), passwords[name]);
+    }
+    const salts = roles.map((r) => String(r.inputs.password).split("$")[1]);
+    expect(new Set(salts).size).toBe(salts.length); // a salt of its own per role
+  });
+
   it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
     const alarms = s.of(T.alarm);
     const names = alarms.map((a) => a.name.replace("pgkit-monitoring-", "")).sort();
@@ -302,6 +335,13 @@ describe.each([
 });
 
 describe("AWS stack options", () => {
+  it("computes the same verifiers on every update: the salt is a resource in state, not drawn again each run", async () => {
+    const verifiers = (b: Built) => b.of(T.pgRole).filter((r) => r.inputs.password !== undefined).map((r) => [r.inputs.name, r.inputs.password]);
+    const [first, second] = [await build("dev"), await build("dev")];
+    expect(verifiers(first).length).toBeGreaterThan(0);
+    expect(verifiers(second)).toEqual(verifiers(first));
+  });
+
   it("an admin CIDR adds exactly one CIDR rule to the database security group", async () => {
     const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
     const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
@@ -338,6 +378,16 @@ describe("local stack", () => {
     const b = s.of(T.bundle)[0];
     const conn = b.inputs.connection as { port: number; user: string; password: string };
     expect([b.inputs.checksum, conn.port, conn.user, conn.password, b.secretKeys]).toEqual([bundle.checksum, 55432, "pgkit_admin", `${MOCK_PASSWORD_PREFIX}local-admin`, ["connection"]]);
+  });
+
+  it("creates its login roles with SCRAM verifiers too, never a password", () => {
+    const roles = s.of(T.pgRole);
+    expect(roles.length).toBeGreaterThan(0);
+    for (const r of roles) {
+      const key = String(r.inputs.name).replace(/^pgkit_/, "").replace(/_login$/, "");
+      expect(r.secretKeys).toContain("password");
+      expectVerifierOf(String(r.inputs.password), `${MOCK_PASSWORD_PREFIX}pgkit-logins-${key}`);
+    }
   });
 
   it("leaves npm start's own login roles (pgkit_app_login, pgkit_pgbouncer) alone", () => {

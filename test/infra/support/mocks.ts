@@ -1,5 +1,6 @@
 // Pulumi engine and AWS mocks for the infra tests. Everything a provider would compute (ids, ARNs,
 // endpoints) is invented here; everything the program decides is recorded as it was registered.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -43,6 +44,11 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
       return { ...base, keyId: `${name}-key-id` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: `${MOCK_PASSWORD_PREFIX}${name}` };
+    case "random:index/randomBytes:RandomBytes": {
+      // Deterministic per name (and per keepers, so a rotated password gets another salt), like state would be.
+      const bytes = createHash("sha256").update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`).digest().subarray(0, Number(inputs.length));
+      return { ...base, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+    }
     default:
       return { ...base, name: inputs.name ?? name };
   }
