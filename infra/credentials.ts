@@ -27,16 +27,20 @@ export interface LoginRoleSpec {
   name: string;
   /** Group roles from the SQL bundle; granted after the bundle has created them. */
   groups: string[];
-  /** Must exist before the bundle runs (the bundle grants to it: PgBouncer's auth_user). */
-  beforeBundle?: boolean;
-  /** Where this login connects by default (written into its secret). */
+  /**
+   * Where this login connects by default (written into its secret). `pooler` logins are the ones
+   * PgBouncer admits: their SCRAM verifiers make up its auth_file.
+   */
   via: "pooler" | "direct";
   connectionLimit?: number;
 }
 
-/** Login roles on AWS. The app only ever connects through PgBouncer as pgkit_app_login. */
+/**
+ * Login roles on AWS. The app only ever connects through PgBouncer as pgkit_app_login. There is no
+ * PgBouncer auth_user any more (no auth_query: RDS lets no role read pg_authid/pg_shadow); the pooler
+ * authenticates from an auth_file of the pooled logins' verifiers (infra/pooler).
+ */
 export const AWS_LOGIN_ROLES: LoginRoleSpec[] = [
-  { key: "pgbouncer", name: "pgkit_pgbouncer", groups: [], beforeBundle: true, via: "direct", connectionLimit: 20 },
   { key: "app", name: "pgkit_app_login", groups: ["pgkit_app"], via: "pooler" },
   // Queue workers act for an organization without a person (docs/security.md, pgkit_worker).
   { key: "worker", name: "pgkit_worker_login", groups: ["pgkit_worker"], via: "pooler" },
@@ -46,11 +50,11 @@ export const AWS_LOGIN_ROLES: LoginRoleSpec[] = [
 ];
 
 /**
- * Login roles on the local stack: `npm start` already owns pgkit_pgbouncer, pgkit_app_login and pgkit_worker_login
- * (src/config.ts), so Pulumi manages only the others and never changes a password the local
- * PgBouncer depends on.
+ * Login roles on the local stack: `npm start` already owns the pooled logins pgkit_app_login and
+ * pgkit_worker_login (src/config.ts), so Pulumi manages only the others and never changes a password the
+ * local PgBouncer depends on.
  */
-export const LOCAL_LOGIN_ROLES: LoginRoleSpec[] = AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer" && r.key !== "app" && r.key !== "worker");
+export const LOCAL_LOGIN_ROLES: LoginRoleSpec[] = AWS_LOGIN_ROLES.filter((r) => r.via !== "pooler");
 
 export interface CredentialsArgs {
   environment: Environment;
@@ -99,7 +103,7 @@ export class Credentials extends pulumi.ComponentResource {
       if (!s) return { spec, password, verifier };
       const secret = new aws.secretsmanager.Secret(`${name}-${spec.key}`, {
         name: `pgkit/${args.environment}/${spec.name}`,
-        description: `pgkit ${args.environment} login role ${spec.name} (${spec.groups.join(", ") || "pooler auth_user"})`,
+        description: `pgkit ${args.environment} login role ${spec.name} (${spec.groups.join(", ")})`,
         kmsKeyId: s.kmsKeyArn,
         recoveryWindowInDays: args.environment === "prod" ? 30 : 7,
         tags: { ...args.tags, role: spec.name },
@@ -122,11 +126,5 @@ export class Credentials extends pulumi.ComponentResource {
       Object.fromEntries(this.logins.filter((l) => l.secretArn).map((l) => [l.spec.key, l.secretArn as pulumi.Output<string>])),
     );
     this.registerOutputs({ secretArns: this.secretArns });
-  }
-
-  secretArnOf(key: string): pulumi.Output<string> {
-    const login = this.logins.find((l) => l.spec.key === key);
-    if (!login?.secretArn) throw new Error(`no Secrets Manager secret for login role '${key}'`);
-    return login.secretArn;
   }
 }

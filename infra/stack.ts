@@ -73,20 +73,20 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     tags,
   });
 
-  // PgBouncer's auth_user first (the pooler reads its secret), then the logins whose secrets name the
-  // pooler's endpoint.
-  const secretsFor = (pooledHost: pulumi.Input<string>) => ({
-    kmsKeyArn: database.kmsKeyArn,
-    directHost: database.address,
-    directPort: database.port,
-    pooledHost,
-    pooledPort: PGBOUNCER_PORT,
-    databaseName: cfg.database.databaseName,
-  });
-  const poolerAuth = new Credentials("pgkit-pooler-auth", {
+  // The logins' secrets name the pooler's endpoint and the pooler's auth_file holds the logins' verifiers:
+  // no cycle between the resources, only in construction order, so the endpoint is a deferred output.
+  const [pooledHost, resolvePooledHost] = pulumi.deferredOutput<string>();
+  const credentials = new Credentials("pgkit-logins", {
     environment,
-    roles: AWS_LOGIN_ROLES.filter((r) => r.key === "pgbouncer"),
-    secrets: secretsFor(database.address),
+    roles: AWS_LOGIN_ROLES,
+    secrets: {
+      kmsKeyArn: database.kmsKeyArn,
+      directHost: database.address,
+      directPort: database.port,
+      pooledHost,
+      pooledPort: PGBOUNCER_PORT,
+      databaseName: cfg.database.databaseName,
+    },
     tags,
   });
 
@@ -97,17 +97,11 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     vpcCidr: network.vpcCidr,
     privateSubnetIds: network.privateSubnetIds,
     database,
-    authSecretArn: poolerAuth.secretArnOf("pgbouncer"),
+    pooledLogins: credentials.logins.filter((l) => l.spec.via === "pooler").map((l) => ({ name: l.spec.name, verifier: l.verifier })),
     kmsKeyArn: database.kmsKeyArn,
     tags,
   });
-
-  const credentials = new Credentials("pgkit-logins", {
-    environment,
-    roles: AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer"),
-    secrets: secretsFor(pooler.endpoint),
-    tags,
-  });
+  resolvePooledHost(pooler.endpoint);
 
   const bastion = cfg.database.bastion
     ? new Bastion("pgkit-bastion", { vpcId: network.vpcId, subnetId: network.privateSubnetIds.apply((s) => s[0]), database, tags })
@@ -158,7 +152,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
       databaseName: cfg.database.databaseName,
       createDatabase: true,
       extensions: ["pg_cron"], // the bundle creates pgcrypto, citext, vector, pg_stat_statements itself
-      logins: [...poolerAuth.logins, ...credentials.logins],
+      logins: credentials.logins,
       iamLogins: [{ name: "pgkit_ops_iam", groups: ["rds_iam", "pgkit_readonly"] }],
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
       protect: prod,
@@ -172,7 +166,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     replicaEndpoints: database.replicaAddresses,
     databaseName: cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,
-    loginSecretArns: pulumi.all([poolerAuth.secretArns, credentials.secretArns]).apply(([a, b]) => ({ ...a, ...b })),
+    loginSecretArns: credentials.secretArns,
     kmsKeyArn: database.kmsKeyArn,
     backupVaultName: backups.vaultName,
     backupCopyVaultArn: backups.copyVaultArn,

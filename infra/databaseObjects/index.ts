@@ -1,6 +1,6 @@
 // DatabaseObjects: what lives inside PostgreSQL and belongs to the environment, in dependency order:
-//   database -> extensions needing elevated rights -> login roles the bundle grants to
-//   -> the SQL bundle (group roles, schemas, functions...) -> login roles granted the bundle's groups.
+//   database -> extensions needing elevated rights -> the SQL bundle (group roles, schemas,
+//   functions...) -> login roles granted the bundle's groups.
 // The same component drives RDS (through an SSM tunnel or from inside the VPC) and the local stack.
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
@@ -92,7 +92,6 @@ export class DatabaseObjects extends pulumi.ComponentResource {
         bypassRowLevelSecurity: false,
       }, child({ dependsOn }));
 
-    const early = args.logins.filter((l) => l.spec.beforeBundle).map((l) => makeRole(l, l.spec.groups, dependencies));
 
     const bundle = new SqlBundle(`${name}-sql-bundle`, {
       connection: pulumi.all([c.host, c.port, c.username, c.password, dbName]).apply(([host, port, user, password, database]) => ({
@@ -102,9 +101,9 @@ export class DatabaseObjects extends pulumi.ComponentResource {
       dir: args.bundle.dir,
       checksum: pulumi.output(args.bundle.info).apply((b) => b.checksum),
       files: pulumi.output(args.bundle.info).apply((b) => b.files),
-    }, { parent: this, dependsOn: [...dependencies, ...early] });
+    }, { parent: this, dependsOn: dependencies });
 
-    const late = args.logins.filter((l) => !l.spec.beforeBundle).map((l) => makeRole(l, l.spec.groups, [bundle]));
+    const logins = args.logins.map((l) => makeRole(l, l.spec.groups, [bundle]));
     const iam = (args.iamLogins ?? []).map(
       (r) =>
         new postgresql.Role(`${name}-role-${r.name}`, {
@@ -113,7 +112,7 @@ export class DatabaseObjects extends pulumi.ComponentResource {
     );
 
     this.databaseName = dbName;
-    this.roleNames = pulumi.all([...early, ...late, ...iam].map((r) => r.name));
+    this.roleNames = pulumi.all([...logins, ...iam].map((r) => r.name));
     this.bundleChecksum = bundle.checksum;
     this.appliedMigrations = bundle.applied;
     this.registerOutputs({ roleNames: this.roleNames, bundleChecksum: this.bundleChecksum });

@@ -10,7 +10,7 @@ import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
 import { scramVerifier } from "../../src/local/secrets.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
-import { createMocks, MOCK_PASSWORD_PREFIX, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
+import { createMocks, MOCK_PASSWORD_PREFIX, mockOutputs, type MockOptions, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
 
 interface Built {
   recorded: Recorded[];
@@ -37,6 +37,7 @@ const T = {
   selection: "aws:backup/selection:Selection",
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
@@ -50,9 +51,9 @@ const T = {
 
 let bundle: { checksum: string; files: string[] };
 
-async function build(stack: string, overrides: RawConfig = {}): Promise<Built> {
+async function build(stack: string, overrides: RawConfig = {}, mockOptions: MockOptions = {}): Promise<Built> {
   const recorded: Recorded[] = [];
-  await pulumi.runtime.setMocks(createMocks(recorded), "pgkit", stack, false);
+  await pulumi.runtime.setMocks(createMocks(recorded, mockOptions), "pgkit", stack, false);
   const cfg = parseConfig({ ...rawPgkitConfig(stack), ...overrides });
   const outputs = await resolveOutputs(
     createStack(cfg, {
@@ -78,6 +79,22 @@ beforeAll(async () => {
 });
 
 const props = <T = Record<string, unknown>>(r: Recorded, key: string): T => r.inputs[key] as T;
+
+interface Container {
+  image: string;
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+}
+
+function poolerContainer(s: Built): { container: Container; ini: string } {
+  const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as Container[];
+  return { container, ini: container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "" };
+}
+
+/** What the mocked provider answered for a resource (ids, ARNs, version ids). */
+function outputsOf(r: Recorded): Record<string, unknown> {
+  return mockOutputs(r.type, r.name, r.inputs);
+}
 
 /** Login role name -> plaintext password, from the Secrets Manager secret versions the program writes. */
 function loginPasswords(s: Built): Record<string, string> {
@@ -187,36 +204,69 @@ describe.each([
     }
   });
 
-  it("pins the PgBouncer image by digest and configures transaction pooling through the lookup function", () => {
-    const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as {
-      image: string; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[];
-    }[];
+  it("pins the PgBouncer image by digest and configures transaction pooling, with no user in the server entries", () => {
+    const { container, ini } = poolerContainer(s);
     expect(container.image).toMatch(/^edoburu\/pgbouncer:v1\.24\.1-p1@sha256:[0-9a-f]{64}$/);
-    const ini = container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "";
     expect(ini).toContain("pool_mode = transaction");
     expect(ini).toContain("max_prepared_statements = 200");
-    expect(ini).toContain("auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)");
-    expect(ini).toContain("server_tls_sslmode = require");
     // No reset between clients by default: the context and keys are bound to their transaction (sql/0800, 0840).
     expect(ini).toContain("server_reset_query_always = 0");
-    expect(ini).toContain("pgkit = host=pgkit-primary.abc123.eu-west-1.rds.amazonaws.com port=5432 dbname=pgkit");
-    // the password comes from Secrets Manager at task start, never from the task definition
-    expect(container.secrets).toEqual([{ name: "PGBOUNCER_AUTH_PASSWORD", valueFrom: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-auth-pgbouncer:password::" }]);
-    expect(JSON.stringify(container)).not.toContain(MOCK_PASSWORD_PREFIX);
+    // SCRAM pass-through needs database entries without user= (pgbouncer doc/config.md, auth_file limitations)
+    expect(ini).toContain("pgkit = host=pgkit-primary.abc123.eu-west-1.rds.amazonaws.com port=5432 dbname=pgkit\n");
+    expect(ini).not.toMatch(/^\w+ = .*\buser=/m);
+  });
+
+  it("authenticates from an auth_file, with no auth_user, auth_query or lookup function", () => {
+    const { ini } = poolerContainer(s);
+    expect(ini).toContain("auth_type = scram-sha-256");
+    expect(ini).toContain("auth_file = /tmp/pgbouncer/userlist.txt");
+    expect(ini).not.toMatch(/auth_user|auth_query|auth_dbname|user_lookup|pg_shadow/);
+  });
+
+  it("hands the auth_file to the task only as an ECS secret from the pooler's Secrets Manager secret, pinned to its version", () => {
+    const { container } = poolerContainer(s);
+    const secret = s.one(T.secret, "pgkit-pooler-secret");
+    const version = s.one(T.secretVersion, "pgkit-pooler-secret");
+    expect(secret.inputs).toMatchObject({ name: `pgkit/${stack}/pooler`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
+    const versionId = String(outputsOf(version).versionId);
+    expect(container.secrets).toEqual([
+      { name: "PGBOUNCER_AUTH_FILE", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-secret:authFile::${versionId}` },
+    ]);
+    // no password, verifier or the file itself anywhere in the task definition
+    const text = JSON.stringify(s.of(T.task)[0].inputs);
+    expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
+    expect(text).not.toContain("SCRAM-SHA-256$");
+    expect(container.environment.map((e) => e.name).filter((n) => /PASSWORD|AUTH/.test(n))).toEqual([]);
+    // the task can read this secret and no other
+    const policy = JSON.parse(String(s.one(T.rolePolicy, "pgkit-pooler-exec-secret").inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };
+    expect(policy.Statement.find((st) => st.Action.includes("secretsmanager:GetSecretValue"))?.Resource).toEqual([String(outputsOf(secret).arn)]);
+  });
+
+  it("puts the very verifiers the login roles were created with into the auth_file, for the pooled logins only", () => {
+    const version = s.one(T.secretVersion, "pgkit-pooler-secret");
+    expect(version.secretKeys).toContain("secretString");
+    const { authFile } = JSON.parse(String(version.inputs.secretString)) as { authFile: string };
+    const roles = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.password]));
+    expect(authFile).toBe(`"pgkit_app_login" "${String(roles.pgkit_app_login)}"\n"pgkit_worker_login" "${String(roles.pgkit_worker_login)}"\n`);
+    const passwords = loginPasswords(s);
+    for (const line of authFile.trim().split("\n")) {
+      const [, name, verifier] = /^"([^"]+)" "([^"]+)"$/.exec(line) ?? [];
+      expectVerifierOf(verifier, passwords[name]);
+    }
   });
 
   it("keeps every secret a Pulumi secret and never puts one in a stack output", () => {
     const versions = s.of(T.secretVersion);
     expect(versions.map((v) => v.secretKeys.includes("secretString"))).toEqual(versions.map(() => true));
-    expect(versions).toHaveLength(6);
+    expect(versions).toHaveLength(6); // five logins and the pooler's auth_file
     const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
-    expect(roles.length).toBe(6);
+    expect(roles.length).toBe(5);
     for (const r of roles) expect(r.secretKeys).toContain("password");
     expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
     expect(s.of(T.bundle)[0].secretKeys).toContain("connection");
     const text = JSON.stringify(s.outputs);
     expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
-    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "pgbouncer", "readonly", "worker"]);
+    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "readonly", "worker"]);
     expect(s.outputs.masterSecretArn).toMatch(/^arn:aws:secretsmanager:/);
   });
 
@@ -296,7 +346,6 @@ describe.each([
     expect(s.of(T.pgExtension).map((e) => e.inputs.name)).toEqual(["pg_cron"]);
     const grants = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.roles]));
     expect(grants).toEqual({
-      pgkit_pgbouncer: [],
       pgkit_app_login: ["pgkit_app"],
       pgkit_worker_login: ["pgkit_worker"],
       pgkit_readonly_login: ["pgkit_readonly"],
@@ -335,6 +384,24 @@ describe.each([
 });
 
 describe("AWS stack options", () => {
+  it("rotating a pooled login's password changes its role's verifier and the pooler's auth_file together, and rolls the tasks", async () => {
+    const before = await build("dev");
+    const after = await build("dev", {}, { rotatedPasswords: ["pgkit-logins-app"] });
+    const verifierOf = (b: Built, role: string) => String(b.of(T.pgRole).find((r) => r.inputs.name === role)?.inputs.password);
+    const authFileOf = (b: Built) => (JSON.parse(String(b.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { authFile: string }).authFile;
+    // the rotated login: a new password, a new salt, a new verifier, in the role and in the auth_file
+    expect(verifierOf(after, "pgkit_app_login")).not.toBe(verifierOf(before, "pgkit_app_login"));
+    expect(verifierOf(after, "pgkit_app_login").split("$")[1]).not.toBe(verifierOf(before, "pgkit_app_login").split("$")[1]);
+    expectVerifierOf(verifierOf(after, "pgkit_app_login"), loginPasswords(after).pgkit_app_login);
+    expect(authFileOf(after)).toContain(`"pgkit_app_login" "${verifierOf(after, "pgkit_app_login")}"`);
+    // the other login is untouched
+    expect(verifierOf(after, "pgkit_worker_login")).toBe(verifierOf(before, "pgkit_worker_login"));
+    expect(authFileOf(after)).toContain(`"pgkit_worker_login" "${verifierOf(before, "pgkit_worker_login")}"`);
+    // a new secret version id in the task definition = a new revision, which the ECS service deploys
+    const valueFrom = (b: Built) => poolerContainer(b).container.secrets.map((x) => x.valueFrom);
+    expect(valueFrom(after)).not.toEqual(valueFrom(before));
+  });
+
   it("computes the same verifiers on every update: the salt is a resource in state, not drawn again each run", async () => {
     const verifiers = (b: Built) => b.of(T.pgRole).filter((r) => r.inputs.password !== undefined).map((r) => [r.inputs.name, r.inputs.password]);
     const [first, second] = [await build("dev"), await build("dev")];
@@ -350,8 +417,7 @@ describe("AWS stack options", () => {
 
   it("poolerResetAfterTransaction=true makes PgBouncer run DISCARD ALL after every transaction", async () => {
     const s = await build("dev", { poolerResetAfterTransaction: "true" });
-    const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as { environment: { name: string; value: string }[] }[];
-    const ini = container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "";
+    const { ini } = poolerContainer(s);
     expect(ini).toContain("server_reset_query = DISCARD ALL");
     expect(ini).toContain("server_reset_query_always = 1");
   });
@@ -390,7 +456,7 @@ describe("local stack", () => {
     }
   });
 
-  it("leaves npm start's own login roles (pgkit_app_login, pgkit_pgbouncer) alone", () => {
+  it("leaves npm start's own pooled login roles (pgkit_app_login, pgkit_worker_login) alone", () => {
     expect(s.of(T.pgRole).map((r) => r.inputs.name).sort()).toEqual(["pgkit_maintenance_login", "pgkit_migrator_login", "pgkit_readonly_login"]);
     expect(s.of(T.pgDatabase)).toEqual([]);
   });

@@ -21,7 +21,7 @@ export interface Recorded {
 
 export const MOCK_PASSWORD_PREFIX = "mock-secret-";
 
-function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const arn = `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`;
   const base: Record<string, unknown> = { ...inputs, arn, id: `${name}-id` };
   switch (type) {
@@ -44,6 +44,9 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
       return { ...base, keyId: `${name}-key-id` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: `${MOCK_PASSWORD_PREFIX}${name}` };
+    case "aws:secretsmanager/secretVersion:SecretVersion":
+      // Secrets Manager gives every new value a new version id.
+      return { ...base, versionId: `v-${createHash("sha256").update(String(inputs.secretString)).digest("hex").slice(0, 12)}` };
     case "random:index/randomBytes:RandomBytes": {
       // Deterministic per name (and per keepers, so a rotated password gets another salt), like state would be.
       const bytes = createHash("sha256").update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`).digest().subarray(0, Number(inputs.length));
@@ -54,7 +57,12 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
   }
 }
 
-export function createMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
+export interface MockOptions {
+  /** RandomPassword resources (by name) that answer with another password, as after `pulumi up --replace`. */
+  rotatedPasswords?: string[];
+}
+
+export function createMocks(recorded: Recorded[], options: MockOptions = {}): pulumi.runtime.Mocks {
   return {
     newResource(args: pulumi.runtime.MockResourceArgs) {
       const inputs: Record<string, unknown> = {};
@@ -68,7 +76,10 @@ export function createMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
         }
       }
       recorded.push({ type: args.type, name: args.name, inputs, secretKeys, provider: args.provider });
-      const state = outputsFor(args.type, args.name, inputs);
+      const state = mockOutputs(args.type, args.name, inputs);
+      if (args.type === "random:index/randomPassword:RandomPassword" && options.rotatedPasswords?.includes(args.name)) {
+        state.result = `${String(state.result)}-rotated`;
+      }
       return { id: String(state.id), state };
     },
     call(args: pulumi.runtime.MockCallArgs) {
