@@ -72,7 +72,7 @@ export interface DatabaseObjectsConfig {
   host?: string;
   port?: number;
   sslMode: SslMode;
-  /** Path (on the machine running `pulumi up`) of the RDS CA bundle; needed for verify-ca / verify-full. */
+  /** Path (on the machine running `pulumi up`) of the RDS CA bundle; required on AWS (PgBouncer's verify-full, and verify-ca / verify-full here). */
   caBundlePath?: string;
 }
 
@@ -296,8 +296,10 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const port = r.optionalInt("dbObjectsPort", 1, 65535);
   const sslMode = r.oneOf("dbObjectsSslMode", ["require", "verify-ca", "verify-full"] as const, "verify-full");
   const caBundlePath = raw.rdsCaBundlePath;
-  if (target === "aws" && manage && sslMode !== "require" && !caBundlePath) {
-    problems.push(`pgkit:rdsCaBundlePath: required when pgkit:dbObjectsSslMode is ${sslMode} (download https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), or set pgkit:dbObjectsSslMode to require`);
+  if (target === "aws" && !caBundlePath) {
+    // PgBouncer verifies RDS against it (server_tls_sslmode = verify-full), and so does a verify-ca/verify-full
+    // database-object connection.
+    problems.push("pgkit:rdsCaBundlePath: required on AWS: PgBouncer verifies RDS against it (allowed: a path to https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem or the region's bundle)");
   }
 
   // Local

@@ -16,6 +16,8 @@ export interface DatabaseArgs {
 
 export const DB_PORT = 5432;
 export const MASTER_USERNAME = "pgkit_admin";
+/** The CA of the instances' server certificates; PgBouncer verifies against its regional root (infra/pooler/rdsCa.ts). */
+export const RDS_CA_IDENTIFIER = "rds-ca-rsa2048-g1";
 
 /** Parameter-group values, exported so tests (and reviewers) see them in one place. */
 export function parameterGroupValues(config: DatabaseConfig): Record<string, { value: string; applyMethod: "immediate" | "pending-reboot" }> {
@@ -205,7 +207,7 @@ export class Database extends pulumi.ComponentResource {
       vpcSecurityGroupIds: [this.securityGroup.id],
       publiclyAccessible: false,
       parameterGroupName: parameterGroup.name,
-      caCertIdentifier: "rds-ca-rsa2048-g1",
+      caCertIdentifier: RDS_CA_IDENTIFIER,
       backupRetentionPeriod: config.backupRetentionDays, // > 0 enables PITR
       backupWindow: config.backupWindow,
       maintenanceWindow: config.maintenanceWindow,
@@ -234,7 +236,7 @@ export class Database extends pulumi.ComponentResource {
           vpcSecurityGroupIds: [this.securityGroup.id],
           publiclyAccessible: false,
           parameterGroupName: parameterGroup.name,
-          caCertIdentifier: "rds-ca-rsa2048-g1",
+          caCertIdentifier: RDS_CA_IDENTIFIER,
           autoMinorVersionUpgrade: true,
           backupRetentionPeriod: 0, // PITR comes from the primary
           deletionProtection: config.deletionProtection,

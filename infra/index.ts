@@ -27,6 +27,17 @@ function readLocalAdminPassword(file: string): string {
   return parsed.adminPassword;
 }
 
+/** The RDS CA bundle (pgkit:rdsCaBundlePath): PgBouncer verifies RDS against it, and so does the database-object connection. */
+function readRdsCaBundle(file: string | undefined): string {
+  const path = resolve(repoRoot, file ?? "");
+  if (!file || !existsSync(path)) {
+    throw new Error(
+      `pgkit:rdsCaBundlePath: ${file ? `${path} does not exist` : "not set"}; download it: mkdir -p certs && curl -o certs/rds-global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`,
+    );
+  }
+  return readFileSync(path, "utf8");
+}
+
 export default async function program(): Promise<StackOutputs> {
   const cfg = loadConfig(); // fails preview with the key and allowed values when config is wrong
   const files = await loadMigrations(sqlDir);
@@ -35,5 +46,6 @@ export default async function program(): Promise<StackOutputs> {
     sqlDir,
     bundle: { checksum: bundleChecksum(files), files: files.map((f) => f.name) },
     localAdminPassword: () => readLocalAdminPassword(cfg.local.secretsFile), // wrapped in pulumi.secret by the stack
+    rdsCaBundle: () => readRdsCaBundle(cfg.databaseObjects.caBundlePath),
   });
 }

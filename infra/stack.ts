@@ -21,6 +21,8 @@ export interface StackContext {
   bundle: pulumi.Input<BundleInfo>;
   /** Local target only: the local stack's admin password (`adminPassword` in its secrets file). */
   localAdminPassword?: () => string;
+  /** AWS target only: PEM text of the RDS CA bundle at pgkit:rdsCaBundlePath. */
+  rdsCaBundle?: () => string;
 }
 
 export type StackOutputs = Record<string, pulumi.Input<unknown>>;
@@ -62,6 +64,7 @@ function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
 }
 
 function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  if (!ctx.rdsCaBundle) throw new Error("aws target needs the RDS CA bundle (pgkit:rdsCaBundlePath)");
   const { tags, environment } = cfg;
   const prod = environment === "prod";
   const network = new Network("pgkit-net", { config: cfg.network, tags });
@@ -97,6 +100,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     vpcCidr: network.vpcCidr,
     privateSubnetIds: network.privateSubnetIds,
     database,
+    rdsCaBundle: ctx.rdsCaBundle(),
     pooledLogins: credentials.logins.filter((l) => l.spec.via === "pooler").map((l) => ({ name: l.spec.name, verifier: l.verifier })),
     kmsKeyArn: database.kmsKeyArn,
     tags,

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PoolerConfig } from "../config.js";
 import type { Database } from "../database.js";
 import { CONTAINER_FILES, ENTRYPOINT_SCRIPT, PGBOUNCER_PORT, renderAuthFile, renderPgbouncerIni } from "./pgbouncer.ini.js";
+import { regionalRdsCaBundle } from "./rdsCa.js";
 
 /** A login PgBouncer admits: its role name and the SCRAM verifier the server holds for it (a Pulumi secret). */
 export interface PooledLogin {
@@ -23,6 +24,8 @@ export interface PoolerArgs {
   database: Database;
   /** The logins clients use through the pooler; their verifiers make up PgBouncer's auth_file. */
   pooledLogins: PooledLogin[];
+  /** PEM text of the RDS CA bundle (pgkit:rdsCaBundlePath); the region's certificates are shipped to the task. */
+  rdsCaBundle: string;
   kmsKeyArn: pulumi.Input<string>;
   tags: Record<string, string>;
 }
@@ -155,7 +158,10 @@ export class Pooler extends pulumi.ComponentResource {
           entryPoint: ["/bin/sh", "-c"],
           command: [ENTRYPOINT_SCRIPT],
           portMappings: [{ containerPort: PGBOUNCER_PORT, protocol: "tcp" }],
-          environment: [{ name: CONTAINER_FILES.ini.env, value: ini }],
+          environment: [
+            { name: CONTAINER_FILES.ini.env, value: ini },
+            { name: CONTAINER_FILES.serverCa.env, value: region.region.apply((r) => regionalRdsCaBundle(args.rdsCaBundle, r)) },
+          ],
           secrets: [{ name: CONTAINER_FILES.authFile.env, valueFrom: fromPoolerSecret("authFile") }],
           ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
           stopTimeout: 60, // time for in-flight transactions after SIGTERM before SIGKILL

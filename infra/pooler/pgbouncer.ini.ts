@@ -30,6 +30,8 @@ export const CONTAINER_FILES = {
   ini: { env: "PGBOUNCER_INI", file: "pgbouncer.ini" },
   /** `"role" "SCRAM-SHA-256$..."` lines (ECS secret from Secrets Manager). */
   authFile: { env: "PGBOUNCER_AUTH_FILE", file: "userlist.txt" },
+  /** The region's RDS CA certificates (public: task definition environment; infra/pooler/rdsCa.ts). */
+  serverCa: { env: "PGBOUNCER_SERVER_CA", file: "rds-ca.pem" },
 } as const;
 export type ContainerFile = keyof typeof CONTAINER_FILES;
 
@@ -117,10 +119,12 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "tcp_keepalive = 1",
     "",
     "; --- TLS ------------------------------------------------------------------",
-    // TLS to RDS (rds.force_ssl=1 refuses anything else). `require` encrypts without verifying the
-    // RDS CA, which the image does not ship; switch to verify-full with server_tls_ca_file once a
-    // CA bundle is baked into (or mounted in) the image.
-    "server_tls_sslmode = require",
+    // TLS to RDS (rds.force_ssl = 1 refuses anything else), verified: the certificate must chain to the
+    // region's RDS CA and name the endpoint (verify-full: "Server host name must match certificate
+    // information", pgbouncer doc/config.md, server_tls_sslmode). The pooled logins' SCRAM proofs travel
+    // on this hop, so it must not be open to a man in the middle.
+    "server_tls_sslmode = verify-full",
+    `server_tls_ca_file = ${containerPath("serverCa", runDir)}`,
     "server_tls_protocols = secure",
     // Client side: traffic stays inside the VPC behind security groups (the NLB passes TCP through).
     "client_tls_sslmode = disable",

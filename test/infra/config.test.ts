@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, type RawConfig } from "../../infra/config.js";
 import { rawPgkitConfig } from "./support/mocks.js";
 
-const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require" };
+const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require", rdsCaBundlePath: "certs/rds-global-bundle.pem" };
 
 function problemsOf(raw: RawConfig): string[] {
   try {
@@ -89,7 +89,7 @@ describe("stack config validation", () => {
   });
 
   it("refuses deletionProtection=false in prod", () => {
-    expect(problemsOf({ environment: "prod", deletionProtection: "false", dbObjectsSslMode: "require" }).join("\n")).toMatch(/pgkit:deletionProtection: must be true when pgkit:environment is prod/);
+    expect(problemsOf({ ...base, environment: "prod", deletionProtection: "false" }).join("\n")).toMatch(/pgkit:deletionProtection: must be true when pgkit:environment is prod/);
   });
 
   it("refuses a VPC without subnets (and subnets without a VPC)", () => {
@@ -100,12 +100,16 @@ describe("stack config validation", () => {
     expect(problemsOf({ ...base, allocatedStorageGb: "100", maxAllocatedStorageGb: "100" }).join("\n")).toContain("pgkit:maxAllocatedStorageGb: must be greater than");
   });
 
-  it("requires a CA bundle path when database objects are verified with TLS on AWS", () => {
-    expect(problemsOf({ environment: "dev", dbObjectsSslMode: "verify-ca" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required");
+  it("requires the RDS CA bundle path on AWS whatever the database-object TLS mode (PgBouncer verifies RDS against it)", () => {
+    for (const mode of ["require", "verify-ca", "verify-full"]) {
+      expect(problemsOf({ environment: "dev", dbObjectsSslMode: mode }).join("\n")).toContain("pgkit:rdsCaBundlePath: required on AWS: PgBouncer verifies RDS");
+    }
+    expect(problemsOf({ environment: "dev", manageDatabaseObjects: "false" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required on AWS");
+    expect(problemsOf({ target: "local", environment: "dev" })).toEqual([]);
   });
 
   it("collects every problem in one error instead of stopping at the first", () => {
-    expect(problemsOf({ environment: "qa", readReplicas: "9", poolerCpu: "1", dbObjectsSslMode: "require" })).toHaveLength(3);
+    expect(problemsOf({ ...base, environment: "qa", readReplicas: "9", poolerCpu: "1" })).toHaveLength(3);
   });
 
   it("applies the documented defaults", () => {
@@ -139,7 +143,7 @@ describe("stack config validation", () => {
   });
 
   it("prod defaults to Multi-AZ, deletion protection and 14-day PITR", () => {
-    const c = parseConfig({ environment: "prod", dbObjectsSslMode: "require" });
+    const c = parseConfig({ ...base, environment: "prod" });
     expect([c.database.multiAz, c.database.deletionProtection, c.database.backupRetentionDays]).toEqual([true, true, 14]);
   });
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { project, runEntry, serializedBundleProvider } from "./support/entry.js";
+import { FAKE_RDS_CA_BUNDLE } from "./support/mocks.js";
 
 // The local stack reads the admin login's password (adminPassword, not the postgres superuser's
 // superuserPassword) from the file `npm start` writes; point it at a temp one.
@@ -20,8 +21,9 @@ describe("Pulumi.yaml", () => {
 });
 
 const STACKS: { stack: string; overrides: Record<string, string>; target: string }[] = [
-  { stack: "dev", overrides: {}, target: "aws" },
-  { stack: "prod", overrides: {}, target: "aws" },
+  // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md).
+  { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
+  { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
   { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
 ];
 
@@ -52,6 +54,11 @@ describe("entry refuses bad config at preview", () => {
   it("names the key and the allowed values", () => {
     const run = runEntry("dev", { "pgkit:readReplicas": "9" });
     expect(run.error).toContain("pgkit:readReplicas: invalid value '9' (allowed: an integer from 0 to 5)");
+  });
+
+  it("an AWS stack says where to download the RDS CA bundle when the file is missing", () => {
+    const run = runEntry("dev", { "pgkit:rdsCaBundlePath": "certs/nonexistent-bundle.pem" });
+    expect(run.error).toMatch(/pgkit:rdsCaBundlePath: .*nonexistent-bundle\.pem does not exist; download it: .*truststore\.pki\.rds\.amazonaws\.com/);
   });
 
   it("the local stack says to run npm start when its secrets file is missing", () => {

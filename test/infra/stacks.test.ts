@@ -1,6 +1,8 @@
 // Builds each example stack (dev, prod, local) under Pulumi mocks and checks the promises the
 // issue makes, one assertion group per promise. AWS and the engine are mocked; the SQL bundle's
 // checksum is the real one computed from sql/.
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +12,7 @@ import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
 import { scramVerifier } from "../../src/local/secrets.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
-import { createMocks, MOCK_PASSWORD_PREFIX, mockOutputs, type MockOptions, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
+import { createMocks, FAKE_RDS_CA_BUNDLE, MOCK_PASSWORD_PREFIX, mockOutputs, type MockOptions, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
 
 interface Built {
   recorded: Recorded[];
@@ -61,6 +63,7 @@ async function build(stack: string, overrides: RawConfig = {}, mockOptions: Mock
       sqlDir: join(repoRoot, "sql"),
       bundle,
       localAdminPassword: () => `${MOCK_PASSWORD_PREFIX}local-admin`,
+      rdsCaBundle: () => readFileSync(join(repoRoot, FAKE_RDS_CA_BUNDLE), "utf8"),
     }),
   );
   await settle(recorded);
@@ -221,6 +224,19 @@ describe.each([
     expect(ini).toContain("auth_type = scram-sha-256");
     expect(ini).toContain("auth_file = /tmp/pgbouncer/userlist.txt");
     expect(ini).not.toMatch(/auth_user|auth_query|auth_dbname|user_lookup|pg_shadow/);
+  });
+
+  it("verifies RDS: verify-full against the region's RDS CA certificates, shipped in the task's environment", () => {
+    const { container, ini } = poolerContainer(s);
+    expect(ini).toContain("server_tls_sslmode = verify-full\nserver_tls_ca_file = /tmp/pgbouncer/rds-ca.pem\n");
+    expect(ini).not.toMatch(/server_tls_sslmode = (disable|allow|prefer|require|verify-ca)\b/);
+    const pem = container.environment.find((e) => e.name === "PGBOUNCER_SERVER_CA")?.value ?? "";
+    const subjects = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => /CN=([^\n]+)/.exec(new X509Certificate(c).subject)?.[1]);
+    // eu-west-1 (the mocked region) only: not us-east-1, eu-central-1 or the region-less 2019 root
+    expect(subjects).toEqual(["Amazon RDS eu-west-1 Root CA RSA2048 G1", "Amazon RDS eu-west-1 Root CA ECC384 G1"]);
+    expect(s.one(T.rds, "pgkit-primary").inputs.caCertIdentifier).toBe("rds-ca-rsa2048-g1");
+    const params = Object.fromEntries(props<{ name: string; value: string }[]>(s.of(T.params)[0], "parameters").map((p) => [p.name, p.value]));
+    expect(params["rds.force_ssl"]).toBe("1");
   });
 
   it("hands the auth_file to the task only as an ECS secret from the pooler's Secrets Manager secret, pinned to its version", () => {

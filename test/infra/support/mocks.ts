@@ -20,6 +20,8 @@ export interface Recorded {
 }
 
 export const MOCK_PASSWORD_PREFIX = "mock-secret-";
+/** Fake RDS CA bundle (self-signed certificates with RDS-like subjects), relative to the repo root. */
+export const FAKE_RDS_CA_BUNDLE = "test/infra/fixtures/fake-rds-ca-bundle.pem";
 
 export function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const arn = `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`;
