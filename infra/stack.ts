@@ -167,6 +167,8 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     target: "aws",
     directEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
     pooledEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
+    // Public: clients connect with sslmode=verify-full and this file as sslrootcert.
+    poolerCaCertPem: pooler.caCertPem,
     replicaEndpoints: database.replicaAddresses,
     databaseName: cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,

@@ -8,6 +8,7 @@ import type { Environment, PoolerConfig } from "../config.js";
 import type { Database } from "../database.js";
 import { CONTAINER_FILES, ENTRYPOINT_SCRIPT, PGBOUNCER_PORT, renderAuthFile, renderPgbouncerIni } from "./pgbouncer.ini.js";
 import { regionalRdsCaBundle } from "./rdsCa.js";
+import { poolerTls } from "./tls.js";
 
 /** A login PgBouncer admits: its role name and the SCRAM verifier the server holds for it (a Pulumi secret). */
 export interface PooledLogin {
@@ -32,6 +33,8 @@ export interface PoolerArgs {
 
 export class Pooler extends pulumi.ComponentResource {
   readonly endpoint: pulumi.Output<string>;
+  /** The CA of the certificate PgBouncer presents: clients verify against it (sslmode=verify-full). Public. */
+  readonly caCertPem: pulumi.Output<string>;
   readonly port = PGBOUNCER_PORT;
   readonly clusterName: pulumi.Output<string>;
   readonly serviceName: pulumi.Output<string>;
@@ -79,16 +82,30 @@ export class Pooler extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
 
+    // The NLB passes TCP through (TLS ends in PgBouncer); its DNS name is the name the certificate carries.
+    const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
+      internal: true,
+      loadBalancerType: "network",
+      subnets: args.privateSubnetIds,
+      securityGroups: [nlbSg.id],
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: args.environment === "prod",
+      tags,
+    }, { parent: this });
+
+    const clientTls = poolerTls(name, { dnsName: nlb.dnsName, environment: args.environment }, this);
+
     const assume = JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
     });
     // The pooler's own secret: JSON whose keys ECS hands to the container one by one (valueFrom with a
-    // JSON key). Its auth_file holds only verifiers, but a verifier lets whoever holds it pose as the server
-    // to a client, so it is kept like a password: KMS-encrypted, a Pulumi secret, never in the task definition.
+    // JSON key): the auth_file and the private key of the client-facing certificate. The auth_file holds only
+    // verifiers, but a verifier lets whoever holds it pose as the server to a client, so it is kept like a
+    // password: KMS-encrypted, a Pulumi secret, never in the task definition.
     const poolerSecret = new aws.secretsmanager.Secret(`${name}-secret`, {
       name: `pgkit/${args.environment}/pooler`,
-      description: `pgkit ${args.environment} PgBouncer: auth_file of SCRAM verifiers`,
+      description: `pgkit ${args.environment} PgBouncer: auth_file of SCRAM verifiers and TLS private key`,
       kmsKeyId: args.kmsKeyArn,
       recoveryWindowInDays: args.environment === "prod" ? 30 : 7,
       tags: { ...tags, role: "pgbouncer" },
@@ -98,7 +115,7 @@ export class Pooler extends pulumi.ComponentResource {
       .apply((entries) => renderAuthFile(entries.map(([loginName, verifier]) => ({ name: loginName, verifier }))));
     const poolerSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-secret`, {
       secretId: poolerSecret.id,
-      secretString: pulumi.secret(pulumi.jsonStringify({ authFile })),
+      secretString: pulumi.secret(pulumi.jsonStringify({ authFile, tlsKey: clientTls.keyPem })),
     }, { parent: this });
     // ECS reads a secret only when a task starts (a new value never reaches running tasks). Naming the
     // version in valueFrom (`<arn>:<json-key>:<version-stage>:<version-id>`, version-id pinned, stage
@@ -161,8 +178,12 @@ export class Pooler extends pulumi.ComponentResource {
           environment: [
             { name: CONTAINER_FILES.ini.env, value: ini },
             { name: CONTAINER_FILES.serverCa.env, value: region.region.apply((r) => regionalRdsCaBundle(args.rdsCaBundle, r)) },
+            { name: CONTAINER_FILES.clientTlsCert.env, value: clientTls.certPem },
           ],
-          secrets: [{ name: CONTAINER_FILES.authFile.env, valueFrom: fromPoolerSecret("authFile") }],
+          secrets: [
+            { name: CONTAINER_FILES.authFile.env, valueFrom: fromPoolerSecret("authFile") },
+            { name: CONTAINER_FILES.clientTlsKey.env, valueFrom: fromPoolerSecret("tlsKey") },
+          ],
           ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
           stopTimeout: 60, // time for in-flight transactions after SIGTERM before SIGKILL
           logConfiguration: {
@@ -171,16 +192,6 @@ export class Pooler extends pulumi.ComponentResource {
           },
         },
       ]),
-      tags,
-    }, { parent: this });
-
-    const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
-      internal: true,
-      loadBalancerType: "network",
-      subnets: args.privateSubnetIds,
-      securityGroups: [nlbSg.id],
-      enableCrossZoneLoadBalancing: true,
-      enableDeletionProtection: args.environment === "prod",
       tags,
     }, { parent: this });
 
@@ -222,6 +233,7 @@ export class Pooler extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [listener] });
 
     this.endpoint = nlb.dnsName;
+    this.caCertPem = clientTls.caCertPem;
     this.clusterName = cluster.name;
     this.serviceName = service.name;
     this.targetGroupArnSuffix = targetGroup.arnSuffix;

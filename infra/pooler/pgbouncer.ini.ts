@@ -1,7 +1,8 @@
 // The whole PgBouncer configuration of the AWS pooler, in one place.
-// The rendered ini holds no secret. The auth_file (the pooled logins' SCRAM verifiers) reaches the
-// container as an ECS secret from Secrets Manager and is written to a private file at start (see
-// entrypointScript); it never stands in the task definition.
+// The rendered ini holds no secret. The auth_file (the pooled logins' SCRAM verifiers) and the private
+// key of the client-facing certificate reach the container as ECS secrets from Secrets Manager; the
+// public files (ini, RDS CA, certificate) come through the task definition's environment. The entrypoint
+// writes each to a private file at start (see entrypointScript).
 
 export interface PgbouncerIniOptions {
   /** RDS primary endpoint (and optional replica for the read-only alias). */
@@ -32,6 +33,10 @@ export const CONTAINER_FILES = {
   authFile: { env: "PGBOUNCER_AUTH_FILE", file: "userlist.txt" },
   /** The region's RDS CA certificates (public: task definition environment; infra/pooler/rdsCa.ts). */
   serverCa: { env: "PGBOUNCER_SERVER_CA", file: "rds-ca.pem" },
+  /** The certificate PgBouncer presents to clients (public: task definition environment; infra/pooler/tls.ts). */
+  clientTlsCert: { env: "PGBOUNCER_CLIENT_TLS_CERT", file: "client-tls.crt" },
+  /** Its private key (ECS secret from Secrets Manager). */
+  clientTlsKey: { env: "PGBOUNCER_CLIENT_TLS_KEY", file: "client-tls.key" },
 } as const;
 export type ContainerFile = keyof typeof CONTAINER_FILES;
 
@@ -126,8 +131,13 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "server_tls_sslmode = verify-full",
     `server_tls_ca_file = ${containerPath("serverCa", runDir)}`,
     "server_tls_protocols = secure",
-    // Client side: traffic stays inside the VPC behind security groups (the NLB passes TCP through).
-    "client_tls_sslmode = disable",
+    // Client side: TLS or nothing ("require: Client must use TLS. If not, the client connection is rejected",
+    // pgbouncer doc/config.md, client_tls_sslmode). The NLB passes TCP through, so TLS runs from the client to
+    // PgBouncer; clients verify the certificate with the stack output poolerCaCertPem (sslmode=verify-full).
+    "client_tls_sslmode = require",
+    `client_tls_cert_file = ${containerPath("clientTlsCert", runDir)}`,
+    `client_tls_key_file = ${containerPath("clientTlsKey", runDir)}`,
+    "client_tls_protocols = secure",
     "",
     "; --- logging --------------------------------------------------------------",
     // stdout goes to CloudWatch Logs through the awslogs driver.

@@ -12,7 +12,7 @@ import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
 import { scramVerifier } from "../../src/local/secrets.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
-import { createMocks, FAKE_RDS_CA_BUNDLE, MOCK_PASSWORD_PREFIX, mockOutputs, type MockOptions, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
+import { createMocks, FAKE_RDS_CA_BUNDLE, MOCK_PASSWORD_PREFIX, mockOutputs, mockPem, type MockOptions, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
 
 interface Built {
   recorded: Recorded[];
@@ -40,6 +40,10 @@ const T = {
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  tlsKey: "tls:index/privateKey:PrivateKey",
+  tlsCa: "tls:index/selfSignedCert:SelfSignedCert",
+  tlsCsr: "tls:index/certRequest:CertRequest",
+  tlsCert: "tls:index/locallySignedCert:LocallySignedCert",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
@@ -239,19 +243,44 @@ describe.each([
     expect(params["rds.force_ssl"]).toBe("1");
   });
 
+  it("requires TLS from clients, with a certificate for the NLB's name signed by the stack's own CA", () => {
+    const { container, ini } = poolerContainer(s);
+    expect(ini).toContain(
+      "client_tls_sslmode = require\nclient_tls_cert_file = /tmp/pgbouncer/client-tls.crt\nclient_tls_key_file = /tmp/pgbouncer/client-tls.key\nclient_tls_protocols = secure\n",
+    );
+    // the certificate is public (environment), its key comes from the pooler's secret
+    expect(container.environment.find((e) => e.name === "PGBOUNCER_CLIENT_TLS_CERT")?.value).toBe(mockPem("CERTIFICATE", "pgkit-pooler-server"));
+    const { tlsKey } = JSON.parse(String(s.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { tlsKey: string };
+    expect(tlsKey).toBe(mockPem("EC PRIVATE KEY", "pgkit-pooler-server-key"));
+    // ECDSA P-256 keys; a CA certificate; a server certificate for the NLB's DNS name, signed by that CA
+    for (const k of s.of(T.tlsKey)) expect([k.inputs.algorithm, k.inputs.ecdsaCurve]).toEqual(["ECDSA", "P256"]);
+    expect(s.one(T.tlsCa, "pgkit-pooler-ca").inputs).toMatchObject({ isCaCertificate: true, privateKeyPem: mockPem("EC PRIVATE KEY", "pgkit-pooler-ca-key") });
+    expect(s.one(T.tlsCsr, "pgkit-pooler-server").inputs).toMatchObject({ dnsNames: ["pgkit-pooler-nlb-0123.elb.eu-west-1.amazonaws.com"], privateKeyPem: tlsKey });
+    const cert = s.one(T.tlsCert, "pgkit-pooler-server").inputs;
+    expect(cert).toMatchObject({ caCertPem: mockPem("CERTIFICATE", "pgkit-pooler-ca"), caPrivateKeyPem: mockPem("EC PRIVATE KEY", "pgkit-pooler-ca-key") });
+    expect(cert.allowedUses).toContain("server_auth");
+    expect(Number(cert.earlyRenewalHours)).toBeGreaterThan(0);
+    // clients get the CA certificate (public) as a stack output; no private key is ever an output
+    expect(s.outputs.poolerCaCertPem).toBe(mockPem("CERTIFICATE", "pgkit-pooler-ca"));
+    expect(JSON.stringify(s.outputs)).not.toContain("PRIVATE KEY");
+  });
+
   it("hands the auth_file to the task only as an ECS secret from the pooler's Secrets Manager secret, pinned to its version", () => {
     const { container } = poolerContainer(s);
     const secret = s.one(T.secret, "pgkit-pooler-secret");
     const version = s.one(T.secretVersion, "pgkit-pooler-secret");
     expect(secret.inputs).toMatchObject({ name: `pgkit/${stack}/pooler`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
     const versionId = String(outputsOf(version).versionId);
+    const arn = "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-secret";
     expect(container.secrets).toEqual([
-      { name: "PGBOUNCER_AUTH_FILE", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-secret:authFile::${versionId}` },
+      { name: "PGBOUNCER_AUTH_FILE", valueFrom: `${arn}:authFile::${versionId}` },
+      { name: "PGBOUNCER_CLIENT_TLS_KEY", valueFrom: `${arn}:tlsKey::${versionId}` },
     ]);
     // no password, verifier or the file itself anywhere in the task definition
     const text = JSON.stringify(s.of(T.task)[0].inputs);
     expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
     expect(text).not.toContain("SCRAM-SHA-256$");
+    expect(text).not.toContain("PRIVATE KEY");
     expect(container.environment.map((e) => e.name).filter((n) => /PASSWORD|AUTH/.test(n))).toEqual([]);
     // the task can read this secret and no other
     const policy = JSON.parse(String(s.one(T.rolePolicy, "pgkit-pooler-exec-secret").inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };

@@ -23,6 +23,9 @@ export const MOCK_PASSWORD_PREFIX = "mock-secret-";
 /** Fake RDS CA bundle (self-signed certificates with RDS-like subjects), relative to the repo root. */
 export const FAKE_RDS_CA_BUNDLE = "test/infra/fixtures/fake-rds-ca-bundle.pem";
 
+/** A PEM-shaped stand-in for what the tls provider would generate. */
+export const mockPem = (label: string, name: string) => `-----BEGIN ${label}-----\nmock-${name}\n-----END ${label}-----\n`;
+
 export function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const arn = `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`;
   const base: Record<string, unknown> = { ...inputs, arn, id: `${name}-id` };
@@ -46,6 +49,13 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, u
       return { ...base, keyId: `${name}-key-id` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: `${MOCK_PASSWORD_PREFIX}${name}` };
+    case "tls:index/privateKey:PrivateKey":
+      return { ...base, privateKeyPem: mockPem("EC PRIVATE KEY", name), publicKeyPem: mockPem("PUBLIC KEY", name) };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { ...base, certPem: mockPem("CERTIFICATE", name) };
+    case "tls:index/certRequest:CertRequest":
+      return { ...base, certRequestPem: mockPem("CERTIFICATE REQUEST", name) };
     case "aws:secretsmanager/secretVersion:SecretVersion":
       // Secrets Manager gives every new value a new version id.
       return { ...base, versionId: `v-${createHash("sha256").update(String(inputs.secretString)).digest("hex").slice(0, 12)}` };
