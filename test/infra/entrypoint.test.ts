@@ -3,10 +3,10 @@
 // every file is written verbatim and private, nothing is echoed, the secrets are gone from PgBouncer's
 // environment, and a missing value stops the start naming only the variable.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { CONTAINER_FILES, containerPath, entrypointScript, type ContainerFile } from "../../infra/pooler/pgbouncer.ini.js";
 
 const files = Object.keys(CONTAINER_FILES) as ContainerFile[];
@@ -19,12 +19,18 @@ const FAKE = Object.fromEntries(
 ) as Record<ContainerFile, string>;
 FAKE.authFile = '"pgkit_app_login" "SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy"\n"pgkit_worker_login" "SCRAM-SHA-256$4096:$HOME:%s\\n"\n';
 
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
 function start(values: Partial<Record<ContainerFile, string>>) {
   const root = mkdtempSync(join(tmpdir(), "pgkit-entrypoint-"));
+  roots.push(root);
   const runDir = join(root, "run", "pgbouncer");
   const bin = join(root, "bin");
   const report = join(root, "pgbouncer-report.txt");
-  spawnSync("mkdir", ["-p", bin]);
+  mkdirSync(bin);
   // Stand-in for PgBouncer: records its arguments, the PGBOUNCER_* variables it inherited, and the modes.
   writeFileSync(
     join(bin, "pgbouncer"),
