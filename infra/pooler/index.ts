@@ -120,7 +120,8 @@ export class Pooler extends pulumi.ComponentResource {
     // ECS reads a secret only when a task starts (a new value never reaches running tasks). Naming the
     // version in valueFrom (`<arn>:<json-key>:<version-stage>:<version-id>`, version-id pinned, stage
     // empty) makes every new value a new task definition revision, so `pulumi up` itself rolls the
-    // service onto it. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+    // service onto it. JSON keys and version ids need Fargate platform 1.4.0 or later (the service runs LATEST).
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
     const fromPoolerSecret = (jsonKey: string) => pulumi.interpolate`${poolerSecret.arn}:${jsonKey}::${poolerSecretVersion.versionId}`;
 
     const executionRole = new aws.iam.Role(`${name}-exec`, { assumeRolePolicy: assume, tags }, { parent: this });

@@ -4,8 +4,9 @@
 // exported to a container, and the only way to use one is to terminate TLS on the NLB (a TLS listener).
 // That does not work for PostgreSQL clients: the protocol opens in plain text with an SSLRequest packet
 // and starts TLS only after the server's answer, while an NLB TLS listener expects a TLS ClientHello first
-// (only PostgreSQL 17 clients can open with TLS directly, `sslnegotiation=direct`). It would also leave
-// the NLB -> task hop to its own TLS and put a second certificate in play. AWS Private CA would work but
+// (PostgreSQL 17 clients can open with TLS directly, `sslnegotiation=direct`, but then require the server to
+// agree on the `postgresql` ALPN protocol, which an NLB listener does not offer). It would also leave the
+// NLB -> task hop to its own TLS and put a second certificate in play. AWS Private CA would work but
 // costs a monthly fee per CA for one certificate. So: a CA per stack, generated here; its certificate is a
 // stack output (`poolerCaCertPem`) that clients use with `sslmode=verify-full`.
 //
