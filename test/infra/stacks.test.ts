@@ -287,6 +287,24 @@ describe.each([
     expect(policy.Statement.find((st) => st.Action.includes("secretsmanager:GetSecretValue"))?.Resource).toEqual([String(outputsOf(secret).arn)]);
   });
 
+  it("tells pooled logins to connect to the pooler by the name its certificate carries, the others to RDS", () => {
+    const hosts = Object.fromEntries(
+      s.of(T.secretVersion)
+        .map((v) => JSON.parse(String(v.inputs.secretString)) as { username?: string; host?: string; port?: number })
+        .filter((j) => j.username)
+        .map((j) => [j.username, `${j.host}:${j.port}`]),
+    );
+    const pooler = `${String(props<string[]>(s.one(T.tlsCsr, "pgkit-pooler-server"), "dnsNames")[0])}:6432`;
+    const rds = "pgkit-primary.abc123.eu-west-1.rds.amazonaws.com:5432";
+    expect(hosts).toEqual({
+      pgkit_app_login: pooler,
+      pgkit_worker_login: pooler,
+      pgkit_readonly_login: rds,
+      pgkit_maintenance_login: rds,
+      pgkit_migrator_login: rds,
+    });
+  });
+
   it("puts the very verifiers the login roles were created with into the auth_file, for the pooled logins only", () => {
     const version = s.one(T.secretVersion, "pgkit-pooler-secret");
     expect(version.secretKeys).toContain("secretString");
