@@ -73,7 +73,7 @@ export interface DatabaseObjectsConfig {
   host?: string;
   port?: number;
   sslMode: SslMode;
-  /** Path (on the machine running `pulumi up`) of the RDS CA bundle; needed for verify-ca / verify-full. */
+  /** Path (on the machine running `pulumi up`) of the RDS CA bundle; required on AWS (PgBouncer's verify-full, and verify-ca / verify-full here). */
   caBundlePath?: string;
 }
 
@@ -81,7 +81,12 @@ export interface LocalConfig {
   host: string;
   port: number;
   poolerPort: number;
-  superuser: string;
+  /**
+   * The login that applies the database objects: shaped like the RDS master user (LOGIN CREATEROLE
+   * CREATEDB NOSUPERUSER, member of an rds_superuser stand-in), so the local target takes the same
+   * path as AWS. Its password is `adminPassword` in the secrets file.
+   */
+  admin: string;
   secretsFile: string;
 }
 
@@ -155,7 +160,8 @@ export const CONFIG_KEYS = [
   "localHost",
   "localPort",
   "localPoolerPort",
-  "localSuperuser",
+  "localAdmin",
+  "localSuperuser", // renamed to localAdmin: still known, so an old stack file gets a message saying so
   "localSecretsFile",
   "tags",
 ] as const;
@@ -291,8 +297,10 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const port = r.optionalInt("dbObjectsPort", 1, 65535);
   const sslMode = r.oneOf("dbObjectsSslMode", ["require", "verify-ca", "verify-full"] as const, "verify-full");
   const caBundlePath = raw.rdsCaBundlePath;
-  if (target === "aws" && manage && sslMode !== "require" && !caBundlePath) {
-    problems.push(`pgkit:rdsCaBundlePath: required when pgkit:dbObjectsSslMode is ${sslMode} (download https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), or set pgkit:dbObjectsSslMode to require`);
+  if (target === "aws" && !caBundlePath) {
+    // PgBouncer verifies RDS against it (server_tls_sslmode = verify-full), and so does a verify-ca/verify-full
+    // database-object connection.
+    problems.push("pgkit:rdsCaBundlePath: required on AWS: PgBouncer verifies RDS against it (allowed: a path to https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem or the region's bundle)");
   }
 
   // Local
@@ -301,9 +309,15 @@ export function parseConfig(raw: RawConfig): StackConfig {
     // npm start's own defaults (src/config.ts).
     port: r.int("localPort", 1, 65535, DEFAULT_PORTS.local.pgPort),
     poolerPort: r.int("localPoolerPort", 1, 65535, DEFAULT_PORTS.local.bouncerPort),
-    superuser: r.match("localSuperuser", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "postgres",
+    admin: r.match("localAdmin", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "pgkit_admin",
     secretsFile: raw.localSecretsFile ?? ".pgkit/local/secrets.json",
   };
+
+  if (raw.localSuperuser !== undefined) {
+    problems.push(
+      "pgkit:localSuperuser: renamed to pgkit:localAdmin (allowed: remove it, or set pgkit:localAdmin; the local stack's objects are now applied by the RDS-shaped admin login, default pgkit_admin, not by the postgres superuser)",
+    );
+  }
 
   const tags = r.stringMap("tags");
 

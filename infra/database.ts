@@ -16,6 +16,8 @@ export interface DatabaseArgs {
 
 export const DB_PORT = 5432;
 export const MASTER_USERNAME = "pgkit_admin";
+/** The CA of the instances' server certificates; PgBouncer verifies against its regional root (infra/pooler/rdsCa.ts). */
+export const RDS_CA_IDENTIFIER = "rds-ca-rsa2048-g1";
 
 /** Parameter-group values, exported so tests (and reviewers) see them in one place. */
 export function parameterGroupValues(config: DatabaseConfig): Record<string, { value: string; applyMethod: "immediate" | "pending-reboot" }> {
@@ -37,6 +39,16 @@ export function parameterGroupValues(config: DatabaseConfig): Record<string, { v
     log_lock_waits: immediate(1),
     log_temp_files: immediate(10240),
     log_autovacuum_min_duration: immediate(1000),
+    // Bind parameters never reach the log: a slow set_config of the encryption keyring
+    // (log_min_duration_statement) or a failing statement would otherwise print its values
+    // (docs/security.md). PostgreSQL >= 13 settings, so in every family this program allows
+    // (https://www.postgresql.org/docs/current/runtime-config-logging.html#GUC-LOG-PARAMETER-MAX-LENGTH).
+    // Modifiable on RDS: seen as `"IsModifiable": true`, dynamic, in a published
+    // `describe-engine-default-parameters` listing (an Aurora PostgreSQL one); not checked against an RDS
+    // postgres14-17 family from here (no AWS access): docs/pulumi.md has the one-line check.
+    log_parameter_max_length: immediate(0),
+    log_parameter_max_length_on_error: immediate(0),
+    // DDL is logged; role DDL carries SCRAM verifiers only, never a plaintext password (infra/credentials.ts).
     log_statement: immediate("ddl"),
     // A forgotten open transaction blocks vacuum and holds pooled connections.
     idle_in_transaction_session_timeout: immediate(60000),
@@ -195,7 +207,7 @@ export class Database extends pulumi.ComponentResource {
       vpcSecurityGroupIds: [this.securityGroup.id],
       publiclyAccessible: false,
       parameterGroupName: parameterGroup.name,
-      caCertIdentifier: "rds-ca-rsa2048-g1",
+      caCertIdentifier: RDS_CA_IDENTIFIER,
       backupRetentionPeriod: config.backupRetentionDays, // > 0 enables PITR
       backupWindow: config.backupWindow,
       maintenanceWindow: config.maintenanceWindow,
@@ -224,7 +236,7 @@ export class Database extends pulumi.ComponentResource {
           vpcSecurityGroupIds: [this.securityGroup.id],
           publiclyAccessible: false,
           parameterGroupName: parameterGroup.name,
-          caCertIdentifier: "rds-ca-rsa2048-g1",
+          caCertIdentifier: RDS_CA_IDENTIFIER,
           autoMinorVersionUpgrade: true,
           backupRetentionPeriod: 0, // PITR comes from the primary
           deletionProtection: config.deletionProtection,

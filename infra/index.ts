@@ -11,7 +11,10 @@ import { createStack, type StackOutputs } from "./stack.js";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const sqlDir = join(repoRoot, "sql");
 
-/** The local stack's superuser password, from the file `npm start` writes. */
+/**
+ * The local stack's admin password (the RDS-shaped admin login, `pgkit:localAdmin`), from the file
+ * `npm start` writes. The postgres superuser's password (`superuserPassword`) is never read here.
+ */
 function readLocalAdminPassword(file: string): string {
   const path = resolve(repoRoot, file);
   if (!existsSync(path)) {
@@ -24,6 +27,17 @@ function readLocalAdminPassword(file: string): string {
   return parsed.adminPassword;
 }
 
+/** The RDS CA bundle (pgkit:rdsCaBundlePath): PgBouncer verifies RDS against it, and so does the database-object connection. */
+function readRdsCaBundle(file: string | undefined): string {
+  const path = resolve(repoRoot, file ?? "");
+  if (!file || !existsSync(path)) {
+    throw new Error(
+      `pgkit:rdsCaBundlePath: ${file ? `${path} does not exist` : "not set"}; download it: mkdir -p certs && curl -o certs/rds-global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`,
+    );
+  }
+  return readFileSync(path, "utf8");
+}
+
 export default async function program(): Promise<StackOutputs> {
   const cfg = loadConfig(); // fails preview with the key and allowed values when config is wrong
   const files = await loadMigrations(sqlDir);
@@ -32,5 +46,6 @@ export default async function program(): Promise<StackOutputs> {
     sqlDir,
     bundle: { checksum: bundleChecksum(files), files: files.map((f) => f.name) },
     localAdminPassword: () => readLocalAdminPassword(cfg.local.secretsFile), // wrapped in pulumi.secret by the stack
+    rdsCaBundle: () => readRdsCaBundle(cfg.databaseObjects.caBundlePath),
   });
 }

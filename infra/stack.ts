@@ -19,8 +19,10 @@ export interface StackContext {
   /** Absolute folder of the SQL bundle. */
   sqlDir: string;
   bundle: pulumi.Input<BundleInfo>;
-  /** Local target only: the local stack's superuser password (read from its secrets file). */
+  /** Local target only: the local stack's admin password (`adminPassword` in its secrets file). */
   localAdminPassword?: () => string;
+  /** AWS target only: PEM text of the RDS CA bundle at pgkit:rdsCaBundlePath. */
+  rdsCaBundle?: () => string;
 }
 
 export type StackOutputs = Record<string, pulumi.Input<unknown>>;
@@ -37,10 +39,12 @@ function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     connection: {
       host: cfg.local.host,
       port: cfg.local.port,
-      username: cfg.local.superuser,
+      // The RDS-shaped admin (not the postgres superuser), so the local target applies the bundle and
+      // creates roles with exactly the rights it will have on RDS.
+      username: cfg.local.admin,
       password: pulumi.secret(ctx.localAdminPassword()),
       sslMode: "disable", // loopback only
-      superuser: true,
+      superuser: false,
     },
     databaseName: cfg.database.databaseName,
     createDatabase: false,
@@ -60,6 +64,7 @@ function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
 }
 
 function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  if (!ctx.rdsCaBundle) throw new Error("aws target needs the RDS CA bundle (pgkit:rdsCaBundlePath)");
   const { tags, environment } = cfg;
   const prod = environment === "prod";
   const network = new Network("pgkit-net", { config: cfg.network, tags });
@@ -71,20 +76,20 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     tags,
   });
 
-  // PgBouncer's auth_user first (the pooler reads its secret), then the logins whose secrets name the
-  // pooler's endpoint.
-  const secretsFor = (pooledHost: pulumi.Input<string>) => ({
-    kmsKeyArn: database.kmsKeyArn,
-    directHost: database.address,
-    directPort: database.port,
-    pooledHost,
-    pooledPort: PGBOUNCER_PORT,
-    databaseName: cfg.database.databaseName,
-  });
-  const poolerAuth = new Credentials("pgkit-pooler-auth", {
+  // The logins' secrets name the pooler's endpoint and the pooler's auth_file holds the logins' verifiers:
+  // no cycle between the resources, only in construction order, so the endpoint is a deferred output.
+  const [pooledHost, resolvePooledHost] = pulumi.deferredOutput<string>();
+  const credentials = new Credentials("pgkit-logins", {
     environment,
-    roles: AWS_LOGIN_ROLES.filter((r) => r.key === "pgbouncer"),
-    secrets: secretsFor(database.address),
+    roles: AWS_LOGIN_ROLES,
+    secrets: {
+      kmsKeyArn: database.kmsKeyArn,
+      directHost: database.address,
+      directPort: database.port,
+      pooledHost,
+      pooledPort: PGBOUNCER_PORT,
+      databaseName: cfg.database.databaseName,
+    },
     tags,
   });
 
@@ -95,17 +100,12 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     vpcCidr: network.vpcCidr,
     privateSubnetIds: network.privateSubnetIds,
     database,
-    authSecretArn: poolerAuth.secretArnOf("pgbouncer"),
+    rdsCaBundle: ctx.rdsCaBundle(),
+    pooledLogins: credentials.logins.filter((l) => l.spec.via === "pooler").map((l) => ({ name: l.spec.name, verifier: l.verifier })),
     kmsKeyArn: database.kmsKeyArn,
     tags,
   });
-
-  const credentials = new Credentials("pgkit-logins", {
-    environment,
-    roles: AWS_LOGIN_ROLES.filter((r) => r.key !== "pgbouncer"),
-    secrets: secretsFor(pooler.endpoint),
-    tags,
-  });
+  resolvePooledHost(pooler.endpoint);
 
   const bastion = cfg.database.bastion
     ? new Bastion("pgkit-bastion", { vpcId: network.vpcId, subnetId: network.privateSubnetIds.apply((s) => s[0]), database, tags })
@@ -156,7 +156,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
       databaseName: cfg.database.databaseName,
       createDatabase: true,
       extensions: ["pg_cron"], // the bundle creates pgcrypto, citext, vector, pg_stat_statements itself
-      logins: [...poolerAuth.logins, ...credentials.logins],
+      logins: credentials.logins,
       iamLogins: [{ name: "pgkit_ops_iam", groups: ["rds_iam", "pgkit_readonly"] }],
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
       protect: prod,
@@ -167,10 +167,12 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     target: "aws",
     directEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
     pooledEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
+    // Public: clients connect with sslmode=verify-full and this file as sslrootcert.
+    poolerCaCertPem: pooler.caCertPem,
     replicaEndpoints: database.replicaAddresses,
     databaseName: cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,
-    loginSecretArns: pulumi.all([poolerAuth.secretArns, credentials.secretArns]).apply(([a, b]) => ({ ...a, ...b })),
+    loginSecretArns: credentials.secretArns,
     kmsKeyArn: database.kmsKeyArn,
     backupVaultName: backups.vaultName,
     backupCopyVaultArn: backups.copyVaultArn,

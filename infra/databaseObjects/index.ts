@@ -1,6 +1,6 @@
 // DatabaseObjects: what lives inside PostgreSQL and belongs to the environment, in dependency order:
-//   database -> extensions needing elevated rights -> login roles the bundle grants to
-//   -> the SQL bundle (group roles, schemas, functions...) -> login roles granted the bundle's groups.
+//   database -> extensions needing elevated rights -> the SQL bundle (group roles, schemas,
+//   functions...) -> login roles granted the bundle's groups.
 // The same component drives RDS (through an SSM tunnel or from inside the VPC) and the local stack.
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
@@ -80,7 +80,9 @@ export class DatabaseObjects extends pulumi.ComponentResource {
       new postgresql.Role(`${name}-role-${login.spec.key}`, {
         name: login.spec.name,
         login: true,
-        password: login.password,
+        // The SCRAM verifier, never the password: PostgreSQL stores it as given and the DDL it logs
+        // (log_statement = ddl) carries no plaintext. PgBouncer's auth_file holds the same verifier.
+        password: login.verifier,
         roles: groups,
         inherit: true,
         connectionLimit: login.spec.connectionLimit ?? -1,
@@ -90,7 +92,6 @@ export class DatabaseObjects extends pulumi.ComponentResource {
         bypassRowLevelSecurity: false,
       }, child({ dependsOn }));
 
-    const early = args.logins.filter((l) => l.spec.beforeBundle).map((l) => makeRole(l, l.spec.groups, dependencies));
 
     const bundle = new SqlBundle(`${name}-sql-bundle`, {
       connection: pulumi.all([c.host, c.port, c.username, c.password, dbName]).apply(([host, port, user, password, database]) => ({
@@ -100,9 +101,9 @@ export class DatabaseObjects extends pulumi.ComponentResource {
       dir: args.bundle.dir,
       checksum: pulumi.output(args.bundle.info).apply((b) => b.checksum),
       files: pulumi.output(args.bundle.info).apply((b) => b.files),
-    }, { parent: this, dependsOn: [...dependencies, ...early] });
+    }, { parent: this, dependsOn: dependencies });
 
-    const late = args.logins.filter((l) => !l.spec.beforeBundle).map((l) => makeRole(l, l.spec.groups, [bundle]));
+    const logins = args.logins.map((l) => makeRole(l, l.spec.groups, [bundle]));
     const iam = (args.iamLogins ?? []).map(
       (r) =>
         new postgresql.Role(`${name}-role-${r.name}`, {
@@ -111,7 +112,7 @@ export class DatabaseObjects extends pulumi.ComponentResource {
     );
 
     this.databaseName = dbName;
-    this.roleNames = pulumi.all([...early, ...late, ...iam].map((r) => r.name));
+    this.roleNames = pulumi.all([...logins, ...iam].map((r) => r.name));
     this.bundleChecksum = bundle.checksum;
     this.appliedMigrations = bundle.applied;
     this.registerOutputs({ roleNames: this.roleNames, bundleChecksum: this.bundleChecksum });

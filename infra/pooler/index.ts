@@ -6,7 +6,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PoolerConfig } from "../config.js";
 import type { Database } from "../database.js";
-import { ENTRYPOINT_SCRIPT, PGBOUNCER_AUTH_USER, PGBOUNCER_PORT, renderPgbouncerIni } from "./pgbouncer.ini.js";
+import { CONTAINER_FILES, ENTRYPOINT_SCRIPT, PGBOUNCER_PORT, renderAuthFile, renderPgbouncerIni } from "./pgbouncer.ini.js";
+import { regionalRdsCaBundle } from "./rdsCa.js";
+import { poolerTls } from "./tls.js";
+
+/** A login PgBouncer admits: its role name and the SCRAM verifier the server holds for it (a Pulumi secret). */
+export interface PooledLogin {
+  name: string;
+  verifier: pulumi.Input<string>;
+}
 
 export interface PoolerArgs {
   config: PoolerConfig;
@@ -15,14 +23,18 @@ export interface PoolerArgs {
   vpcCidr: pulumi.Input<string>;
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
   database: Database;
-  /** Secrets Manager secret holding the auth_user's password as JSON { password }. */
-  authSecretArn: pulumi.Input<string>;
+  /** The logins clients use through the pooler; their verifiers make up PgBouncer's auth_file. */
+  pooledLogins: PooledLogin[];
+  /** PEM text of the RDS CA bundle (pgkit:rdsCaBundlePath); the region's certificates are shipped to the task. */
+  rdsCaBundle: string;
   kmsKeyArn: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
 export class Pooler extends pulumi.ComponentResource {
   readonly endpoint: pulumi.Output<string>;
+  /** The CA of the certificate PgBouncer presents: clients verify against it (sslmode=verify-full). Public. */
+  readonly caCertPem: pulumi.Output<string>;
   readonly port = PGBOUNCER_PORT;
   readonly clusterName: pulumi.Output<string>;
   readonly serviceName: pulumi.Output<string>;
@@ -70,10 +82,48 @@ export class Pooler extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
 
+    // The NLB passes TCP through (TLS ends in PgBouncer); its DNS name is the name the certificate carries.
+    const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
+      internal: true,
+      loadBalancerType: "network",
+      subnets: args.privateSubnetIds,
+      securityGroups: [nlbSg.id],
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: args.environment === "prod",
+      tags,
+    }, { parent: this });
+
+    const clientTls = poolerTls(name, { dnsName: nlb.dnsName, environment: args.environment }, this);
+
     const assume = JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
     });
+    // The pooler's own secret: JSON whose keys ECS hands to the container one by one (valueFrom with a
+    // JSON key): the auth_file and the private key of the client-facing certificate. The auth_file holds only
+    // verifiers, but a verifier lets whoever holds it pose as the server to a client, so it is kept like a
+    // password: KMS-encrypted, a Pulumi secret, never in the task definition.
+    const poolerSecret = new aws.secretsmanager.Secret(`${name}-secret`, {
+      name: `pgkit/${args.environment}/pooler`,
+      description: `pgkit ${args.environment} PgBouncer: auth_file of SCRAM verifiers and TLS private key`,
+      kmsKeyId: args.kmsKeyArn,
+      recoveryWindowInDays: args.environment === "prod" ? 30 : 7,
+      tags: { ...tags, role: "pgbouncer" },
+    }, { parent: this });
+    const authFile = pulumi
+      .all(args.pooledLogins.map((l) => pulumi.all([l.name, l.verifier])))
+      .apply((entries) => renderAuthFile(entries.map(([loginName, verifier]) => ({ name: loginName, verifier }))));
+    const poolerSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-secret`, {
+      secretId: poolerSecret.id,
+      secretString: pulumi.secret(pulumi.jsonStringify({ authFile, tlsKey: clientTls.keyPem })),
+    }, { parent: this });
+    // ECS reads a secret only when a task starts (a new value never reaches running tasks). Naming the
+    // version in valueFrom (`<arn>:<json-key>:<version-stage>:<version-id>`, version-id pinned, stage
+    // empty) makes every new value a new task definition revision, so `pulumi up` itself rolls the
+    // service onto it. JSON keys and version ids need Fargate platform 1.4.0 or later (the service runs LATEST).
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+    const fromPoolerSecret = (jsonKey: string) => pulumi.interpolate`${poolerSecret.arn}:${jsonKey}::${poolerSecretVersion.versionId}`;
+
     const executionRole = new aws.iam.Role(`${name}-exec`, { assumeRolePolicy: assume, tags }, { parent: this });
     new aws.iam.RolePolicyAttachment(`${name}-exec`, {
       role: executionRole.name,
@@ -85,7 +135,7 @@ export class Pooler extends pulumi.ComponentResource {
       policy: pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [
-          { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [args.authSecretArn] },
+          { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [poolerSecret.arn] },
           { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [args.kmsKeyArn] },
         ],
       }),
@@ -101,7 +151,6 @@ export class Pooler extends pulumi.ComponentResource {
           dbPort,
           dbName: database.databaseName,
           replicaHost: replicas[0],
-          authUser: PGBOUNCER_AUTH_USER,
           listenPort: PGBOUNCER_PORT,
           defaultPoolSize: config.defaultPoolSize,
           maxClientConn: config.maxClientConn,
@@ -127,8 +176,15 @@ export class Pooler extends pulumi.ComponentResource {
           entryPoint: ["/bin/sh", "-c"],
           command: [ENTRYPOINT_SCRIPT],
           portMappings: [{ containerPort: PGBOUNCER_PORT, protocol: "tcp" }],
-          environment: [{ name: "PGBOUNCER_INI", value: ini }],
-          secrets: [{ name: "PGBOUNCER_AUTH_PASSWORD", valueFrom: pulumi.interpolate`${args.authSecretArn}:password::` }],
+          environment: [
+            { name: CONTAINER_FILES.ini.env, value: ini },
+            { name: CONTAINER_FILES.serverCa.env, value: region.region.apply((r) => regionalRdsCaBundle(args.rdsCaBundle, r)) },
+            { name: CONTAINER_FILES.clientTlsCert.env, value: clientTls.certPem },
+          ],
+          secrets: [
+            { name: CONTAINER_FILES.authFile.env, valueFrom: fromPoolerSecret("authFile") },
+            { name: CONTAINER_FILES.clientTlsKey.env, valueFrom: fromPoolerSecret("tlsKey") },
+          ],
           ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
           stopTimeout: 60, // time for in-flight transactions after SIGTERM before SIGKILL
           logConfiguration: {
@@ -137,16 +193,6 @@ export class Pooler extends pulumi.ComponentResource {
           },
         },
       ]),
-      tags,
-    }, { parent: this });
-
-    const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
-      internal: true,
-      loadBalancerType: "network",
-      subnets: args.privateSubnetIds,
-      securityGroups: [nlbSg.id],
-      enableCrossZoneLoadBalancing: true,
-      enableDeletionProtection: args.environment === "prod",
       tags,
     }, { parent: this });
 
@@ -188,6 +234,7 @@ export class Pooler extends pulumi.ComponentResource {
     }, { parent: this, dependsOn: [listener] });
 
     this.endpoint = nlb.dnsName;
+    this.caCertPem = clientTls.caCertPem;
     this.clusterName = cluster.name;
     this.serviceName = service.name;
     this.targetGroupArnSuffix = targetGroup.arnSuffix;

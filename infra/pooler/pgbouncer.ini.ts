@@ -1,6 +1,8 @@
 // The whole PgBouncer configuration of the AWS pooler, in one place.
-// The rendered file holds no secret: the auth_user's password reaches the container as an ECS
-// secret (from Secrets Manager) and is written to the auth_file at start (see ENTRYPOINT_SCRIPT).
+// The rendered ini holds no secret. The auth_file (the pooled logins' SCRAM verifiers) and the private
+// key of the client-facing certificate reach the container as ECS secrets from Secrets Manager; the
+// public files (ini, RDS CA, certificate) come through the task definition's environment. The entrypoint
+// writes each to a private file at start (see entrypointScript).
 
 export interface PgbouncerIniOptions {
   /** RDS primary endpoint (and optional replica for the read-only alias). */
@@ -8,7 +10,6 @@ export interface PgbouncerIniOptions {
   dbPort: number;
   dbName: string;
   replicaHost?: string;
-  authUser: string;
   listenPort: number;
   defaultPoolSize: number;
   maxClientConn: number;
@@ -16,15 +17,57 @@ export interface PgbouncerIniOptions {
   maxDbConnections: number;
   /** DISCARD ALL after every transaction: also clears held cursors, LISTEN, prepared statements, advisory locks, SET ROLE and settings a client left (docs/security.md), at about half the pooler's throughput on short transactions (pgbench -S: 0.35 against 0.75 of direct, same run) and it drops cached plans, so app.search_embeddings is planned again in every transaction (docs/loadtests.md). */
   resetAfterTransaction?: boolean;
+  /** Folder of the files the entrypoint writes (tests run the entrypoint in a temp folder). */
+  runDir?: string;
 }
 
 export const PGBOUNCER_PORT = 6432;
-export const PGBOUNCER_AUTH_USER = "pgkit_pgbouncer";
-/** Inside the container; written by the entrypoint, readable only by the pgbouncer process. */
-export const INI_PATH = "/tmp/pgbouncer/pgbouncer.ini";
-export const AUTH_FILE_PATH = "/tmp/pgbouncer/userlist.txt";
+/** Inside the container: written by the entrypoint (umask 077), readable only by the pgbouncer process's user. */
+export const RUN_DIR = "/tmp/pgbouncer";
+
+/** The files the entrypoint writes, each from one environment variable of the container. */
+export const CONTAINER_FILES = {
+  /** The rendered ini (task definition environment: no secret in it). */
+  ini: { env: "PGBOUNCER_INI", file: "pgbouncer.ini" },
+  /** `"role" "SCRAM-SHA-256$..."` lines (ECS secret from Secrets Manager). */
+  authFile: { env: "PGBOUNCER_AUTH_FILE", file: "userlist.txt" },
+  /** The region's RDS CA certificates (public: task definition environment; infra/pooler/rdsCa.ts). */
+  serverCa: { env: "PGBOUNCER_SERVER_CA", file: "rds-ca.pem" },
+  /** The certificate PgBouncer presents to clients (public: task definition environment; infra/pooler/tls.ts). */
+  clientTlsCert: { env: "PGBOUNCER_CLIENT_TLS_CERT", file: "client-tls.crt" },
+  /** Its private key (ECS secret from Secrets Manager). */
+  clientTlsKey: { env: "PGBOUNCER_CLIENT_TLS_KEY", file: "client-tls.key" },
+} as const;
+export type ContainerFile = keyof typeof CONTAINER_FILES;
+
+export const containerPath = (f: ContainerFile, runDir = RUN_DIR) => `${runDir}/${CONTAINER_FILES[f].file}`;
+
+/**
+ * PgBouncer's auth_file: one `"user" "SCRAM-SHA-256$<iter>:<salt>$<storedkey>:<serverkey>"` line per pooled
+ * login (format: pgbouncer doc/config.md, "Authentication file format"). The verifiers must be the very
+ * ones the server holds (same salt and iterations), and the [databases] entries must not name a user: then
+ * PgBouncer logs in to the server with the client's own SCRAM proof ("SCRAM secrets can only be used for
+ * logging into a server if the client authentication also uses SCRAM, the PgBouncer database definition
+ * does not specify a user name, and the SCRAM secrets are identical in PgBouncer and the PostgreSQL
+ * server", same section, "Limitations"; github.com/pgbouncer/pgbouncer doc/config.md).
+ */
+export function renderAuthFile(logins: { name: string; verifier: string }[]): string {
+  if (logins.length === 0) throw new Error("PgBouncer auth_file: no pooled login");
+  return logins
+    .map(({ name, verifier }) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`PgBouncer auth_file: role name '${name}' is not a plain identifier`);
+      // A verifier is base64, digits, '$' and ':'; anything else (a quote, a newline, a plaintext password) is refused.
+      if (!/^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(verifier)) {
+        throw new Error(`PgBouncer auth_file: the entry for '${name}' is not a SCRAM-SHA-256 verifier`);
+      }
+      return `"${name}" "${verifier}"\n`;
+    })
+    .join("");
+}
 
 export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
+  const runDir = o.runDir ?? RUN_DIR;
+  // No user= here: SCRAM pass-through needs the client's own login (see renderAuthFile).
   const server = (host: string) => `host=${host} port=${o.dbPort} dbname=${o.dbName}`;
   const lines = [
     "[databases]",
@@ -39,14 +82,13 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "unix_socket_dir =",
     "",
     "; --- authentication -------------------------------------------------------",
-    // Clients authenticate with SCRAM; PgBouncer fetches each login role's verifier through the
-    // SECURITY DEFINER lookup in sql/0003 (refuses superusers), so no user list of app roles exists.
+    // Clients authenticate with SCRAM against the auth_file: the pooled logins' verifiers, identical to
+    // the server's, so PgBouncer passes the client's SCRAM proof through to RDS. No auth_user/auth_query:
+    // on RDS no role may read pg_authid/pg_shadow, so a lookup function cannot work there. Only the
+    // logins in the file can use the pooler (admin logins are never in it).
     "auth_type = scram-sha-256",
-    `auth_user = ${o.authUser}`,
-    `auth_dbname = ${o.dbName}`,
-    "auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)",
-    // Holds only the auth_user's own password (written from the ECS secret at start).
-    `auth_file = ${AUTH_FILE_PATH}`,
+    `auth_file = ${containerPath("authFile", runDir)}`,
+    // No admin_users/stats_users: the NLB health check is a TCP connect and needs no console login.
     "",
     "; --- pooling --------------------------------------------------------------",
     // Transaction pooling: a server connection is held only for the length of a transaction, so
@@ -82,13 +124,20 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "tcp_keepalive = 1",
     "",
     "; --- TLS ------------------------------------------------------------------",
-    // TLS to RDS (rds.force_ssl=1 refuses anything else). `require` encrypts without verifying the
-    // RDS CA, which the image does not ship; switch to verify-full with server_tls_ca_file once a
-    // CA bundle is baked into (or mounted in) the image.
-    "server_tls_sslmode = require",
+    // TLS to RDS (rds.force_ssl = 1 refuses anything else), verified: the certificate must chain to the
+    // region's RDS CA and name the endpoint (verify-full: "Server host name must match certificate
+    // information", pgbouncer doc/config.md, server_tls_sslmode). The pooled logins' SCRAM proofs travel
+    // on this hop, so it must not be open to a man in the middle.
+    "server_tls_sslmode = verify-full",
+    `server_tls_ca_file = ${containerPath("serverCa", runDir)}`,
     "server_tls_protocols = secure",
-    // Client side: traffic stays inside the VPC behind security groups (the NLB passes TCP through).
-    "client_tls_sslmode = disable",
+    // Client side: TLS or nothing ("require: Client must use TLS. If not, the client connection is rejected",
+    // pgbouncer doc/config.md, client_tls_sslmode). The NLB passes TCP through, so TLS runs from the client to
+    // PgBouncer; clients verify the certificate with the stack output poolerCaCertPem (sslmode=verify-full).
+    "client_tls_sslmode = require",
+    `client_tls_cert_file = ${containerPath("clientTlsCert", runDir)}`,
+    `client_tls_key_file = ${containerPath("clientTlsKey", runDir)}`,
+    "client_tls_protocols = secure",
     "",
     "; --- logging --------------------------------------------------------------",
     // stdout goes to CloudWatch Logs through the awslogs driver.
@@ -102,16 +151,31 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
 }
 
 /**
- * Container entrypoint: write the rendered ini (from PGBOUNCER_INI) and the auth_file (from the
- * PGBOUNCER_AUTH_PASSWORD secret) into a private folder, then exec PgBouncer in the foreground.
- * Plain POSIX sh so it runs in the Alpine-based image.
+ * Container entrypoint: write each CONTAINER_FILES variable into a private folder (umask 077: files 0600,
+ * folder 0700), unset it, then exec PgBouncer in the foreground. Plain POSIX sh so it runs in the
+ * Alpine-based image. Values are written with `printf`, a shell builtin in ash and dash, so they never
+ * stand in a process's argument list, and nothing is echoed (no `set -x`; a missing variable is reported
+ * by name only). Unsetting keeps the secrets out of PgBouncer's environment (/proc/<pid>/environ).
  */
-export const ENTRYPOINT_SCRIPT = [
-  "set -eu",
-  "umask 077",
-  "mkdir -p /tmp/pgbouncer",
-  `printf '%s\\n' "$PGBOUNCER_INI" > ${INI_PATH}`,
-  `printf '"%s" "%s"\\n' "${PGBOUNCER_AUTH_USER}" "$PGBOUNCER_AUTH_PASSWORD" > ${AUTH_FILE_PATH}`,
-  "unset PGBOUNCER_AUTH_PASSWORD",
-  `exec pgbouncer ${INI_PATH}`,
-].join("\n");
+export function entrypointScript(runDir = RUN_DIR): string {
+  const quoted = (path: string) => `'${path.replace(/'/g, "'\\''")}'`;
+  const files = Object.keys(CONTAINER_FILES) as ContainerFile[];
+  return [
+    "set -eu",
+    "umask 077",
+    `mkdir -p ${quoted(runDir)}`,
+    `chmod 700 ${quoted(runDir)}`,
+    "write() {",
+    '  eval "value=\\"\\${$1:-}\\""',
+    '  if [ -z "$value" ]; then echo "pgbouncer entrypoint: $1 is empty or unset" >&2; exit 1; fi',
+    "  printf '%s\\n' \"$value\" > \"$2\"",
+    "  value=",
+    '  unset "$1"',
+    "}",
+    ...files.map((f) => `write ${CONTAINER_FILES[f].env} ${quoted(containerPath(f, runDir))}`),
+    `exec pgbouncer ${quoted(containerPath("ini", runDir))}`,
+  ].join("\n");
+}
+
+/** The entrypoint the task runs (`/bin/sh -c`). */
+export const ENTRYPOINT_SCRIPT = entrypointScript();

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, type RawConfig } from "../../infra/config.js";
 import { rawPgkitConfig } from "./support/mocks.js";
 
-const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require" };
+const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require", rdsCaBundlePath: "certs/rds-global-bundle.pem" };
 
 function problemsOf(raw: RawConfig): string[] {
   try {
@@ -65,7 +65,8 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["localHost", "bad host!", "hostname or IP"],
   ["localPort", "0", "1 to 65535"],
   ["localPoolerPort", "99999", "1 to 65535"],
-  ["localSuperuser", "Post Gres", "role name"],
+  ["localAdmin", "Post Gres", "role name"],
+  ["localSuperuser", "postgres", "renamed to pgkit:localAdmin"],
   ["tags", '["a"]', "map of string to string"],
 ];
 
@@ -88,7 +89,7 @@ describe("stack config validation", () => {
   });
 
   it("refuses deletionProtection=false in prod", () => {
-    expect(problemsOf({ environment: "prod", deletionProtection: "false", dbObjectsSslMode: "require" }).join("\n")).toMatch(/pgkit:deletionProtection: must be true when pgkit:environment is prod/);
+    expect(problemsOf({ ...base, environment: "prod", deletionProtection: "false" }).join("\n")).toMatch(/pgkit:deletionProtection: must be true when pgkit:environment is prod/);
   });
 
   it("refuses a VPC without subnets (and subnets without a VPC)", () => {
@@ -99,12 +100,16 @@ describe("stack config validation", () => {
     expect(problemsOf({ ...base, allocatedStorageGb: "100", maxAllocatedStorageGb: "100" }).join("\n")).toContain("pgkit:maxAllocatedStorageGb: must be greater than");
   });
 
-  it("requires a CA bundle path when database objects are verified with TLS on AWS", () => {
-    expect(problemsOf({ environment: "dev", dbObjectsSslMode: "verify-ca" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required");
+  it("requires the RDS CA bundle path on AWS whatever the database-object TLS mode (PgBouncer verifies RDS against it)", () => {
+    for (const mode of ["require", "verify-ca", "verify-full"]) {
+      expect(problemsOf({ environment: "dev", dbObjectsSslMode: mode }).join("\n")).toContain("pgkit:rdsCaBundlePath: required on AWS: PgBouncer verifies RDS");
+    }
+    expect(problemsOf({ environment: "dev", manageDatabaseObjects: "false" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required on AWS");
+    expect(problemsOf({ target: "local", environment: "dev" })).toEqual([]);
   });
 
   it("collects every problem in one error instead of stopping at the first", () => {
-    expect(problemsOf({ environment: "qa", readReplicas: "9", poolerCpu: "1", dbObjectsSslMode: "require" })).toHaveLength(3);
+    expect(problemsOf({ ...base, environment: "qa", readReplicas: "9", poolerCpu: "1" })).toHaveLength(3);
   });
 
   it("applies the documented defaults", () => {
@@ -132,8 +137,13 @@ describe("stack config validation", () => {
     });
   });
 
+  it("the local target applies through the RDS-shaped admin login pgkit_admin by default, not the postgres superuser", () => {
+    expect(parseConfig({ target: "local", environment: "dev" }).local.admin).toBe("pgkit_admin");
+    expect(parseConfig({ target: "local", environment: "dev", localAdmin: "ops_admin" }).local.admin).toBe("ops_admin");
+  });
+
   it("prod defaults to Multi-AZ, deletion protection and 14-day PITR", () => {
-    const c = parseConfig({ environment: "prod", dbObjectsSslMode: "require" });
+    const c = parseConfig({ ...base, environment: "prod" });
     expect([c.database.multiAz, c.database.deletionProtection, c.database.backupRetentionDays]).toEqual([true, true, 14]);
   });
 

@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { project, runEntry, serializedBundleProvider } from "./support/entry.js";
+import { FAKE_RDS_CA_BUNDLE } from "./support/mocks.js";
 
-// The local stack reads the superuser password from the file `npm start` writes; point it at a temp one.
+// The local stack reads the admin login's password (adminPassword, not the postgres superuser's
+// superuserPassword) from the file `npm start` writes; point it at a temp one.
 const localSecrets = join(mkdtempSync(join(tmpdir(), "pgkit-entry-")), "secrets.json");
-writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", bouncerPassword: "b", appPassword: "a" }));
+writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", superuserPassword: "entry-test-superuser", appPassword: "a" }));
 
 describe("Pulumi.yaml", () => {
   it("runs the TypeScript ESM entry through tsx, with Pulumi's bundled ts-node off", () => {
@@ -19,8 +21,9 @@ describe("Pulumi.yaml", () => {
 });
 
 const STACKS: { stack: string; overrides: Record<string, string>; target: string }[] = [
-  { stack: "dev", overrides: {}, target: "aws" },
-  { stack: "prod", overrides: {}, target: "aws" },
+  // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md).
+  { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
+  { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
   { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
 ];
 
@@ -31,6 +34,12 @@ describe.each(STACKS)("entry loaded like the language host, stack $stack", ({ st
     expect(run.error, run.stderr).toBeUndefined();
     expect(run.outputs?.target).toBe(target);
     expect(run.outputs?.sqlBundleChecksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.runIf(target === "local")("applies as pgkit_admin with adminPassword from the secrets file, never the superuser's password", () => {
+    const provider = run.resources?.find((r) => r.type === "pulumi:providers:postgresql");
+    expect([provider?.inputs.username, provider?.inputs.password, provider?.inputs.superuser]).toEqual(["pgkit_admin", "entry-test-admin", "false"]);
+    expect(JSON.stringify(run.resources)).not.toContain("entry-test-superuser");
   });
 
   it("registers the SQL bundle with a serialized provider that only requires Node built-ins", () => {
@@ -45,6 +54,11 @@ describe("entry refuses bad config at preview", () => {
   it("names the key and the allowed values", () => {
     const run = runEntry("dev", { "pgkit:readReplicas": "9" });
     expect(run.error).toContain("pgkit:readReplicas: invalid value '9' (allowed: an integer from 0 to 5)");
+  });
+
+  it("an AWS stack says where to download the RDS CA bundle when the file is missing", () => {
+    const run = runEntry("dev", { "pgkit:rdsCaBundlePath": "certs/nonexistent-bundle.pem" });
+    expect(run.error).toMatch(/pgkit:rdsCaBundlePath: .*nonexistent-bundle\.pem does not exist; download it: .*truststore\.pki\.rds\.amazonaws\.com/);
   });
 
   it("the local stack says to run npm start when its secrets file is missing", () => {

@@ -1,6 +1,8 @@
 // Builds each example stack (dev, prod, local) under Pulumi mocks and checks the promises the
 // issue makes, one assertion group per promise. AWS and the engine are mocked; the SQL bundle's
 // checksum is the real one computed from sql/.
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -9,8 +11,9 @@ import { parseConfig, type RawConfig } from "../../infra/config.js";
 import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
 import { DEFAULT_PORTS } from "../../src/config.js";
+import { scramVerifier } from "../../src/local/secrets.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
-import { createMocks, MOCK_PASSWORD_PREFIX, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
+import { createMocks, FAKE_RDS_CA_BUNDLE, MOCK_PASSWORD_PREFIX, mockOutputs, mockPem, type MockOptions, rawPgkitConfig, repoRoot, resolveOutputs, settle, type Recorded } from "./support/mocks.js";
 
 interface Built {
   recorded: Recorded[];
@@ -37,6 +40,11 @@ const T = {
   selection: "aws:backup/selection:Selection",
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  tlsKey: "tls:index/privateKey:PrivateKey",
+  tlsCa: "tls:index/selfSignedCert:SelfSignedCert",
+  tlsCsr: "tls:index/certRequest:CertRequest",
+  tlsCert: "tls:index/locallySignedCert:LocallySignedCert",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
@@ -50,9 +58,9 @@ const T = {
 
 let bundle: { checksum: string; files: string[] };
 
-async function build(stack: string, overrides: RawConfig = {}): Promise<Built> {
+async function build(stack: string, overrides: RawConfig = {}, mockOptions: MockOptions = {}): Promise<Built> {
   const recorded: Recorded[] = [];
-  await pulumi.runtime.setMocks(createMocks(recorded), "pgkit", stack, false);
+  await pulumi.runtime.setMocks(createMocks(recorded, mockOptions), "pgkit", stack, false);
   const cfg = parseConfig({ ...rawPgkitConfig(stack), ...overrides });
   const outputs = await resolveOutputs(
     createStack(cfg, {
@@ -60,6 +68,7 @@ async function build(stack: string, overrides: RawConfig = {}): Promise<Built> {
       sqlDir: join(repoRoot, "sql"),
       bundle,
       localAdminPassword: () => `${MOCK_PASSWORD_PREFIX}local-admin`,
+      rdsCaBundle: () => readFileSync(join(repoRoot, FAKE_RDS_CA_BUNDLE), "utf8"),
     }),
   );
   await settle(recorded);
@@ -78,6 +87,41 @@ beforeAll(async () => {
 });
 
 const props = <T = Record<string, unknown>>(r: Recorded, key: string): T => r.inputs[key] as T;
+
+interface Container {
+  image: string;
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+}
+
+function poolerContainer(s: Built): { container: Container; ini: string } {
+  const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as Container[];
+  return { container, ini: container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "" };
+}
+
+/** What the mocked provider answered for a resource (ids, ARNs, version ids). */
+function outputsOf(r: Recorded): Record<string, unknown> {
+  return mockOutputs(r.type, r.name, r.inputs);
+}
+
+/** Login role name -> plaintext password, from the Secrets Manager secret versions the program writes. */
+function loginPasswords(s: Built): Record<string, string> {
+  return Object.fromEntries(
+    s.of(T.secretVersion)
+      .map((v) => JSON.parse(String(v.inputs.secretString)) as { username?: string; password?: string })
+      .filter((j) => j.username && j.password)
+      .map((j) => [j.username, j.password]),
+  );
+}
+
+/** A PostgreSQL SCRAM-SHA-256 verifier (4096 iterations, 16-byte salt) of exactly this password, not containing it. */
+function expectVerifierOf(verifier: string, password: string | undefined): void {
+  const m = /^SCRAM-SHA-256\$4096:([A-Za-z0-9+/]{22}==)\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/.exec(verifier);
+  expect(m, verifier).not.toBeNull();
+  expect(password, "a password for the role").toMatch(new RegExp(`^${MOCK_PASSWORD_PREFIX}`));
+  expect(verifier).toBe(scramVerifier(String(password), 4096, Buffer.from(String(m?.[1]), "base64")));
+  expect(verifier).not.toContain(String(password));
+}
 
 describe.each([
   { stack: "dev", replicas: 0, retention: 7, tasks: 2, prod: false },
@@ -168,37 +212,139 @@ describe.each([
     }
   });
 
-  it("pins the PgBouncer image by digest and configures transaction pooling through the lookup function", () => {
-    const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as {
-      image: string; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[];
-    }[];
+  it("pins the PgBouncer image by digest and configures transaction pooling, with no user in the server entries", () => {
+    const { container, ini } = poolerContainer(s);
     expect(container.image).toMatch(/^edoburu\/pgbouncer:v1\.24\.1-p1@sha256:[0-9a-f]{64}$/);
-    const ini = container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "";
     expect(ini).toContain("pool_mode = transaction");
     expect(ini).toContain("max_prepared_statements = 200");
-    expect(ini).toContain("auth_query = SELECT usename, passwd FROM pgbouncer.user_lookup($1)");
-    expect(ini).toContain("server_tls_sslmode = require");
     // No reset between clients by default: the context and keys are bound to their transaction (sql/0800, 0840).
     expect(ini).toContain("server_reset_query_always = 0");
-    expect(ini).toContain("pgkit = host=pgkit-primary.abc123.eu-west-1.rds.amazonaws.com port=5432 dbname=pgkit");
-    // the password comes from Secrets Manager at task start, never from the task definition
-    expect(container.secrets).toEqual([{ name: "PGBOUNCER_AUTH_PASSWORD", valueFrom: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-auth-pgbouncer:password::" }]);
-    expect(JSON.stringify(container)).not.toContain(MOCK_PASSWORD_PREFIX);
+    // SCRAM pass-through needs database entries without user= (pgbouncer doc/config.md, auth_file limitations)
+    expect(ini).toContain("pgkit = host=pgkit-primary.abc123.eu-west-1.rds.amazonaws.com port=5432 dbname=pgkit\n");
+    expect(ini).not.toMatch(/^\w+ = .*\buser=/m);
+  });
+
+  it("authenticates from an auth_file, with no auth_user, auth_query or lookup function", () => {
+    const { ini } = poolerContainer(s);
+    expect(ini).toContain("auth_type = scram-sha-256");
+    expect(ini).toContain("auth_file = /tmp/pgbouncer/userlist.txt");
+    expect(ini).not.toMatch(/auth_user|auth_query|auth_dbname|user_lookup|pg_shadow/);
+  });
+
+  it("verifies RDS: verify-full against the region's RDS CA certificates, shipped in the task's environment", () => {
+    const { container, ini } = poolerContainer(s);
+    expect(ini).toContain("server_tls_sslmode = verify-full\nserver_tls_ca_file = /tmp/pgbouncer/rds-ca.pem\n");
+    expect(ini).not.toMatch(/server_tls_sslmode = (disable|allow|prefer|require|verify-ca)\b/);
+    const pem = container.environment.find((e) => e.name === "PGBOUNCER_SERVER_CA")?.value ?? "";
+    const subjects = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => /CN=([^\n]+)/.exec(new X509Certificate(c).subject)?.[1]);
+    // eu-west-1 (the mocked region) only: not us-east-1, eu-central-1 or the region-less 2019 root
+    expect(subjects).toEqual(["Amazon RDS eu-west-1 Root CA RSA2048 G1", "Amazon RDS eu-west-1 Root CA ECC384 G1"]);
+    expect(s.one(T.rds, "pgkit-primary").inputs.caCertIdentifier).toBe("rds-ca-rsa2048-g1");
+    const params = Object.fromEntries(props<{ name: string; value: string }[]>(s.of(T.params)[0], "parameters").map((p) => [p.name, p.value]));
+    expect(params["rds.force_ssl"]).toBe("1");
+  });
+
+  it("requires TLS from clients, with a certificate for the NLB's name signed by the stack's own CA", () => {
+    const { container, ini } = poolerContainer(s);
+    expect(ini).toContain(
+      "client_tls_sslmode = require\nclient_tls_cert_file = /tmp/pgbouncer/client-tls.crt\nclient_tls_key_file = /tmp/pgbouncer/client-tls.key\nclient_tls_protocols = secure\n",
+    );
+    // the certificate is public (environment), its key comes from the pooler's secret
+    expect(container.environment.find((e) => e.name === "PGBOUNCER_CLIENT_TLS_CERT")?.value).toBe(mockPem("CERTIFICATE", "pgkit-pooler-server"));
+    const { tlsKey } = JSON.parse(String(s.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { tlsKey: string };
+    expect(tlsKey).toBe(mockPem("EC PRIVATE KEY", "pgkit-pooler-server-key"));
+    // ECDSA P-256 keys; a CA certificate; a server certificate for the NLB's DNS name, signed by that CA
+    for (const k of s.of(T.tlsKey)) expect([k.inputs.algorithm, k.inputs.ecdsaCurve]).toEqual(["ECDSA", "P256"]);
+    expect(s.one(T.tlsCa, "pgkit-pooler-ca").inputs).toMatchObject({ isCaCertificate: true, privateKeyPem: mockPem("EC PRIVATE KEY", "pgkit-pooler-ca-key") });
+    expect(s.one(T.tlsCsr, "pgkit-pooler-server").inputs).toMatchObject({ dnsNames: ["pgkit-pooler-nlb-0123.elb.eu-west-1.amazonaws.com"], privateKeyPem: tlsKey });
+    const cert = s.one(T.tlsCert, "pgkit-pooler-server").inputs;
+    expect(cert).toMatchObject({ caCertPem: mockPem("CERTIFICATE", "pgkit-pooler-ca"), caPrivateKeyPem: mockPem("EC PRIVATE KEY", "pgkit-pooler-ca-key") });
+    expect(cert.allowedUses).toContain("server_auth");
+    expect(Number(cert.earlyRenewalHours)).toBeGreaterThan(0);
+    // clients get the CA certificate (public) as a stack output; no private key is ever an output
+    expect(s.outputs.poolerCaCertPem).toBe(mockPem("CERTIFICATE", "pgkit-pooler-ca"));
+    expect(JSON.stringify(s.outputs)).not.toContain("PRIVATE KEY");
+  });
+
+  it("hands the auth_file to the task only as an ECS secret from the pooler's Secrets Manager secret, pinned to its version", () => {
+    const { container } = poolerContainer(s);
+    const secret = s.one(T.secret, "pgkit-pooler-secret");
+    const version = s.one(T.secretVersion, "pgkit-pooler-secret");
+    expect(secret.inputs).toMatchObject({ name: `pgkit/${stack}/pooler`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
+    const versionId = String(outputsOf(version).versionId);
+    const arn = "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-secret";
+    expect(container.secrets).toEqual([
+      { name: "PGBOUNCER_AUTH_FILE", valueFrom: `${arn}:authFile::${versionId}` },
+      { name: "PGBOUNCER_CLIENT_TLS_KEY", valueFrom: `${arn}:tlsKey::${versionId}` },
+    ]);
+    // no password, verifier or the file itself anywhere in the task definition
+    const text = JSON.stringify(s.of(T.task)[0].inputs);
+    expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
+    expect(text).not.toContain("SCRAM-SHA-256$");
+    expect(text).not.toContain("PRIVATE KEY");
+    expect(container.environment.map((e) => e.name).filter((n) => /PASSWORD|AUTH/.test(n))).toEqual([]);
+    // the task can read this secret and no other
+    const policy = JSON.parse(String(s.one(T.rolePolicy, "pgkit-pooler-exec-secret").inputs.policy)) as { Statement: { Action: string[]; Resource: string[] }[] };
+    expect(policy.Statement.find((st) => st.Action.includes("secretsmanager:GetSecretValue"))?.Resource).toEqual([String(outputsOf(secret).arn)]);
+  });
+
+  it("tells pooled logins to connect to the pooler by the name its certificate carries, the others to RDS", () => {
+    const hosts = Object.fromEntries(
+      s.of(T.secretVersion)
+        .map((v) => JSON.parse(String(v.inputs.secretString)) as { username?: string; host?: string; port?: number })
+        .filter((j) => j.username)
+        .map((j) => [j.username, `${j.host}:${j.port}`]),
+    );
+    const pooler = `${String(props<string[]>(s.one(T.tlsCsr, "pgkit-pooler-server"), "dnsNames")[0])}:6432`;
+    const rds = "pgkit-primary.abc123.eu-west-1.rds.amazonaws.com:5432";
+    expect(hosts).toEqual({
+      pgkit_app_login: pooler,
+      pgkit_worker_login: pooler,
+      pgkit_readonly_login: rds,
+      pgkit_maintenance_login: rds,
+      pgkit_migrator_login: rds,
+    });
+  });
+
+  it("puts the very verifiers the login roles were created with into the auth_file, for the pooled logins only", () => {
+    const version = s.one(T.secretVersion, "pgkit-pooler-secret");
+    expect(version.secretKeys).toContain("secretString");
+    const { authFile } = JSON.parse(String(version.inputs.secretString)) as { authFile: string };
+    const roles = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.password]));
+    expect(authFile).toBe(`"pgkit_app_login" "${String(roles.pgkit_app_login)}"\n"pgkit_worker_login" "${String(roles.pgkit_worker_login)}"\n`);
+    const passwords = loginPasswords(s);
+    for (const line of authFile.trim().split("\n")) {
+      const [, name, verifier] = /^"([^"]+)" "([^"]+)"$/.exec(line) ?? [];
+      expectVerifierOf(verifier, passwords[name]);
+    }
   });
 
   it("keeps every secret a Pulumi secret and never puts one in a stack output", () => {
     const versions = s.of(T.secretVersion);
     expect(versions.map((v) => v.secretKeys.includes("secretString"))).toEqual(versions.map(() => true));
-    expect(versions).toHaveLength(6);
+    expect(versions).toHaveLength(6); // five logins and the pooler's auth_file
     const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
-    expect(roles.length).toBe(6);
+    expect(roles.length).toBe(5);
     for (const r of roles) expect(r.secretKeys).toContain("password");
     expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
     expect(s.of(T.bundle)[0].secretKeys).toContain("connection");
     const text = JSON.stringify(s.outputs);
     expect(text).not.toContain(MOCK_PASSWORD_PREFIX);
-    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "pgbouncer", "readonly", "worker"]);
+    expect(Object.keys(s.outputs.loginSecretArns as Record<string, string>).sort()).toEqual(["app", "maintenance", "migrator", "readonly", "worker"]);
     expect(s.outputs.masterSecretArn).toMatch(/^arn:aws:secretsmanager:/);
+  });
+
+  it("creates every login role with a SCRAM verifier of its password (a Pulumi secret), never the password itself", () => {
+    const passwords = loginPasswords(s);
+    const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
+    expect(roles.length).toBe(Object.keys(passwords).length);
+    for (const r of roles) {
+      const name = String(r.inputs.name);
+      expect(r.secretKeys).toContain("password");
+      expectVerifierOf(String(r.inputs.password), passwords[name]);
+    }
+    const salts = roles.map((r) => String(r.inputs.password).split("$")[1]);
+    expect(new Set(salts).size).toBe(salts.length); // a salt of its own per role
   });
 
   it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
@@ -228,6 +374,16 @@ describe.each([
     expect(s.one(T.rds, "pgkit-primary").inputs.parameterGroupName).toBe("pgkit-params");
   });
 
+  it("keeps bind parameters out of the RDS logs (statements and errors)", () => {
+    const params = props<{ name: string; value: string; applyMethod: string }[]>(s.of(T.params)[0], "parameters");
+    const logging = params.filter((p) => p.name.startsWith("log_parameter_max_length") || p.name === "log_statement");
+    expect(logging.map((p) => [p.name, p.value, p.applyMethod]).sort()).toEqual([
+      ["log_parameter_max_length", "0", "immediate"],
+      ["log_parameter_max_length_on_error", "0", "immediate"],
+      ["log_statement", "ddl", "immediate"],
+    ]);
+  });
+
   it("runs Performance Insights, enhanced monitoring, IAM auth and log exports", () => {
     for (const db of s.of(T.rds)) {
       expect([db.inputs.performanceInsightsEnabled, (db.inputs.monitoringInterval as number) > 0, db.inputs.iamDatabaseAuthenticationEnabled, db.inputs.enabledCloudwatchLogsExports]).toEqual([
@@ -254,7 +410,6 @@ describe.each([
     expect(s.of(T.pgExtension).map((e) => e.inputs.name)).toEqual(["pg_cron"]);
     const grants = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.roles]));
     expect(grants).toEqual({
-      pgkit_pgbouncer: [],
       pgkit_app_login: ["pgkit_app"],
       pgkit_worker_login: ["pgkit_worker"],
       pgkit_readonly_login: ["pgkit_readonly"],
@@ -293,6 +448,31 @@ describe.each([
 });
 
 describe("AWS stack options", () => {
+  it("rotating a pooled login's password changes its role's verifier and the pooler's auth_file together, and rolls the tasks", async () => {
+    const before = await build("dev");
+    const after = await build("dev", {}, { rotatedPasswords: ["pgkit-logins-app"] });
+    const verifierOf = (b: Built, role: string) => String(b.of(T.pgRole).find((r) => r.inputs.name === role)?.inputs.password);
+    const authFileOf = (b: Built) => (JSON.parse(String(b.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { authFile: string }).authFile;
+    // the rotated login: a new password, a new salt, a new verifier, in the role and in the auth_file
+    expect(verifierOf(after, "pgkit_app_login")).not.toBe(verifierOf(before, "pgkit_app_login"));
+    expect(verifierOf(after, "pgkit_app_login").split("$")[1]).not.toBe(verifierOf(before, "pgkit_app_login").split("$")[1]);
+    expectVerifierOf(verifierOf(after, "pgkit_app_login"), loginPasswords(after).pgkit_app_login);
+    expect(authFileOf(after)).toContain(`"pgkit_app_login" "${verifierOf(after, "pgkit_app_login")}"`);
+    // the other login is untouched
+    expect(verifierOf(after, "pgkit_worker_login")).toBe(verifierOf(before, "pgkit_worker_login"));
+    expect(authFileOf(after)).toContain(`"pgkit_worker_login" "${verifierOf(before, "pgkit_worker_login")}"`);
+    // a new secret version id in the task definition = a new revision, which the ECS service deploys
+    const valueFrom = (b: Built) => poolerContainer(b).container.secrets.map((x) => x.valueFrom);
+    expect(valueFrom(after)).not.toEqual(valueFrom(before));
+  });
+
+  it("computes the same verifiers on every update: the salt is a resource in state, not drawn again each run", async () => {
+    const verifiers = (b: Built) => b.of(T.pgRole).filter((r) => r.inputs.password !== undefined).map((r) => [r.inputs.name, r.inputs.password]);
+    const [first, second] = [await build("dev"), await build("dev")];
+    expect(verifiers(first).length).toBeGreaterThan(0);
+    expect(verifiers(second)).toEqual(verifiers(first));
+  });
+
   it("an admin CIDR adds exactly one CIDR rule to the database security group", async () => {
     const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
     const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
@@ -301,8 +481,7 @@ describe("AWS stack options", () => {
 
   it("poolerResetAfterTransaction=true makes PgBouncer run DISCARD ALL after every transaction", async () => {
     const s = await build("dev", { poolerResetAfterTransaction: "true" });
-    const [container] = JSON.parse(String(s.of(T.task)[0].inputs.containerDefinitions)) as { environment: { name: string; value: string }[] }[];
-    const ini = container.environment.find((e) => e.name === "PGBOUNCER_INI")?.value ?? "";
+    const { ini } = poolerContainer(s);
     expect(ini).toContain("server_reset_query = DISCARD ALL");
     expect(ini).toContain("server_reset_query_always = 1");
   });
@@ -326,14 +505,25 @@ describe("local stack", () => {
   // Pulumi.local.yaml states npm start's default ports (src/config.ts).
   const { pgPort, bouncerPort } = DEFAULT_PORTS.local;
 
-  it("points the database objects at the local stack from npm start", () => {
-    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: String(pgPort), username: "postgres", sslmode: "disable" });
+  it("points the database objects at the local stack from npm start, as its RDS-shaped admin (not a superuser)", () => {
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: String(pgPort), username: "pgkit_admin", sslmode: "disable", superuser: "false" });
     expect(s.of(T.pgProvider)[0].secretKeys).toContain("password");
     const b = s.of(T.bundle)[0];
-    expect([b.inputs.checksum, (b.inputs.connection as { port: number }).port, b.secretKeys]).toEqual([bundle.checksum, pgPort, ["connection"]]);
+    const conn = b.inputs.connection as { port: number; user: string; password: string };
+    expect([b.inputs.checksum, conn.port, conn.user, conn.password, b.secretKeys]).toEqual([bundle.checksum, pgPort, "pgkit_admin", `${MOCK_PASSWORD_PREFIX}local-admin`, ["connection"]]);
   });
 
-  it("leaves npm start's own login roles (pgkit_app_login, pgkit_pgbouncer) alone", () => {
+  it("creates its login roles with SCRAM verifiers too, never a password", () => {
+    const roles = s.of(T.pgRole);
+    expect(roles.length).toBeGreaterThan(0);
+    for (const r of roles) {
+      const key = String(r.inputs.name).replace(/^pgkit_/, "").replace(/_login$/, "");
+      expect(r.secretKeys).toContain("password");
+      expectVerifierOf(String(r.inputs.password), `${MOCK_PASSWORD_PREFIX}pgkit-logins-${key}`);
+    }
+  });
+
+  it("leaves npm start's own pooled login roles (pgkit_app_login, pgkit_worker_login) alone", () => {
     expect(s.of(T.pgRole).map((r) => r.inputs.name).sort()).toEqual(["pgkit_maintenance_login", "pgkit_migrator_login", "pgkit_readonly_login"]);
     expect(s.of(T.pgDatabase)).toEqual([]);
   });

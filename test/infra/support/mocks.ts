@@ -1,5 +1,6 @@
 // Pulumi engine and AWS mocks for the infra tests. Everything a provider would compute (ids, ARNs,
 // endpoints) is invented here; everything the program decides is recorded as it was registered.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,8 +20,13 @@ export interface Recorded {
 }
 
 export const MOCK_PASSWORD_PREFIX = "mock-secret-";
+/** Fake RDS CA bundle (self-signed certificates with RDS-like subjects), relative to the repo root. */
+export const FAKE_RDS_CA_BUNDLE = "test/infra/fixtures/fake-rds-ca-bundle.pem";
 
-function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/** A PEM-shaped stand-in for what the tls provider would generate. */
+export const mockPem = (label: string, name: string) => `-----BEGIN ${label}-----\nmock-${name}\n-----END ${label}-----\n`;
+
+export function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const arn = `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`;
   const base: Record<string, unknown> = { ...inputs, arn, id: `${name}-id` };
   switch (type) {
@@ -43,12 +49,32 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
       return { ...base, keyId: `${name}-key-id` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: `${MOCK_PASSWORD_PREFIX}${name}` };
+    case "tls:index/privateKey:PrivateKey":
+      return { ...base, privateKeyPem: mockPem("EC PRIVATE KEY", name), publicKeyPem: mockPem("PUBLIC KEY", name) };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { ...base, certPem: mockPem("CERTIFICATE", name) };
+    case "tls:index/certRequest:CertRequest":
+      return { ...base, certRequestPem: mockPem("CERTIFICATE REQUEST", name) };
+    case "aws:secretsmanager/secretVersion:SecretVersion":
+      // Secrets Manager gives every new value a new version id.
+      return { ...base, versionId: `v-${createHash("sha256").update(String(inputs.secretString)).digest("hex").slice(0, 12)}` };
+    case "random:index/randomBytes:RandomBytes": {
+      // Deterministic per name (and per keepers, so a rotated password gets another salt), like state would be.
+      const bytes = createHash("sha256").update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`).digest().subarray(0, Number(inputs.length));
+      return { ...base, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+    }
     default:
       return { ...base, name: inputs.name ?? name };
   }
 }
 
-export function createMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
+export interface MockOptions {
+  /** RandomPassword resources (by name) that answer with another password, as after `pulumi up --replace`. */
+  rotatedPasswords?: string[];
+}
+
+export function createMocks(recorded: Recorded[], options: MockOptions = {}): pulumi.runtime.Mocks {
   return {
     newResource(args: pulumi.runtime.MockResourceArgs) {
       const inputs: Record<string, unknown> = {};
@@ -62,7 +88,10 @@ export function createMocks(recorded: Recorded[]): pulumi.runtime.Mocks {
         }
       }
       recorded.push({ type: args.type, name: args.name, inputs, secretKeys, provider: args.provider });
-      const state = outputsFor(args.type, args.name, inputs);
+      const state = mockOutputs(args.type, args.name, inputs);
+      if (args.type === "random:index/randomPassword:RandomPassword" && options.rotatedPasswords?.includes(args.name)) {
+        state.result = `${String(state.result)}-rotated`;
+      }
       return { id: String(state.id), state };
     },
     call(args: pulumi.runtime.MockCallArgs) {
