@@ -154,7 +154,9 @@ async function main() {
   const T = Number(values.duration);
   const C = Number(values.clients);
   const ops = (values.ops ? values.ops.split(',') : [...OPERATIONS].filter((o) => o !== 'complete_queue_item')) as Operation[];
-  const admin = new pg.Client({ connectionString: ep.adminDirect });
+  // The operator's connection: fixtures below row-level security, pg_stat_statements_reset(), the load-test
+  // schema the seeder's loader owns (loadtests/lib/local.ts loaderDirect: the stack's superuser locally).
+  const admin = new pg.Client({ connectionString: ep.loaderDirect });
   await admin.connect();
   const fx = await admin.query("SELECT to_regclass('loadtest.fixtures') IS NOT NULL AS ok").then((r) => r.rows[0].ok);
   if (!fx) throw new Error(`database ${ep.database} has no load-test fixtures: run \`npm run seed\` first`);
