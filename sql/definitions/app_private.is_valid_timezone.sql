@@ -4,13 +4,17 @@
 -- pgkit:after 0100_table_helpers.sql
 
 -- IMMUTABLE in practice: the IANA names a server knows only grow between releases.
+-- SECURITY DEFINER (issue 16 #12): app.users' timezone CHECK calls it with the caller's rights, and the app may
+-- not read app_private; as its owner it reads the name list and returns only true or false.
 CREATE OR REPLACE FUNCTION app_private.is_valid_timezone(p_tz text)
 RETURNS boolean
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT p_tz IS NOT NULL
-     AND EXISTS (SELECT 1 FROM app_private.timezone_names t WHERE t.name = p_tz)
+     AND EXISTS (SELECT 1 FROM app_private.timezone_names t WHERE t.name OPERATOR(pg_catalog.=) p_tz)
 $$;
 GRANT EXECUTE ON FUNCTION app_private.is_valid_timezone(text) TO pgkit_app, pgkit_maintenance;
