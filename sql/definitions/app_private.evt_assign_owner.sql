@@ -26,6 +26,8 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                    WHERE a.attrelid = r.objid AND a.attname IN ('organization_id', 'user_id') AND NOT a.attisdropped) THEN
           PERFORM app_private.close_tenant_table(r.objid::regclass);
+          -- and the analytics and job roles' policies, as sql/0450 gave every table before it (issue 16 #10)
+          PERFORM app_private.ensure_service_role_policies(r.objid::regclass);
         END IF;
       WHEN 'view' THEN EXECUTE format('ALTER VIEW %s OWNER TO pgkit_owner', r.object_identity);
       WHEN 'materialized view' THEN EXECUTE format('ALTER MATERIALIZED VIEW %s OWNER TO pgkit_owner', r.object_identity);
