@@ -245,14 +245,14 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
       await expectIndex(`SELECT id, chunk_index FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = ${CS1}`,
         'rag_embeddings', 'rag_embeddings_source_id_idx');
       const all = await plan(`SELECT id FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = ${CS1}`);
-      expect(all.map((n) => n['Index Name']).filter(Boolean)).not.toContain('rag_embeddings_organization_id_source_type_idx');
+      expect(all.map((n) => n['Index Name']).filter(Boolean)).not.toContain('rag_embeddings_organization_id_source_type_source_id_idx');
     } finally {
       await client.query('ROLLBACK');
     }
   });
 
   // The vector search counts an organization's rows (up to 1,001) to pick exact or HNSW search; under RLS the
-  // count can be answered from rag_embeddings_organization_id_source_type_idx alone (an index-only scan),
+  // count can be answered from rag_embeddings_organization_id_source_type_source_id_idx alone (an index-only scan),
   // because that index holds every column the select policy reads (sql/0810).
   it('as the application role, the vector search scope count is an index-only scan (sql/0810)', async () => {
     await client.query('VACUUM app.rag_embeddings');
@@ -262,7 +262,7 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
       await client.query('SET LOCAL ROLE pgkit_app');
       const all = await plan(USES_INDEX_SQL, [O1]);
       const scans = all.filter((n) => n['Relation Name'] === 'rag_embeddings').map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`);
-      expect(scans).toEqual(['Index Only Scan rag_embeddings_organization_id_source_type_idx']);
+      expect(scans).toEqual(['Index Only Scan rag_embeddings_organization_id_source_type_source_id_idx']);
     } finally {
       await client.query('ROLLBACK');
     }
