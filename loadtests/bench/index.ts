@@ -239,11 +239,14 @@ async function main() {
 
   // Ceiling: built-in select-only script on a pgbench database, direct vs PgBouncer, same clients.
   const benchDb = `${ep.database}_pgbench`;
+  // Owned by the admin that applies the bundle there (as on RDS, where the master user creates databases).
+  const benchOwner = pg.escapeIdentifier(conn(ep.adminDirect).user);
   const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [benchDb]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(benchDb)}`);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(benchDb)} OWNER ${benchOwner}`);
+  else await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(benchDb)} OWNER TO ${benchOwner}`).catch(() => undefined);
   const withDb = (url: string) => { const u = new URL(url); u.pathname = `/${benchDb}`; return u.toString(); };
-  // The pooler looks logins up with pgbouncer.user_lookup in the target database (sql/0003): the bundle is
-  // applied there too, and pgbench's tables go to public (not app, first on the database search_path).
+  // The bundle is applied there too (the same roles, grants and search_path as the load-test database), and
+  // pgbench's tables go to public (not app, first on the database search_path).
   // A scratch database: drift there (a sql/ file edited in place since the last run) does not matter.
   await applyMigrations({ connectionString: withDb(ep.adminDirect), log: () => {}, allowDrift: true });
   await runStep('pgbench -i', join(pgBinDir, 'pgbench'), ['-i', '-s', '10', '-q', '-h', conn(ep.adminDirect).host, '-p', conn(ep.adminDirect).port, '-U', conn(ep.adminDirect).user, benchDb], {
