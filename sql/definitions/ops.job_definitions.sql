@@ -21,5 +21,7 @@ AS $$
     ('pgkit_schedule_projects',     '*/5 * * * *',  'SELECT ops.job_schedule_projects()'),
     ('pgkit_fold_episode_counters', '* * * * *',    'SELECT ops.job_fold_episode_counters()'),
     ('pgkit_reset_weekly_limits',   '5 * * * *',    'SELECT ops.job_reset_weekly_limits()'),
+    -- issue 16 #3 (sql/0900): a login's settings for itself are removed within a minute
+    ('pgkit_guard_login_roles',     '* * * * *',    'SELECT ops.job_guard_login_roles()'),
     ('pgkit_cron_history_cleanup',  '17 3 * * *',   'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''14 days''')
 $$;
