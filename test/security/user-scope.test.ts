@@ -73,3 +73,23 @@ describe('template embeddings follow the templates (issue 16 #9)', () => {
     expect((await visible(a.orgId, null)).map((r) => r.source_id)).toEqual([templates.enabled]);
   });
 });
+
+describe("a colleague's chat-session embeddings (issue 16 #4)", () => {
+  it('a member of the same organization cannot read, change or delete another member\'s session embeddings; the owner can', async () => {
+    const colleague = randomUUID();
+    await db.pool.query('INSERT INTO app.users (id, email) VALUES ($1, $2)', [colleague, `colleague-${process.pid}@example.com`]);
+    await db.pool.query("INSERT INTO app.memberships (organization_id, user_id, role) VALUES ($1, $2, 'member')", [a.orgId, colleague]);
+    const session = randomUUID();
+    await db.pool.query("INSERT INTO app.chat_sessions (id, organization_id, user_id) VALUES ($1, $2, $3)", [session, a.orgId, a.userId]);
+    const vec = `[${Array.from({ length: 1536 }, (_, i) => ((i % 5) - 2) / 10).join(',')}]`;
+    await db.pool.query("INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, embedding) VALUES ($1, 'chat_session', $2, $3::extensions.vector)", [a.orgId, session, vec]);
+    const q = "SELECT source_id FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = $1";
+    expect(await read(a.orgId, colleague, q, [session])).toEqual([]);
+    const changed = await withContext(app, { orgId: a.orgId, userId: colleague }, async (tx) => [
+      (await tx.query("UPDATE app.rag_embeddings SET token_count = 1 WHERE source_id = $1", [session])).rowCount,
+      (await tx.query('DELETE FROM app.rag_embeddings WHERE source_id = $1', [session])).rowCount,
+    ]);
+    expect(changed).toEqual([0, 0]);
+    expect(await read(a.orgId, a.userId, q, [session])).toEqual([{ source_id: session }]);
+  });
+});
