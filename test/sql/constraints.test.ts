@@ -98,6 +98,7 @@ const base: Record<string, () => Row> = {
   'ops.logs': () => ({ level: 'info', event_type: 'api_call_started', message: 'call', session_id: CS1, metadata: json({ code: 'E1' }) }),
   // Behaviour bundle (0600-0799).
   'ops.rate_limits': () => ({ name: `test.limit_${next()}`, organization_id: O1, min_interval: '1 second', max_events: 10, per_interval: '1 minute' }),
+  'ops.job_locks': () => ({ job: `test_job_${next()}` }),
   'ops.partition_policies': () => ({ parent_table: `app.table_${next()}`, premake: 4, retention: '30 days' }),
   'ops.job_schedule_status': () => ({ database_name: `db_${next()}`, scheduled: false, reason: 'not the cron database', jobs: json([]) }),
 };
@@ -287,6 +288,8 @@ const checks: Case[] = [
   { table: 'ops.log_event_types', constraint: 'log_event_types_code_check', label: 'code with dots', bad: { code: 'api.call' } },
   { table: 'ops.logs', constraint: 'logs_message_check', label: 'empty message', bad: { message: '' } },
   { table: 'ops.logs', constraint: 'logs_metadata_check', label: 'metadata array', bad: { metadata: json(['x']) } },
+  // job_locks (sql/0890)
+  { table: 'ops.job_locks', constraint: 'job_locks_job_check', label: 'job name with capitals', bad: { job: 'Reset-Limits' } },
   // rate_limits (sql/0630)
   { table: 'ops.rate_limits', constraint: 'rate_limits_name_check', label: 'name with spaces', bad: { name: 'Chat Messages' }, good: { name: 'chat_messages.assistant' } },
   { table: 'ops.rate_limits', constraint: 'rate_limits_min_interval_check', label: 'negative min interval', bad: { min_interval: '-1 second' }, good: { min_interval: '0' } },
