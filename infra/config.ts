@@ -4,10 +4,24 @@
 // config or a ConfigError out) so the same rules run under `pulumi preview` and in unit tests.
 // A bad value fails the program before any resource is registered, and the message names the
 // key and the allowed values.
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PORTS } from "../src/config.js";
 
 export const CONFIG_NAMESPACE = "pgkit";
+
+/**
+ * The project root (the folder of Pulumi.yaml, one above infra/). Config paths are relative to it and are
+ * made absolute here, because nothing else runs there: the engine starts the program and every provider
+ * plugin in the folder of `main` (github.com/pulumi/pulumi, pkg/engine/project.go `getPwdMain`: pwd =
+ * dirname(main) = infra/; the Node language host passes it as `--pwd`, sdk/nodejs/cmd/pulumi-language-nodejs/
+ * main.go), so a relative `sslrootcert` would be looked for under infra/ by the postgresql provider.
+ */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A config path (absolute, or relative to the project root) as an absolute path. */
+export const projectPath = (path: string): string => resolve(projectRoot, path);
 
 export type Target = "aws" | "local";
 export type Environment = "dev" | "staging" | "prod";
@@ -74,6 +88,7 @@ export interface DatabaseObjectsConfig {
   port?: number;
   sslMode: SslMode;
   /** Path (on the machine running `pulumi up`) of the RDS CA bundle; required on AWS (PgBouncer's verify-full, and verify-ca / verify-full here). */
+  /** Absolute (a relative pgkit:rdsCaBundlePath is resolved against the project root). */
   caBundlePath?: string;
 }
 
@@ -87,6 +102,7 @@ export interface LocalConfig {
    * path as AWS. Its password is `adminPassword` in the secrets file.
    */
   admin: string;
+  /** Absolute (a relative pgkit:localSecretsFile is resolved against the project root). */
   secretsFile: string;
 }
 
@@ -296,7 +312,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const host = r.match("dbObjectsHost", /^[A-Za-z0-9.\-]+$/, "a hostname or IP (e.g. 127.0.0.1 for an SSM tunnel)");
   const port = r.optionalInt("dbObjectsPort", 1, 65535);
   const sslMode = r.oneOf("dbObjectsSslMode", ["require", "verify-ca", "verify-full"] as const, "verify-full");
-  const caBundlePath = raw.rdsCaBundlePath;
+  const caBundlePath = raw.rdsCaBundlePath ? projectPath(raw.rdsCaBundlePath) : undefined;
   if (target === "aws" && !caBundlePath) {
     // PgBouncer verifies RDS against it (server_tls_sslmode = verify-full), and so does a verify-ca/verify-full
     // database-object connection.
@@ -310,7 +326,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
     port: r.int("localPort", 1, 65535, DEFAULT_PORTS.local.pgPort),
     poolerPort: r.int("localPoolerPort", 1, 65535, DEFAULT_PORTS.local.bouncerPort),
     admin: r.match("localAdmin", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "pgkit_admin",
-    secretsFile: raw.localSecretsFile ?? ".pgkit/local/secrets.json",
+    secretsFile: projectPath(raw.localSecretsFile ?? ".pgkit/local/secrets.json"),
   };
 
   if (raw.localSuperuser !== undefined) {

@@ -1,9 +1,11 @@
 // Stack config validation: every validated key refuses a bad value with a message that names the key
 // and what is allowed; the example stack files parse; defaults are what docs/pulumi.md says.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, type RawConfig } from "../../infra/config.js";
-import { rawPgkitConfig } from "./support/mocks.js";
+import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, projectRoot, type RawConfig } from "../../infra/config.js";
+import { rawPgkitConfig, repoRoot } from "./support/mocks.js";
 
 const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require", rdsCaBundlePath: "certs/rds-global-bundle.pem" };
 
@@ -106,6 +108,14 @@ describe("stack config validation", () => {
     }
     expect(problemsOf({ environment: "dev", manageDatabaseObjects: "false" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required on AWS");
     expect(problemsOf({ target: "local", environment: "dev" })).toEqual([]);
+  });
+
+  it("resolves relative paths against the project root (where Pulumi.yaml is), since the engine runs the program and providers in infra/", () => {
+    const c = parseConfig({ ...base, localSecretsFile: "x/secrets.json" });
+    expect(c.databaseObjects.caBundlePath).toBe(join(repoRoot, "certs/rds-global-bundle.pem"));
+    expect(c.local.secretsFile).toBe(join(repoRoot, "x/secrets.json"));
+    expect(existsSync(join(projectRoot, "Pulumi.yaml"))).toBe(true);
+    expect(parseConfig({ ...base, rdsCaBundlePath: "/etc/rds.pem" }).databaseObjects.caBundlePath).toBe("/etc/rds.pem");
   });
 
   it("collects every problem in one error instead of stopping at the first", () => {

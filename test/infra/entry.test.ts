@@ -2,12 +2,12 @@
 // `nodeargs` loader flags, ESM import, default export awaited), under mocks, for each example stack.
 // The SqlBundle's serialized provider captured here is the text the engine would receive; the
 // applier test runs that very text against a real PostgreSQL.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { project, runEntry, serializedBundleProvider } from "./support/entry.js";
-import { FAKE_RDS_CA_BUNDLE } from "./support/mocks.js";
+import { FAKE_RDS_CA_BUNDLE, repoRoot } from "./support/mocks.js";
 
 // The local stack reads the admin login's password (adminPassword, not the postgres superuser's
 // superuserPassword) from the file `npm start` writes; point it at a temp one.
@@ -21,7 +21,8 @@ describe("Pulumi.yaml", () => {
 });
 
 const STACKS: { stack: string; overrides: Record<string, string>; target: string }[] = [
-  // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md).
+  // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md); the
+  // fake one is given relative to the project root too, as a stack file would.
   { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
   { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
   { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
@@ -34,6 +35,12 @@ describe.each(STACKS)("entry loaded like the language host, stack $stack", ({ st
     expect(run.error, run.stderr).toBeUndefined();
     expect(run.outputs?.target).toBe(target);
     expect(run.outputs?.sqlBundleChecksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.runIf(target === "aws")("hands providers the RDS CA bundle as an absolute path (they run in infra/, not the project root)", () => {
+    const provider = run.resources?.find((r) => r.type === "pulumi:providers:postgresql");
+    expect(provider?.inputs.sslrootcert).toBe(join(repoRoot, FAKE_RDS_CA_BUNDLE));
+    expect(existsSync(String(provider?.inputs.sslrootcert))).toBe(true);
   });
 
   it.runIf(target === "local")("applies as pgkit_admin with adminPassword from the secrets file, never the superuser's password", () => {

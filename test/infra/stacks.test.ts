@@ -420,7 +420,7 @@ describe.each([
     const b = s.of(T.bundle)[0].inputs;
     expect([b.checksum, b.files, b.dir]).toEqual([bundle.checksum, bundle.files, join(repoRoot, "sql")]);
     // through the SSM tunnel configured in the stack file, TLS verified against the RDS CA
-    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "15432", sslmode: "verify-ca", sslrootcert: "certs/rds-global-bundle.pem", superuser: "false" });
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "15432", sslmode: "verify-ca", sslrootcert: join(repoRoot, "certs/rds-global-bundle.pem"), superuser: "false" });
   });
 
   it("passes every rule of the policy pack", () => {
