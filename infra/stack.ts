@@ -161,6 +161,10 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
       protect: prod,
     }, { dependsOn: [database.instance] });
+  } else {
+    pulumi.log.info(
+      "pgkit:manageDatabaseObjects is false: the database, login roles and sql/ bundle are not managed. Once RDS exists, open the SSM tunnel, `pulumi config set pgkit:manageDatabaseObjects true` and `pulumi up` (docs/pulumi.md, Deploying)",
+    );
   }
 
   return {

@@ -23,8 +23,9 @@ describe("Pulumi.yaml", () => {
 const STACKS: { stack: string; overrides: Record<string, string>; target: string }[] = [
   // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md); the
   // fake one is given relative to the project root too, as a stack file would.
-  { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
-  { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
+  // Phase 2 (docs/pulumi.md, "Deploying"): database objects managed; the committed files have them off.
+  { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE, "pgkit:manageDatabaseObjects": "true" }, target: "aws" },
+  { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE, "pgkit:manageDatabaseObjects": "true" }, target: "aws" },
   { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
 ];
 

@@ -58,6 +58,12 @@ const T = {
 
 let bundle: { checksum: string; files: string[] };
 
+/**
+ * Phase 2 of a deployment (docs/pulumi.md, "Deploying"): the SSM tunnel is open and the database objects are
+ * managed. The committed stack files are phase 1 (manageDatabaseObjects off).
+ */
+const PHASE2: RawConfig = { manageDatabaseObjects: "true" };
+
 async function build(stack: string, overrides: RawConfig = {}, mockOptions: MockOptions = {}): Promise<Built> {
   const recorded: Recorded[] = [];
   await pulumi.runtime.setMocks(createMocks(recorded, mockOptions), "pgkit", stack, false);
@@ -129,7 +135,7 @@ describe.each([
 ])("AWS stack $stack", ({ stack, replicas, retention, tasks, prod }) => {
   let s: Built;
   beforeAll(async () => {
-    s = await build(stack);
+    s = await build(stack, PHASE2);
   });
 
   it("encrypts everything at rest with the customer-managed key", () => {
@@ -449,8 +455,8 @@ describe.each([
 
 describe("AWS stack options", () => {
   it("rotating a pooled login's password changes its role's verifier and the pooler's auth_file together, and rolls the tasks", async () => {
-    const before = await build("dev");
-    const after = await build("dev", {}, { rotatedPasswords: ["pgkit-logins-app"] });
+    const before = await build("dev", PHASE2);
+    const after = await build("dev", PHASE2, { rotatedPasswords: ["pgkit-logins-app"] });
     const verifierOf = (b: Built, role: string) => String(b.of(T.pgRole).find((r) => r.inputs.name === role)?.inputs.password);
     const authFileOf = (b: Built) => (JSON.parse(String(b.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { authFile: string }).authFile;
     // the rotated login: a new password, a new salt, a new verifier, in the role and in the auth_file
@@ -468,7 +474,7 @@ describe("AWS stack options", () => {
 
   it("computes the same verifiers on every update: the salt is a resource in state, not drawn again each run", async () => {
     const verifiers = (b: Built) => b.of(T.pgRole).filter((r) => r.inputs.password !== undefined).map((r) => [r.inputs.name, r.inputs.password]);
-    const [first, second] = [await build("dev"), await build("dev")];
+    const [first, second] = [await build("dev", PHASE2), await build("dev", PHASE2)];
     expect(verifiers(first).length).toBeGreaterThan(0);
     expect(verifiers(second)).toEqual(verifiers(first));
   });
@@ -486,9 +492,11 @@ describe("AWS stack options", () => {
     expect(ini).toContain("server_reset_query_always = 1");
   });
 
-  it("manageDatabaseObjects=false builds the infrastructure without touching PostgreSQL", async () => {
-    const s = await build("dev", { manageDatabaseObjects: "false" });
-    expect([s.of(T.pgRole).length, s.of(T.bundle).length, s.of(T.rds).length]).toEqual([0, 0, 1]);
+  // A first `pulumi up` creates RDS, which nothing can reach until the SSM tunnel is open: as committed, the
+  // stack files must not register anything that connects to PostgreSQL (it would fail with connection refused).
+  it.each([["dev", 1], ["prod", 2]] as const)("the committed Pulumi.%s.yaml builds the infrastructure without touching PostgreSQL", async (stack, instances) => {
+    const s = await build(stack);
+    expect([s.of(T.pgProvider).length, s.of(T.pgRole).length, s.of(T.pgDatabase).length, s.of(T.bundle).length, s.of(T.rds).length]).toEqual([0, 0, 0, 0, instances]);
   });
 });
 
