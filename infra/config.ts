@@ -20,6 +20,18 @@ export const CONFIG_NAMESPACE = "pgkit";
  */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * The first RDS for PostgreSQL minor of each major that ships pgvector 0.8, whose HNSW iterative scan
+ * app.search_embeddings sets (sql/definitions/app.search_embeddings.sql): 17.1, 16.5, 15.9, 14.14. Source: AWS, "Extension versions for Amazon RDS for PostgreSQL"
+ * (docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-extensions.html), the pgvector row
+ * of each major's table. A major alone ("16") makes RDS pick that major's default minor, which is past these.
+ */
+export const PGVECTOR_08_MINIMUM_MINOR: Readonly<Record<number, number>> = { 14: 14, 15: 9, 16: 5, 17: 1 };
+const PGVECTOR_08_ALLOWED = Object.entries(PGVECTOR_08_MINIMUM_MINOR)
+  .reverse()
+  .map(([major, minor]) => `${major}.${minor}+`)
+  .join(", ");
+
 /** A config path (absolute, or relative to the project root) as an absolute path. */
 export const projectPath = (path: string): string => resolve(projectRoot, path);
 
@@ -255,6 +267,13 @@ export function parseConfig(raw: RawConfig): StackConfig {
   // Database
   const engineVersion = r.match("engineVersion", /^1[4-7](\.\d+)?$/, "a PostgreSQL major 14-17, optionally with minor (16, 16.4)") ?? "16";
   const engineMajor = Number(engineVersion.split(".")[0]);
+  const engineMinor = engineVersion.includes(".") ? Number(engineVersion.split(".")[1]) : undefined;
+  const pgvectorMinimum = PGVECTOR_08_MINIMUM_MINOR[engineMajor];
+  if (engineMinor !== undefined && pgvectorMinimum !== undefined && engineMinor < pgvectorMinimum) {
+    problems.push(
+      `pgkit:engineVersion: ${engineVersion} does not ship pgvector 0.8 (minimum for PostgreSQL ${engineMajor}: ${engineMajor}.${pgvectorMinimum}; allowed: ${PGVECTOR_08_ALLOWED}, or a major alone)`,
+    );
+  }
   const instanceClass = r.match("instanceClass", /^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class like db.t4g.medium or db.r7g.large") ?? "db.t4g.medium";
   const allocatedStorageGb = r.int("allocatedStorageGb", 20, 65536, 50);
   const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", 20, 65536, 200);

@@ -118,6 +118,19 @@ describe("stack config validation", () => {
     expect(parseConfig({ ...base, rdsCaBundlePath: "/etc/rds.pem" }).databaseObjects.caBundlePath).toBe("/etc/rds.pem");
   });
 
+  it.each(["17.0", "16.4", "15.8", "14.13", "16.1"])("engineVersion %s (no pgvector 0.8 on RDS) fails, naming the key and the minimum", (version) => {
+    const major = version.split(".")[0];
+    const minimum = { "17": "17.1", "16": "16.5", "15": "15.9", "14": "14.14" }[major];
+    const problems = problemsOf({ ...base, engineVersion: version });
+    expect(problems).toEqual([
+      `pgkit:engineVersion: ${version} does not ship pgvector 0.8 (minimum for PostgreSQL ${major}: ${minimum}; allowed: 17.1+, 16.5+, 15.9+, 14.14+, or a major alone)`,
+    ]);
+  });
+
+  it.each(["17.1", "16.5", "16.10", "15.9", "14.14", "14.20", "16"])("engineVersion %s (ships pgvector 0.8) is accepted", (version) => {
+    expect(parseConfig({ ...base, engineVersion: version }).database.engineVersion).toBe(version);
+  });
+
   it("collects every problem in one error instead of stopping at the first", () => {
     expect(problemsOf({ ...base, environment: "qa", readReplicas: "9", poolerCpu: "1" })).toHaveLength(3);
   });

@@ -64,6 +64,11 @@ describe("entry refuses bad config at preview", () => {
     expect(run.error).toContain("pgkit:readReplicas: invalid value '9' (allowed: an integer from 0 to 5)");
   });
 
+  it("an engine version without pgvector 0.8 names the key and the minimum", () => {
+    const run = runEntry("dev", { "pgkit:engineVersion": "16.4" });
+    expect(run.error).toContain("pgkit:engineVersion: 16.4 does not ship pgvector 0.8 (minimum for PostgreSQL 16: 16.5;");
+  });
+
   it("an AWS stack says where to download the RDS CA bundle when the file is missing", () => {
     const run = runEntry("dev", { "pgkit:rdsCaBundlePath": "certs/nonexistent-bundle.pem" });
     expect(run.error).toMatch(/pgkit:rdsCaBundlePath: .*nonexistent-bundle\.pem does not exist; download it: .*truststore\.pki\.rds\.amazonaws\.com/);
