@@ -4,6 +4,7 @@
 // optional admin CIDR each add exactly one rule (see `allowFrom*`).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { DatabaseConfig, Environment } from "./config.js";
 
 export interface DatabaseArgs {
@@ -183,6 +184,10 @@ export class Database extends pulumi.ComponentResource {
       enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
     };
 
+    // The final snapshot (prod) gets a random suffix, drawn once and kept in state: a fixed name would make the
+    // destroy of a recreated stack fail, the snapshot of the previous one still holding it (RDS API reference,
+    // DeleteDBInstance: FinalDBSnapshotIdentifier, error DBSnapshotAlreadyExists).
+    const finalSnapshot = prod ? new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, { parent: this }) : undefined;
     this.instance = new aws.rds.Instance(`${name}-primary`, {
       identifier,
       engine: "postgres",
@@ -215,7 +220,7 @@ export class Database extends pulumi.ComponentResource {
       deleteAutomatedBackups: !prod, // prod keeps its PITR window even after an accidental delete
       deletionProtection: config.deletionProtection,
       skipFinalSnapshot: !prod,
-      finalSnapshotIdentifier: prod ? `${identifier}-final` : undefined,
+      finalSnapshotIdentifier: finalSnapshot ? pulumi.interpolate`${identifier}-final-${finalSnapshot.hex}` : undefined,
       applyImmediately: !prod,
       ...observability,
       tags,

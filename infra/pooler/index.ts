@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PoolerConfig } from "../config.js";
+import { secretNamePrefix } from "../credentials.js";
 import type { Database } from "../database.js";
 import { CONTAINER_FILES, ENTRYPOINT_SCRIPT, PGBOUNCER_PORT, renderAuthFile, renderPgbouncerIni } from "./pgbouncer.ini.js";
 import { regionalRdsCaBundle } from "./rdsCa.js";
@@ -104,7 +105,7 @@ export class Pooler extends pulumi.ComponentResource {
     // verifiers, but a verifier lets whoever holds it pose as the server to a client, so it is kept like a
     // password: KMS-encrypted, a Pulumi secret, never in the task definition.
     const poolerSecret = new aws.secretsmanager.Secret(`${name}-secret`, {
-      name: `pgkit/${args.environment}/pooler`,
+      namePrefix: secretNamePrefix(args.environment, "pooler"), // survives destroy + recreate (infra/credentials.ts)
       description: `pgkit ${args.environment} PgBouncer: auth_file of SCRAM verifiers and TLS private key`,
       kmsKeyId: args.kmsKeyArn,
       recoveryWindowInDays: args.environment === "prod" ? 30 : 7,

@@ -40,6 +40,7 @@ const T = {
   selection: "aws:backup/selection:Selection",
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  randomId: "random:index/randomId:RandomId",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   tlsKey: "tls:index/privateKey:PrivateKey",
   tlsCa: "tls:index/selfSignedCert:SelfSignedCert",
@@ -276,7 +277,7 @@ describe.each([
     const { container } = poolerContainer(s);
     const secret = s.one(T.secret, "pgkit-pooler-secret");
     const version = s.one(T.secretVersion, "pgkit-pooler-secret");
-    expect(secret.inputs).toMatchObject({ name: `pgkit/${stack}/pooler`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
+    expect(secret.inputs).toMatchObject({ namePrefix: `pgkit/${stack}/pooler-`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
     const versionId = String(outputsOf(version).versionId);
     const arn = "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-secret";
     expect(container.secrets).toEqual([
@@ -404,11 +405,27 @@ describe.each([
   it(prod ? "protects prod: deletion protection, final snapshot, Multi-AZ, replica" : "lets dev be torn down: no deletion protection, no final snapshot", () => {
     const p = s.one(T.rds, "pgkit-primary").inputs;
     if (prod) {
-      expect([p.deletionProtection, p.skipFinalSnapshot, p.finalSnapshotIdentifier, p.multiAz]).toEqual([true, false, "pgkit-prod-final", true]);
+      // a suffix drawn once per stack (a RandomId in state), so a recreated stack's destroy does not clash
+      // with the previous stack's final snapshot
+      const suffix = String(outputsOf(s.one(T.randomId, "pgkit-final-snapshot")).hex);
+      expect(suffix).toMatch(/^[0-9a-f]{8}$/);
+      expect([p.deletionProtection, p.skipFinalSnapshot, p.finalSnapshotIdentifier, p.multiAz]).toEqual([true, false, `pgkit-prod-final-${suffix}`, true]);
       expect(s.one(T.rds, "pgkit-replica-0").inputs.replicateSourceDb).toBe("pgkit-prod");
     } else {
       expect([p.deletionProtection, p.skipFinalSnapshot, p.multiAz]).toEqual([false, true, false]);
     }
+  });
+
+  it("names every Secrets Manager secret by prefix, never a fixed name (a deleted secret holds its name through its recovery window)", () => {
+    const secrets = s.of(T.secret);
+    expect(secrets.length).toBeGreaterThan(1);
+    for (const x of secrets) {
+      expect([x.name, x.inputs.name]).toEqual([x.name, undefined]);
+      expect(String(x.inputs.namePrefix)).toMatch(new RegExp(`^pgkit/${stack}/[a-z_]+-$`));
+    }
+    expect(s.of(T.secret).map((x) => x.inputs.namePrefix).sort()).toEqual(
+      [`pgkit/${stack}/pooler-`, ...["app", "worker", "readonly", "maintenance", "migrator"].map((k) => `pgkit/${stack}/pgkit_${k}_login-`)].sort(),
+    );
   });
 
   it("creates the database, pg_cron, login roles granted the bundle's group roles, and the SQL bundle with its checksum", () => {
