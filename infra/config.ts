@@ -78,6 +78,8 @@ export interface PoolerConfig {
   maxDbConnections: number;
   /** DISCARD ALL after every transaction (off by default: the request context is bound to its transaction, sql/0800). */
   resetAfterTransaction: boolean;
+  /** Security groups whose members may connect to the pooler, besides the program's own client group. */
+  clientSecurityGroupIds: string[];
 }
 
 export interface BackupConfig {
@@ -171,6 +173,7 @@ export const CONFIG_KEYS = [
   "poolerMemory",
   "poolerDefaultPoolSize",
   "poolerResetAfterTransaction",
+  "poolerClientSecurityGroupIds",
   "poolerMaxClientConn",
   "poolerMaxDbConnections",
   "backupDailyRetentionDays",
@@ -311,6 +314,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const maxClientConn = r.int("poolerMaxClientConn", 100, 100000, 5000);
   const maxDbConnections = r.int("poolerMaxDbConnections", 10, 5000, 80);
   const resetAfterTransaction = r.bool("poolerResetAfterTransaction", false);
+  const clientSecurityGroupIds = r.list("poolerClientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123abcd") ?? [];
 
   // Backups
   const dailyRetentionDays = r.int("backupDailyRetentionDays", 7, 35, 35);
@@ -381,7 +385,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
       adminCidr,
       bastion,
     },
-    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction },
+    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction, clientSecurityGroupIds },
     backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays },
     monitoring: { alarmEmail },
     databaseObjects: { manage, host, port, sslMode, caBundlePath },

@@ -173,6 +173,8 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     pooledEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
     // Public: clients connect with sslmode=verify-full and this file as sslrootcert.
     poolerCaCertPem: pooler.caCertPem,
+    // Attach it to the application's tasks/instances: only its members (and pgkit:poolerClientSecurityGroupIds) reach the pooler.
+    poolerClientSecurityGroupId: pooler.clientSecurityGroupId,
     replicaEndpoints: database.replicaAddresses,
     databaseName: cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,

@@ -46,6 +46,7 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["adminCidr", "10.0.0.0", "IPv4 CIDR like 10.0.0.0/24"],
   ["bastion", "1", "true | false"],
   ["poolerResetAfterTransaction", "sometimes", "true | false"],
+  ["poolerClientSecurityGroupIds", '["my-sg"]', "security group ids"],
   ["pgbouncerImage", "edoburu/pgbouncer:latest", "pinned by digest"],
   ["poolerDesiredCount", "1", "2 to 20"],
   ["poolerCpu", "300", "256 | 512 | 1024 | 2048"],

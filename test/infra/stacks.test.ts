@@ -459,6 +459,13 @@ describe.each([
     expect(found).toEqual([]);
   });
 
+  it("admits clients to the pooler by security group (its own client group, exported), never by the VPC's CIDR", () => {
+    const nlbSg = s.one(T.sg, "pgkit-pooler-nlb").inputs as { ingress: { cidrBlocks?: string[]; securityGroups?: string[]; fromPort: number }[] };
+    expect(nlbSg.ingress.map((r) => [r.fromPort, r.cidrBlocks ?? [], r.securityGroups])).toEqual([[6432, [], ["pgkit-pooler-clients-id"]]]);
+    expect(s.one(T.sg, "pgkit-pooler-clients").inputs.ingress ?? []).toEqual([]);
+    expect(s.outputs.poolerClientSecurityGroupId).toBe("pgkit-pooler-clients-id");
+  });
+
   it("exports endpoints, secret ARNs, vault and bucket names", () => {
     expect(s.outputs).toMatchObject({
       directEndpoint: "pgkit-primary.abc123.eu-west-1.rds.amazonaws.com:5432",
@@ -500,6 +507,12 @@ describe("AWS stack options", () => {
     const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
     const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort()).toEqual(["10.99.0.0/24", "pgkit-pooler-tasks-id"]);
+  });
+
+  it("pgkit:poolerClientSecurityGroupIds admits those groups to the pooler too", async () => {
+    const s = await build("dev", { poolerClientSecurityGroupIds: '["sg-0123456789abcdef0","sg-0fedcba9876543210"]' });
+    const nlbSg = s.one(T.sg, "pgkit-pooler-nlb").inputs as { ingress: { cidrBlocks?: string[]; securityGroups?: string[] }[] };
+    expect(nlbSg.ingress.map((r) => [r.cidrBlocks ?? [], r.securityGroups])).toEqual([[[], ["pgkit-pooler-clients-id", "sg-0123456789abcdef0", "sg-0fedcba9876543210"]]]);
   });
 
   it("poolerResetAfterTransaction=true makes PgBouncer run DISCARD ALL after every transaction", async () => {
