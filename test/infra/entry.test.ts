@@ -2,7 +2,7 @@
 // `nodeargs` loader flags, ESM import, default export awaited), under mocks, for each example stack.
 // The SqlBundle's serialized provider captured here is the text the engine would receive; the
 // applier test runs that very text against a real PostgreSQL.
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,6 +13,18 @@ import { FAKE_RDS_CA_BUNDLE, repoRoot } from "./support/mocks.js";
 // superuserPassword) from the file `npm start` writes; point it at a temp one.
 const localSecrets = join(mkdtempSync(join(tmpdir(), "pgkit-entry-")), "secrets.json");
 writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", superuserPassword: "entry-test-superuser", appPassword: "a" }));
+
+describe("package.json engines", () => {
+  // `nodeargs: --import tsx` (and policy/index.cjs's import("tsx")) register tsx's hooks with module.register,
+  // which Node added in 20.6.0 (nodejs.org/api/module.html, module.register: "Added in: v20.6.0, v18.19.0").
+  it("floors Node at 20.6 or later", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { engines?: { node?: string } };
+    const floor = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(pkg.engines?.node ?? "");
+    expect(floor, `engines.node = ${pkg.engines?.node}`).not.toBeNull();
+    const [major, minor] = [Number(floor?.[1]), Number(floor?.[2] ?? 0)];
+    expect(major > 20 || (major === 20 && minor >= 6), `engines.node = ${pkg.engines?.node}`).toBe(true);
+  });
+});
 
 describe("Pulumi.yaml", () => {
   it("runs the TypeScript ESM entry through tsx, with Pulumi's bundled ts-node off", () => {
