@@ -59,6 +59,9 @@ export function parameterGroupValues(config: DatabaseConfig): Record<string, { v
   return values;
 }
 
+/** The logs every instance exports to CloudWatch Logs. */
+const LOG_EXPORTS = ["postgresql", "upgrade"] as const;
+
 export class Database extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
@@ -152,16 +155,20 @@ export class Database extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
 
-    // Pre-create the export targets so they get a retention and our key (RDS would create them without either).
-    const logGroups = ["postgresql", "upgrade"].map(
-      (kind) =>
-        new aws.cloudwatch.LogGroup(`${name}-log-${kind}`, {
-          name: `/aws/rds/instance/${identifier}/${kind}`,
-          retentionInDays: prod ? 90 : 30,
-          kmsKeyId: key.arn,
-          tags,
-        }, { parent: this }),
-    );
+    // Pre-create every instance's export targets (primary and each replica) so they get a retention and our key:
+    // RDS would create /aws/rds/instance/<id>/<log> itself, without either, and keep them forever (RDS User
+    // Guide, "Publishing PostgreSQL logs to Amazon CloudWatch Logs").
+    const exportLogGroups = (resourceName: string, instanceIdentifier: string): aws.cloudwatch.LogGroup[] =>
+      LOG_EXPORTS.map(
+        (kind) =>
+          new aws.cloudwatch.LogGroup(`${resourceName}-log-${kind}`, {
+            name: `/aws/rds/instance/${instanceIdentifier}/${kind}`,
+            retentionInDays: prod ? 90 : 30,
+            kmsKeyId: key.arn,
+            tags,
+          }, { parent: this }),
+      );
+    const logGroups = exportLogGroups(name, identifier);
 
     const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
       assumeRolePolicy: JSON.stringify({
@@ -181,7 +188,7 @@ export class Database extends pulumi.ComponentResource {
       performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
       monitoringInterval: config.monitoringIntervalSeconds,
       monitoringRoleArn: monitoringRole.arn,
-      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      enabledCloudwatchLogsExports: [...LOG_EXPORTS],
     };
 
     // The final snapshot (prod) gets a random suffix, drawn once and kept in state: a fixed name would make the
@@ -228,9 +235,11 @@ export class Database extends pulumi.ComponentResource {
 
     const replicas: aws.rds.Instance[] = [];
     for (let i = 0; i < config.readReplicas; i++) {
+      const replicaIdentifier = `${identifier}-replica-${i}`;
+      const replicaLogGroups = exportLogGroups(`${name}-replica-${i}`, replicaIdentifier);
       replicas.push(
         new aws.rds.Instance(`${name}-replica-${i}`, {
-          identifier: `${identifier}-replica-${i}`,
+          identifier: replicaIdentifier,
           replicateSourceDb: this.instance.identifier,
           instanceClass: config.instanceClass,
           storageType: "gp3",
@@ -249,7 +258,7 @@ export class Database extends pulumi.ComponentResource {
           applyImmediately: !prod,
           ...observability,
           tags: { ...tags, role: "replica" },
-        }, { parent: this, dependsOn: [monitoringAttachment] }),
+        }, { parent: this, dependsOn: [...replicaLogGroups, monitoringAttachment] }),
       );
     }
 

@@ -416,6 +416,20 @@ describe.each([
     }
   });
 
+  it("pre-creates every instance's log export groups (primary and replicas) with the stack's key and a retention", () => {
+    const keyArn = "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key";
+    const instances = s.of(T.rds).map((r) => String(r.inputs.identifier));
+    expect(instances).toHaveLength(1 + replicas);
+    const byName = new Map(s.of(T.logGroup).map((g) => [String(g.inputs.name), g.inputs]));
+    for (const id of instances) {
+      const exported = s.of(T.rds).find((r) => r.inputs.identifier === id)?.inputs.enabledCloudwatchLogsExports as string[];
+      expect(exported).toEqual(["postgresql", "upgrade"]);
+      for (const kind of exported) {
+        expect(byName.get(`/aws/rds/instance/${id}/${kind}`), `${id}/${kind}`).toMatchObject({ kmsKeyId: keyArn, retentionInDays: prod ? 90 : 30 });
+      }
+    }
+  });
+
   it("names every Secrets Manager secret by prefix, never a fixed name (a deleted secret holds its name through its recovery window)", () => {
     const secrets = s.of(T.secret);
     expect(secrets.length).toBeGreaterThan(1);
