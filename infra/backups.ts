@@ -139,6 +139,15 @@ export class Backups extends pulumi.ComponentResource {
           noncurrentVersionExpiration: { noncurrentDays: config.dumpsExpireAfterDays },
           abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
         },
+        {
+          // Once all versions of a dump have expired, its delete marker is left alone with nothing behind it;
+          // this removes those. A rule of its own: ExpiredObjectDeleteMarker "cannot be specified with Days or
+          // Date in a Lifecycle Expiration Policy" (Amazon S3 API reference, LifecycleExpiration).
+          id: "remove-expired-delete-markers",
+          status: "Enabled",
+          filter: {},
+          expiration: { expiredObjectDeleteMarker: true },
+        },
       ],
     }, { parent: this });
     new aws.s3.BucketPolicy(`${name}-dumps`, {

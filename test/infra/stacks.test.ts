@@ -190,6 +190,13 @@ describe.each([
     expect([rule.transitions[0].storageClass, rule.transitions[0].days, rule.expiration.days]).toEqual(["GLACIER_IR", 30, 365]);
   });
 
+  it("removes expired delete markers in a rule of their own (S3 refuses ExpiredObjectDeleteMarker next to Days)", () => {
+    const rules = props<{ id: string; status: string; expiration?: { days?: number; expiredObjectDeleteMarker?: boolean } }[]>(s.of(T.lifecycle)[0], "rules");
+    const markers = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
+    expect(markers.map((r) => [r.status, r.expiration])).toEqual([["Enabled", { expiredObjectDeleteMarker: true }]]);
+    for (const r of rules) expect(r.expiration?.days !== undefined && r.expiration?.expiredObjectDeleteMarker !== undefined, r.id).toBe(false);
+  });
+
   it("admits database traffic only from the pooler tasks and the bastion", () => {
     const dbSg = "pgkit-db-id";
     expect(s.one(T.rds, "pgkit-primary").inputs.vpcSecurityGroupIds).toEqual([dbSg]);
