@@ -126,6 +126,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     instanceId: database.instanceId,
     replicaIds: Array.from({ length: cfg.database.readReplicas }, (_, i) => database.replicaIds.apply((ids) => ids[i])),
     allocatedStorageGb: cfg.database.allocatedStorageGb,
+    maxAllocatedStorageGb: cfg.database.maxAllocatedStorageGb,
     pooledConnectionBudget: cfg.pooler.desiredCount * cfg.pooler.maxDbConnections,
     pooler: {
       clusterName: pooler.clusterName,

@@ -364,7 +364,7 @@ describe.each([
   it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
     const alarms = s.of(T.alarm);
     const names = alarms.map((a) => a.name.replace("pgkit-monitoring-", "")).sort();
-    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "pooler-healthy-targets", "pooler-running-tasks", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
+    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "max-used-transaction-ids", "oldest-replication-slot-lag", "pooler-healthy-targets", "pooler-running-tasks", "transaction-logs-disk", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
     expect(names).toEqual(expected);
     for (const a of alarms) expect(a.inputs.alarmActions).toEqual(["arn:aws:mock:eu-west-1:123456789012:sns/topic/pgkit-monitoring-alerts"]);
     const metrics = Object.fromEntries(alarms.map((a) => [a.name.replace("pgkit-monitoring-", ""), a.inputs.metricName]));
@@ -372,6 +372,19 @@ describe.each([
       "CPUUtilization", "FreeStorageSpace", "FreeableMemory", "DatabaseConnections", "DiskQueueDepth", "HealthyHostCount",
     ]);
     expect(s.of(T.dashboard)).toHaveLength(1);
+  });
+
+  it("alarms on WAL on disk, replication slot lag, transaction ID age, and free storage relative to the autoscaling ceiling", () => {
+    const a = (id: string) => s.one(T.alarm, `pgkit-monitoring-${id}`).inputs;
+    const GiB = 1024 ** 3;
+    const [allocated, max] = prod ? [200, 1000] : [50, 200];
+    expect([a("free-storage").metricName, a("free-storage").comparisonOperator, a("free-storage").threshold]).toEqual(["FreeStorageSpace", "LessThanThreshold", max * 0.1 * GiB]);
+    expect([a("transaction-logs-disk").metricName, a("transaction-logs-disk").threshold]).toEqual(["TransactionLogsDiskUsage", allocated * 0.1 * GiB]);
+    expect([a("oldest-replication-slot-lag").metricName, a("oldest-replication-slot-lag").treatMissingData]).toEqual(["OldestReplicationSlotLag", "notBreaching"]);
+    expect([a("max-used-transaction-ids").metricName, a("max-used-transaction-ids").threshold]).toEqual(["MaximumUsedTransactionIDs", 1_000_000_000]);
+    for (const id of ["transaction-logs-disk", "oldest-replication-slot-lag", "max-used-transaction-ids"]) {
+      expect(a(id).dimensions).toEqual({ DBInstanceIdentifier: `pgkit-${stack}` });
+    }
   });
 
   it("sets the parameter group the SQL bundles and operations need", () => {
