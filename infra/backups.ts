@@ -38,6 +38,39 @@ export class Backups extends pulumi.ComponentResource {
     this.vaultName = vault.name;
     this.vaultArn = vault.arn;
 
+    // Recovery points outlive a mistake or a compromised credential:
+    //  - Vault Lock. Governance mode (default) omits ChangeableForDays, so an authorized user can still remove
+    //    the lock; compliance sets it to 3, the shortest allowed, after which the lock is immutable
+    //    (AWS::Backup::BackupVault LockConfigurationType, ChangeableForDays: "you must set ChangeableForDays to 3
+    //    or greater ... If this parameter is not specified, you can delete Vault Lock ... at any time").
+    //    The minimum retention is the plan's shortest lifecycle, so every scheduled job stays allowed.
+    //  - An access policy denying everyone DeleteRecoveryPoint and lifecycle changes on the vault.
+    // A destroy removes both (they depend on the vault) before the vault itself.
+    const guardVault = (resourceName: string, v: aws.backup.Vault, region?: string): void => {
+      new aws.backup.VaultLockConfiguration(`${resourceName}-lock`, {
+        region,
+        backupVaultName: v.name,
+        minRetentionDays: Math.min(config.dailyRetentionDays, config.weeklyRetentionDays, config.monthlyRetentionDays),
+        maxRetentionDays: Math.max(config.dailyRetentionDays, config.weeklyRetentionDays, config.monthlyRetentionDays),
+        changeableForDays: config.vaultLockMode === "compliance" ? 3 : undefined,
+      }, { parent: this });
+      new aws.backup.VaultPolicy(`${resourceName}-policy`, {
+        region,
+        backupVaultName: v.name,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Sid: "DenyRecoveryPointDeletion",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+            Resource: "*",
+          }],
+        }),
+      }, { parent: this });
+    };
+    guardVault(`${name}-vault`, vault);
+
     // Cross-region copy survives the loss of the primary region (and of its KMS key).
     let copyActions: aws.types.input.backup.PlanRuleCopyAction[] | undefined;
     if (config.copyRegion) {
@@ -56,6 +89,7 @@ export class Backups extends pulumi.ComponentResource {
         tags,
       }, { parent: this, protect: prod });
       this.copyVaultArn = copyVault.arn;
+      guardVault(`${name}-copy-vault`, copyVault, config.copyRegion);
       copyActions = [{ destinationVaultArn: copyVault.arn, lifecycle: { deleteAfter: config.monthlyRetentionDays } }];
     }
 

@@ -89,6 +89,8 @@ export interface BackupConfig {
   copyRegion?: string;
   dumpsColdAfterDays: number;
   dumpsExpireAfterDays: number;
+  /** AWS Backup Vault Lock on the vaults: governance (removable by an authorized user) or compliance (immutable after 3 days). */
+  vaultLockMode: "governance" | "compliance";
 }
 
 export interface MonitoringConfig {
@@ -182,6 +184,7 @@ export const CONFIG_KEYS = [
   "backupCopyRegion",
   "dumpsColdAfterDays",
   "dumpsExpireAfterDays",
+  "backupVaultLockMode",
   "alarmEmail",
   "manageDatabaseObjects",
   "dbObjectsHost",
@@ -323,6 +326,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const copyRegion = r.match("backupCopyRegion", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region like eu-west-1");
   const dumpsColdAfterDays = r.int("dumpsColdAfterDays", 1, 365, 30);
   const dumpsExpireAfterDays = r.int("dumpsExpireAfterDays", 30, 3650, 365);
+  const vaultLockMode = r.oneOf("backupVaultLockMode", ["governance", "compliance"] as const, "governance");
   if (dumpsExpireAfterDays <= dumpsColdAfterDays + 90) {
     // Glacier classes bill a 90-day minimum; expiring earlier costs more than keeping.
     problems.push(`pgkit:dumpsExpireAfterDays: must be more than pgkit:dumpsColdAfterDays + 90 (${dumpsColdAfterDays + 90}) (got ${dumpsExpireAfterDays})`);
@@ -386,7 +390,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
       bastion,
     },
     pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction, clientSecurityGroupIds },
-    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays },
+    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays, vaultLockMode },
     monitoring: { alarmEmail },
     databaseObjects: { manage, host, port, sslMode, caBundlePath },
     local,

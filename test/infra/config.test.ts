@@ -47,6 +47,7 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["bastion", "1", "true | false"],
   ["poolerResetAfterTransaction", "sometimes", "true | false"],
   ["poolerClientSecurityGroupIds", '["my-sg"]', "security group ids"],
+  ["backupVaultLockMode", "strict", "governance | compliance"],
   ["pgbouncerImage", "edoburu/pgbouncer:latest", "pinned by digest"],
   ["poolerDesiredCount", "1", "2 to 20"],
   ["poolerCpu", "300", "256 | 512 | 1024 | 2048"],

@@ -41,6 +41,8 @@ const T = {
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
   randomId: "random:index/randomId:RandomId",
+  vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+  vaultPolicy: "aws:backup/vaultPolicy:VaultPolicy",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   tlsKey: "tls:index/privateKey:PrivateKey",
   tlsCa: "tls:index/selfSignedCert:SelfSignedCert",
@@ -182,6 +184,18 @@ describe.each([
     const copy = rules[2].copyActions ?? [];
     expect(copy.length).toBe(prod ? 1 : 0);
     if (prod) expect(s.one(T.vault, "pgkit-backups-copy-vault").inputs.region).toBe("eu-central-1");
+  });
+
+  it("locks every vault (governance by default, retention bounds covering the plan) and denies deleting recovery points", () => {
+    const vaults = s.of(T.vault);
+    expect(vaults).toHaveLength(prod ? 2 : 1);
+    for (const v of vaults) {
+      const lock = s.one(T.vaultLock, `${v.name}-lock`).inputs;
+      expect([lock.backupVaultName, lock.minRetentionDays, lock.maxRetentionDays, lock.changeableForDays, lock.region]).toEqual([v.inputs.name, 35, 365, undefined, v.inputs.region]);
+      const policy = JSON.parse(String(s.one(T.vaultPolicy, `${v.name}-policy`).inputs.policy)) as { Statement: { Effect: string; Principal: unknown; Action: string[] }[] };
+      expect(s.one(T.vaultPolicy, `${v.name}-policy`).inputs.backupVaultName).toBe(v.inputs.name);
+      expect(policy.Statement).toEqual([expect.objectContaining({ Effect: "Deny", Principal: { AWS: "*" }, Action: expect.arrayContaining(["backup:DeleteRecoveryPoint"]) })]);
+    }
   });
 
   it("keeps logical dumps versioned with a lifecycle to cold storage", () => {
@@ -541,6 +555,11 @@ describe("AWS stack options", () => {
     const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
     const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort()).toEqual(["10.99.0.0/24", "pgkit-pooler-tasks-id"]);
+  });
+
+  it("backupVaultLockMode=compliance makes the vault lock immutable after the shortest cooling-off (3 days)", async () => {
+    const s = await build("dev", { backupVaultLockMode: "compliance" });
+    expect(s.one(T.vaultLock, "pgkit-backups-vault-lock").inputs.changeableForDays).toBe(3);
   });
 
   it("pgkit:poolerClientSecurityGroupIds admits those groups to the pooler too", async () => {
