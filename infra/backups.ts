@@ -152,10 +152,22 @@ export class Backups extends pulumi.ComponentResource {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     }, { parent: this });
-    new aws.s3.BucketVersioning(`${name}-dumps`, {
+    const versioning = new aws.s3.BucketVersioning(`${name}-dumps`, {
       bucket: bucket.id,
       versioningConfiguration: { status: "Enabled" }, // an overwritten or deleted dump stays recoverable
     }, { parent: this });
+    // Object Lock (WORM): every new dump version is locked for dumpsObjectLockDays, so neither a mistake nor a
+    // stolen credential can delete or overwrite it early. Enabled on the existing versioned bucket by this
+    // resource (Amazon S3 User Guide, "Configuring S3 Object Lock": versioning first; once enabled, Object Lock
+    // cannot be disabled nor versioning suspended). Governance mode (default) can be bypassed by a principal
+    // with s3:BypassGovernanceRetention: dev's forceDestroy relies on that (the Terraform AWS provider under
+    // @pulumi/aws empties a bucket with BypassGovernanceRetention when forced; not run against AWS here).
+    // Compliance cannot be bypassed by anyone.
+    new aws.s3.BucketObjectLockConfiguration(`${name}-dumps`, {
+      bucket: bucket.id,
+      objectLockEnabled: "Enabled",
+      rule: { defaultRetention: { mode: config.dumpsObjectLockMode === "compliance" ? "COMPLIANCE" : "GOVERNANCE", days: config.dumpsObjectLockDays } },
+    }, { parent: this, dependsOn: [versioning] });
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-dumps`, {
       bucket: bucket.id,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],

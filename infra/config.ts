@@ -91,6 +91,9 @@ export interface BackupConfig {
   dumpsExpireAfterDays: number;
   /** AWS Backup Vault Lock on the vaults: governance (removable by an authorized user) or compliance (immutable after 3 days). */
   vaultLockMode: "governance" | "compliance";
+  /** S3 Object Lock default retention on the dump bucket: each new dump version is locked this long. */
+  dumpsObjectLockDays: number;
+  dumpsObjectLockMode: "governance" | "compliance";
 }
 
 export interface MonitoringConfig {
@@ -185,6 +188,8 @@ export const CONFIG_KEYS = [
   "dumpsColdAfterDays",
   "dumpsExpireAfterDays",
   "backupVaultLockMode",
+  "dumpsObjectLockDays",
+  "dumpsObjectLockMode",
   "alarmEmail",
   "manageDatabaseObjects",
   "dbObjectsHost",
@@ -327,6 +332,12 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const dumpsColdAfterDays = r.int("dumpsColdAfterDays", 1, 365, 30);
   const dumpsExpireAfterDays = r.int("dumpsExpireAfterDays", 30, 3650, 365);
   const vaultLockMode = r.oneOf("backupVaultLockMode", ["governance", "compliance"] as const, "governance");
+  const dumpsObjectLockMode = r.oneOf("dumpsObjectLockMode", ["governance", "compliance"] as const, "governance");
+  const dumpsObjectLockDays = r.int("dumpsObjectLockDays", 1, 3650, 30);
+  if (dumpsObjectLockDays >= dumpsExpireAfterDays) {
+    // A locked version cannot expire before its retention ends; the lock must end before expiry.
+    problems.push(`pgkit:dumpsObjectLockDays: must be less than pgkit:dumpsExpireAfterDays (${dumpsExpireAfterDays}) (got ${dumpsObjectLockDays})`);
+  }
   if (dumpsExpireAfterDays <= dumpsColdAfterDays + 90) {
     // Glacier classes bill a 90-day minimum; expiring earlier costs more than keeping.
     problems.push(`pgkit:dumpsExpireAfterDays: must be more than pgkit:dumpsColdAfterDays + 90 (${dumpsColdAfterDays + 90}) (got ${dumpsExpireAfterDays})`);
@@ -390,7 +401,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
       bastion,
     },
     pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction, clientSecurityGroupIds },
-    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays, vaultLockMode },
+    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays, vaultLockMode, dumpsObjectLockDays, dumpsObjectLockMode },
     monitoring: { alarmEmail },
     databaseObjects: { manage, host, port, sslMode, caBundlePath },
     local,

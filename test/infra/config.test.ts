@@ -48,6 +48,8 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["poolerResetAfterTransaction", "sometimes", "true | false"],
   ["poolerClientSecurityGroupIds", '["my-sg"]', "security group ids"],
   ["backupVaultLockMode", "strict", "governance | compliance"],
+  ["dumpsObjectLockMode", "legal", "governance | compliance"],
+  ["dumpsObjectLockDays", "0", "1 to 3650"],
   ["pgbouncerImage", "edoburu/pgbouncer:latest", "pinned by digest"],
   ["poolerDesiredCount", "1", "2 to 20"],
   ["poolerCpu", "300", "256 | 512 | 1024 | 2048"],
@@ -131,6 +133,10 @@ describe("stack config validation", () => {
 
   it.each(["17.1", "16.5", "16.10", "15.9", "14.14", "14.20", "16"])("engineVersion %s (ships pgvector 0.8) is accepted", (version) => {
     expect(parseConfig({ ...base, engineVersion: version }).database.engineVersion).toBe(version);
+  });
+
+  it("refuses a dump lock that outlasts the dumps' expiry", () => {
+    expect(problemsOf({ ...base, dumpsObjectLockDays: "400" })).toEqual(["pgkit:dumpsObjectLockDays: must be less than pgkit:dumpsExpireAfterDays (365) (got 400)"]);
   });
 
   it("collects every problem in one error instead of stopping at the first", () => {

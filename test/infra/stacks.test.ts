@@ -42,6 +42,7 @@ const T = {
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
   randomId: "random:index/randomId:RandomId",
   vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+  objectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
   vaultPolicy: "aws:backup/vaultPolicy:VaultPolicy",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   tlsKey: "tls:index/privateKey:PrivateKey",
@@ -202,6 +203,11 @@ describe.each([
     expect(props<{ status: string }>(s.of(T.versioning)[0], "versioningConfiguration").status).toBe("Enabled");
     const rule = props<{ transitions: { storageClass: string; days: number }[]; expiration: { days: number } }[]>(s.of(T.lifecycle)[0], "rules")[0];
     expect([rule.transitions[0].storageClass, rule.transitions[0].days, rule.expiration.days]).toEqual(["GLACIER_IR", 30, 365]);
+  });
+
+  it("locks each new dump version (S3 Object Lock, governance, 30 days) on the versioned bucket", () => {
+    const lock = s.one(T.objectLock, "pgkit-backups-dumps").inputs;
+    expect([lock.bucket, lock.objectLockEnabled, lock.rule]).toEqual(["pgkit-backups-dumps-id", "Enabled", { defaultRetention: { mode: "GOVERNANCE", days: 30 } }]);
   });
 
   it("removes expired delete markers in a rule of their own (S3 refuses ExpiredObjectDeleteMarker next to Days)", () => {
@@ -555,6 +561,11 @@ describe("AWS stack options", () => {
     const s = await build("dev", { adminCidr: "10.99.0.0/24", bastion: "false" });
     const rules = s.of(T.ingress).filter((r) => r.inputs.securityGroupId === "pgkit-db-id");
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort()).toEqual(["10.99.0.0/24", "pgkit-pooler-tasks-id"]);
+  });
+
+  it("dumpsObjectLockMode=compliance and dumpsObjectLockDays set the dump bucket's default retention", async () => {
+    const s = await build("dev", { dumpsObjectLockMode: "compliance", dumpsObjectLockDays: "60" });
+    expect(s.one(T.objectLock, "pgkit-backups-dumps").inputs.rule).toEqual({ defaultRetention: { mode: "COMPLIANCE", days: 60 } });
   });
 
   it("backupVaultLockMode=compliance makes the vault lock immutable after the shortest cooling-off (3 days)", async () => {
