@@ -38,6 +38,39 @@ export class Backups extends pulumi.ComponentResource {
     this.vaultName = vault.name;
     this.vaultArn = vault.arn;
 
+    // Recovery points outlive a mistake or a compromised credential:
+    //  - Vault Lock. Governance mode (default) omits ChangeableForDays, so an authorized user can still remove
+    //    the lock; compliance sets it to 3, the shortest allowed, after which the lock is immutable
+    //    (AWS::Backup::BackupVault LockConfigurationType, ChangeableForDays: "you must set ChangeableForDays to 3
+    //    or greater ... If this parameter is not specified, you can delete Vault Lock ... at any time").
+    //    The minimum retention is the plan's shortest lifecycle, so every scheduled job stays allowed.
+    //  - An access policy denying everyone DeleteRecoveryPoint and lifecycle changes on the vault.
+    // A destroy removes both (they depend on the vault) before the vault itself.
+    const guardVault = (resourceName: string, v: aws.backup.Vault, region?: string): void => {
+      new aws.backup.VaultLockConfiguration(`${resourceName}-lock`, {
+        region,
+        backupVaultName: v.name,
+        minRetentionDays: Math.min(config.dailyRetentionDays, config.weeklyRetentionDays, config.monthlyRetentionDays),
+        maxRetentionDays: Math.max(config.dailyRetentionDays, config.weeklyRetentionDays, config.monthlyRetentionDays),
+        changeableForDays: config.vaultLockMode === "compliance" ? 3 : undefined,
+      }, { parent: this });
+      new aws.backup.VaultPolicy(`${resourceName}-policy`, {
+        region,
+        backupVaultName: v.name,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Sid: "DenyRecoveryPointDeletion",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+            Resource: "*",
+          }],
+        }),
+      }, { parent: this });
+    };
+    guardVault(`${name}-vault`, vault);
+
     // Cross-region copy survives the loss of the primary region (and of its KMS key).
     let copyActions: aws.types.input.backup.PlanRuleCopyAction[] | undefined;
     if (config.copyRegion) {
@@ -56,6 +89,7 @@ export class Backups extends pulumi.ComponentResource {
         tags,
       }, { parent: this, protect: prod });
       this.copyVaultArn = copyVault.arn;
+      guardVault(`${name}-copy-vault`, copyVault, config.copyRegion);
       copyActions = [{ destinationVaultArn: copyVault.arn, lifecycle: { deleteAfter: config.monthlyRetentionDays } }];
     }
 
@@ -118,10 +152,22 @@ export class Backups extends pulumi.ComponentResource {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     }, { parent: this });
-    new aws.s3.BucketVersioning(`${name}-dumps`, {
+    const versioning = new aws.s3.BucketVersioning(`${name}-dumps`, {
       bucket: bucket.id,
       versioningConfiguration: { status: "Enabled" }, // an overwritten or deleted dump stays recoverable
     }, { parent: this });
+    // Object Lock (WORM): every new dump version is locked for dumpsObjectLockDays, so neither a mistake nor a
+    // stolen credential can delete or overwrite it early. Enabled on the existing versioned bucket by this
+    // resource (Amazon S3 User Guide, "Configuring S3 Object Lock": versioning first; once enabled, Object Lock
+    // cannot be disabled nor versioning suspended). Governance mode (default) can be bypassed by a principal
+    // with s3:BypassGovernanceRetention: dev's forceDestroy relies on that (the Terraform AWS provider under
+    // @pulumi/aws empties a bucket with BypassGovernanceRetention when forced; not run against AWS here).
+    // Compliance cannot be bypassed by anyone.
+    new aws.s3.BucketObjectLockConfiguration(`${name}-dumps`, {
+      bucket: bucket.id,
+      objectLockEnabled: "Enabled",
+      rule: { defaultRetention: { mode: config.dumpsObjectLockMode === "compliance" ? "COMPLIANCE" : "GOVERNANCE", days: config.dumpsObjectLockDays } },
+    }, { parent: this, dependsOn: [versioning] });
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-dumps`, {
       bucket: bucket.id,
       rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
@@ -138,6 +184,15 @@ export class Backups extends pulumi.ComponentResource {
           noncurrentVersionTransitions: [{ noncurrentDays: config.dumpsColdAfterDays, storageClass: "GLACIER_IR" }],
           noncurrentVersionExpiration: { noncurrentDays: config.dumpsExpireAfterDays },
           abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+        },
+        {
+          // Once all versions of a dump have expired, its delete marker is left alone with nothing behind it;
+          // this removes those. A rule of its own: ExpiredObjectDeleteMarker "cannot be specified with Days or
+          // Date in a Lifecycle Expiration Policy" (Amazon S3 API reference, LifecycleExpiration).
+          id: "remove-expired-delete-markers",
+          status: "Enabled",
+          filter: {},
+          expiration: { expiredObjectDeleteMarker: true },
         },
       ],
     }, { parent: this });

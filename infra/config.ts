@@ -4,10 +4,36 @@
 // config or a ConfigError out) so the same rules run under `pulumi preview` and in unit tests.
 // A bad value fails the program before any resource is registered, and the message names the
 // key and the allowed values.
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PORTS } from "../src/config.js";
 
 export const CONFIG_NAMESPACE = "pgkit";
+
+/**
+ * The project root (the folder of Pulumi.yaml, one above infra/). Config paths are relative to it and are
+ * made absolute here, because nothing else runs there: the engine starts the program and every provider
+ * plugin in the folder of `main` (github.com/pulumi/pulumi, pkg/engine/project.go `getPwdMain`: pwd =
+ * dirname(main) = infra/; the Node language host passes it as `--pwd`, sdk/nodejs/cmd/pulumi-language-nodejs/
+ * main.go), so a relative `sslrootcert` would be looked for under infra/ by the postgresql provider.
+ */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * The first RDS for PostgreSQL minor of each major that ships pgvector 0.8, whose HNSW iterative scan
+ * app.search_embeddings sets (sql/definitions/app.search_embeddings.sql): 17.1, 16.5, 15.9, 14.14. Source: AWS, "Extension versions for Amazon RDS for PostgreSQL"
+ * (docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-extensions.html), the pgvector row
+ * of each major's table. A major alone ("16") makes RDS pick that major's default minor, which is past these.
+ */
+export const PGVECTOR_08_MINIMUM_MINOR: Readonly<Record<number, number>> = { 14: 14, 15: 9, 16: 5, 17: 1 };
+const PGVECTOR_08_ALLOWED = Object.entries(PGVECTOR_08_MINIMUM_MINOR)
+  .reverse()
+  .map(([major, minor]) => `${major}.${minor}+`)
+  .join(", ");
+
+/** A config path (absolute, or relative to the project root) as an absolute path. */
+export const projectPath = (path: string): string => resolve(projectRoot, path);
 
 export type Target = "aws" | "local";
 export type Environment = "dev" | "staging" | "prod";
@@ -52,6 +78,8 @@ export interface PoolerConfig {
   maxDbConnections: number;
   /** DISCARD ALL after every transaction (off by default: the request context is bound to its transaction, sql/0800). */
   resetAfterTransaction: boolean;
+  /** Security groups whose members may connect to the pooler, besides the program's own client group. */
+  clientSecurityGroupIds: string[];
 }
 
 export interface BackupConfig {
@@ -61,6 +89,11 @@ export interface BackupConfig {
   copyRegion?: string;
   dumpsColdAfterDays: number;
   dumpsExpireAfterDays: number;
+  /** AWS Backup Vault Lock on the vaults: governance (removable by an authorized user) or compliance (immutable after 3 days). */
+  vaultLockMode: "governance" | "compliance";
+  /** S3 Object Lock default retention on the dump bucket: each new dump version is locked this long. */
+  dumpsObjectLockDays: number;
+  dumpsObjectLockMode: "governance" | "compliance";
 }
 
 export interface MonitoringConfig {
@@ -74,6 +107,7 @@ export interface DatabaseObjectsConfig {
   port?: number;
   sslMode: SslMode;
   /** Path (on the machine running `pulumi up`) of the RDS CA bundle; required on AWS (PgBouncer's verify-full, and verify-ca / verify-full here). */
+  /** Absolute (a relative pgkit:rdsCaBundlePath is resolved against the project root). */
   caBundlePath?: string;
 }
 
@@ -87,6 +121,7 @@ export interface LocalConfig {
    * path as AWS. Its password is `adminPassword` in the secrets file.
    */
   admin: string;
+  /** Absolute (a relative pgkit:localSecretsFile is resolved against the project root). */
   secretsFile: string;
 }
 
@@ -143,6 +178,7 @@ export const CONFIG_KEYS = [
   "poolerMemory",
   "poolerDefaultPoolSize",
   "poolerResetAfterTransaction",
+  "poolerClientSecurityGroupIds",
   "poolerMaxClientConn",
   "poolerMaxDbConnections",
   "backupDailyRetentionDays",
@@ -151,6 +187,9 @@ export const CONFIG_KEYS = [
   "backupCopyRegion",
   "dumpsColdAfterDays",
   "dumpsExpireAfterDays",
+  "backupVaultLockMode",
+  "dumpsObjectLockDays",
+  "dumpsObjectLockMode",
   "alarmEmail",
   "manageDatabaseObjects",
   "dbObjectsHost",
@@ -239,6 +278,13 @@ export function parseConfig(raw: RawConfig): StackConfig {
   // Database
   const engineVersion = r.match("engineVersion", /^1[4-7](\.\d+)?$/, "a PostgreSQL major 14-17, optionally with minor (16, 16.4)") ?? "16";
   const engineMajor = Number(engineVersion.split(".")[0]);
+  const engineMinor = engineVersion.includes(".") ? Number(engineVersion.split(".")[1]) : undefined;
+  const pgvectorMinimum = PGVECTOR_08_MINIMUM_MINOR[engineMajor];
+  if (engineMinor !== undefined && pgvectorMinimum !== undefined && engineMinor < pgvectorMinimum) {
+    problems.push(
+      `pgkit:engineVersion: ${engineVersion} does not ship pgvector 0.8 (minimum for PostgreSQL ${engineMajor}: ${engineMajor}.${pgvectorMinimum}; allowed: ${PGVECTOR_08_ALLOWED}, or a major alone)`,
+    );
+  }
   const instanceClass = r.match("instanceClass", /^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class like db.t4g.medium or db.r7g.large") ?? "db.t4g.medium";
   const allocatedStorageGb = r.int("allocatedStorageGb", 20, 65536, 50);
   const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", 20, 65536, 200);
@@ -276,6 +322,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const maxClientConn = r.int("poolerMaxClientConn", 100, 100000, 5000);
   const maxDbConnections = r.int("poolerMaxDbConnections", 10, 5000, 80);
   const resetAfterTransaction = r.bool("poolerResetAfterTransaction", false);
+  const clientSecurityGroupIds = r.list("poolerClientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123abcd") ?? [];
 
   // Backups
   const dailyRetentionDays = r.int("backupDailyRetentionDays", 7, 35, 35);
@@ -284,6 +331,13 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const copyRegion = r.match("backupCopyRegion", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region like eu-west-1");
   const dumpsColdAfterDays = r.int("dumpsColdAfterDays", 1, 365, 30);
   const dumpsExpireAfterDays = r.int("dumpsExpireAfterDays", 30, 3650, 365);
+  const vaultLockMode = r.oneOf("backupVaultLockMode", ["governance", "compliance"] as const, "governance");
+  const dumpsObjectLockMode = r.oneOf("dumpsObjectLockMode", ["governance", "compliance"] as const, "governance");
+  const dumpsObjectLockDays = r.int("dumpsObjectLockDays", 1, 3650, 30);
+  if (dumpsObjectLockDays >= dumpsExpireAfterDays) {
+    // A locked version cannot expire before its retention ends; the lock must end before expiry.
+    problems.push(`pgkit:dumpsObjectLockDays: must be less than pgkit:dumpsExpireAfterDays (${dumpsExpireAfterDays}) (got ${dumpsObjectLockDays})`);
+  }
   if (dumpsExpireAfterDays <= dumpsColdAfterDays + 90) {
     // Glacier classes bill a 90-day minimum; expiring earlier costs more than keeping.
     problems.push(`pgkit:dumpsExpireAfterDays: must be more than pgkit:dumpsColdAfterDays + 90 (${dumpsColdAfterDays + 90}) (got ${dumpsExpireAfterDays})`);
@@ -296,7 +350,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const host = r.match("dbObjectsHost", /^[A-Za-z0-9.\-]+$/, "a hostname or IP (e.g. 127.0.0.1 for an SSM tunnel)");
   const port = r.optionalInt("dbObjectsPort", 1, 65535);
   const sslMode = r.oneOf("dbObjectsSslMode", ["require", "verify-ca", "verify-full"] as const, "verify-full");
-  const caBundlePath = raw.rdsCaBundlePath;
+  const caBundlePath = raw.rdsCaBundlePath ? projectPath(raw.rdsCaBundlePath) : undefined;
   if (target === "aws" && !caBundlePath) {
     // PgBouncer verifies RDS against it (server_tls_sslmode = verify-full), and so does a verify-ca/verify-full
     // database-object connection.
@@ -310,7 +364,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
     port: r.int("localPort", 1, 65535, DEFAULT_PORTS.local.pgPort),
     poolerPort: r.int("localPoolerPort", 1, 65535, DEFAULT_PORTS.local.bouncerPort),
     admin: r.match("localAdmin", /^[a-z_][a-z0-9_]*$/, "a role name") ?? "pgkit_admin",
-    secretsFile: raw.localSecretsFile ?? ".pgkit/local/secrets.json",
+    secretsFile: projectPath(raw.localSecretsFile ?? ".pgkit/local/secrets.json"),
   };
 
   if (raw.localSuperuser !== undefined) {
@@ -346,8 +400,8 @@ export function parseConfig(raw: RawConfig): StackConfig {
       adminCidr,
       bastion,
     },
-    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction },
-    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays },
+    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction, clientSecurityGroupIds },
+    backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays, vaultLockMode, dumpsObjectLockDays, dumpsObjectLockMode },
     monitoring: { alarmEmail },
     databaseObjects: { manage, host, port, sslMode, caBundlePath },
     local,

@@ -20,6 +20,9 @@ export const SCRAM_ITERATIONS = 4096;
 /** Salt length PostgreSQL itself uses for SCRAM verifiers (SCRAM_DEFAULT_SALT_LEN, src/include/common/scram-common.h). */
 export const SCRAM_SALT_BYTES = 16;
 
+/** Prefix of a stack secret's name (`pgkit/<env>/<what>-`); AWS gets it with a unique suffix (namePrefix). */
+export const secretNamePrefix = (environment: string, what: string): string => `pgkit/${environment}/${what}-`;
+
 export interface LoginRoleSpec {
   /** Short key used for resource names and outputs (app, readonly, ...). */
   key: string;
@@ -102,7 +105,10 @@ export class Credentials extends pulumi.ComponentResource {
       );
       if (!s) return { spec, password, verifier };
       const secret = new aws.secretsmanager.Secret(`${name}-${spec.key}`, {
-        name: `pgkit/${args.environment}/${spec.name}`,
+        // namePrefix, not a fixed name: a deleted secret keeps its name through its recovery window (7-30 days),
+        // so destroying and recreating the stack would fail to create `pgkit/<env>/<role>` again (AWS Secrets
+        // Manager API reference, DeleteSecret / CreateSecret). The provider appends a unique suffix.
+        namePrefix: secretNamePrefix(args.environment, spec.name),
         description: `pgkit ${args.environment} login role ${spec.name} (${spec.groups.join(", ")})`,
         kmsKeyId: s.kmsKeyArn,
         recoveryWindowInDays: args.environment === "prod" ? 30 : 7,

@@ -4,6 +4,7 @@
 // optional admin CIDR each add exactly one rule (see `allowFrom*`).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { DatabaseConfig, Environment } from "./config.js";
 
 export interface DatabaseArgs {
@@ -57,6 +58,9 @@ export function parameterGroupValues(config: DatabaseConfig): Record<string, { v
   if (config.maxConnections) values.max_connections = reboot(config.maxConnections);
   return values;
 }
+
+/** The logs every instance exports to CloudWatch Logs. */
+const LOG_EXPORTS = ["postgresql", "upgrade"] as const;
 
 export class Database extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
@@ -151,16 +155,20 @@ export class Database extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
 
-    // Pre-create the export targets so they get a retention and our key (RDS would create them without either).
-    const logGroups = ["postgresql", "upgrade"].map(
-      (kind) =>
-        new aws.cloudwatch.LogGroup(`${name}-log-${kind}`, {
-          name: `/aws/rds/instance/${identifier}/${kind}`,
-          retentionInDays: prod ? 90 : 30,
-          kmsKeyId: key.arn,
-          tags,
-        }, { parent: this }),
-    );
+    // Pre-create every instance's export targets (primary and each replica) so they get a retention and our key:
+    // RDS would create /aws/rds/instance/<id>/<log> itself, without either, and keep them forever (RDS User
+    // Guide, "Publishing PostgreSQL logs to Amazon CloudWatch Logs").
+    const exportLogGroups = (resourceName: string, instanceIdentifier: string): aws.cloudwatch.LogGroup[] =>
+      LOG_EXPORTS.map(
+        (kind) =>
+          new aws.cloudwatch.LogGroup(`${resourceName}-log-${kind}`, {
+            name: `/aws/rds/instance/${instanceIdentifier}/${kind}`,
+            retentionInDays: prod ? 90 : 30,
+            kmsKeyId: key.arn,
+            tags,
+          }, { parent: this }),
+      );
+    const logGroups = exportLogGroups(name, identifier);
 
     const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
       assumeRolePolicy: JSON.stringify({
@@ -180,9 +188,13 @@ export class Database extends pulumi.ComponentResource {
       performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
       monitoringInterval: config.monitoringIntervalSeconds,
       monitoringRoleArn: monitoringRole.arn,
-      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      enabledCloudwatchLogsExports: [...LOG_EXPORTS],
     };
 
+    // The final snapshot (prod) gets a random suffix, drawn once and kept in state: a fixed name would make the
+    // destroy of a recreated stack fail, the snapshot of the previous one still holding it (RDS API reference,
+    // DeleteDBInstance: FinalDBSnapshotIdentifier, error DBSnapshotAlreadyExists).
+    const finalSnapshot = prod ? new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, { parent: this }) : undefined;
     this.instance = new aws.rds.Instance(`${name}-primary`, {
       identifier,
       engine: "postgres",
@@ -215,7 +227,7 @@ export class Database extends pulumi.ComponentResource {
       deleteAutomatedBackups: !prod, // prod keeps its PITR window even after an accidental delete
       deletionProtection: config.deletionProtection,
       skipFinalSnapshot: !prod,
-      finalSnapshotIdentifier: prod ? `${identifier}-final` : undefined,
+      finalSnapshotIdentifier: finalSnapshot ? pulumi.interpolate`${identifier}-final-${finalSnapshot.hex}` : undefined,
       applyImmediately: !prod,
       ...observability,
       tags,
@@ -223,9 +235,11 @@ export class Database extends pulumi.ComponentResource {
 
     const replicas: aws.rds.Instance[] = [];
     for (let i = 0; i < config.readReplicas; i++) {
+      const replicaIdentifier = `${identifier}-replica-${i}`;
+      const replicaLogGroups = exportLogGroups(`${name}-replica-${i}`, replicaIdentifier);
       replicas.push(
         new aws.rds.Instance(`${name}-replica-${i}`, {
-          identifier: `${identifier}-replica-${i}`,
+          identifier: replicaIdentifier,
           replicateSourceDb: this.instance.identifier,
           instanceClass: config.instanceClass,
           storageType: "gp3",
@@ -244,7 +258,7 @@ export class Database extends pulumi.ComponentResource {
           applyImmediately: !prod,
           ...observability,
           tags: { ...tags, role: "replica" },
-        }, { parent: this, dependsOn: [monitoringAttachment] }),
+        }, { parent: this, dependsOn: [...replicaLogGroups, monitoringAttachment] }),
       );
     }
 

@@ -2,21 +2,18 @@
 // The default export is the program: Pulumi runs it and its result becomes the stack outputs
 // (endpoints, secret ARNs, vault and bucket names; never a secret value).
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { bundleChecksum, loadMigrations } from "../src/migrate/index.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, projectRoot as repoRoot } from "./config.js";
 import { createStack, type StackOutputs } from "./stack.js";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const sqlDir = join(repoRoot, "sql");
 
 /**
  * The local stack's admin password (the RDS-shaped admin login, `pgkit:localAdmin`), from the file
  * `npm start` writes. The postgres superuser's password (`superuserPassword`) is never read here.
  */
-function readLocalAdminPassword(file: string): string {
-  const path = resolve(repoRoot, file);
+function readLocalAdminPassword(path: string): string {
   if (!existsSync(path)) {
     throw new Error(`pgkit:localSecretsFile: ${path} does not exist; run \`npm start\` first (it creates the local stack and this file)`);
   }
@@ -28,11 +25,10 @@ function readLocalAdminPassword(file: string): string {
 }
 
 /** The RDS CA bundle (pgkit:rdsCaBundlePath): PgBouncer verifies RDS against it, and so does the database-object connection. */
-function readRdsCaBundle(file: string | undefined): string {
-  const path = resolve(repoRoot, file ?? "");
-  if (!file || !existsSync(path)) {
+function readRdsCaBundle(path: string | undefined): string {
+  if (!path || !existsSync(path)) {
     throw new Error(
-      `pgkit:rdsCaBundlePath: ${file ? `${path} does not exist` : "not set"}; download it: mkdir -p certs && curl -o certs/rds-global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`,
+      `pgkit:rdsCaBundlePath: ${path ? `${path} does not exist` : "not set"}; download it: mkdir -p certs && curl -o certs/rds-global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`,
     );
   }
   return readFileSync(path, "utf8");

@@ -11,6 +11,8 @@ export interface MonitoringArgs {
   instanceId: pulumi.Input<string>;
   replicaIds: pulumi.Input<string>[];
   allocatedStorageGb: number;
+  /** The storage autoscaling ceiling (pgkit:maxAllocatedStorageGb). */
+  maxAllocatedStorageGb: number;
   /** Server connections all PgBouncer tasks may hold; more than that means something bypasses the pooler. */
   pooledConnectionBudget: number;
   pooler: {
@@ -56,9 +58,33 @@ export class Monitoring extends pulumi.ComponentResource {
     });
     alarm("free-storage", {
       ...rds(args.instanceId), metricName: "FreeStorageSpace", statistic: "Minimum", period: 300, evaluationPeriods: 1,
-      // Autoscaling grows storage at 10% free; below that for long means the ceiling is reached.
-      comparisonOperator: "LessThanThreshold", threshold: Math.round(args.allocatedStorageGb * 0.1 * GiB),
-      alarmDescription: "Free storage below 10% of allocated (autoscaling ceiling reached?)",
+      // Relative to the autoscaling ceiling, not the first allocation (storage grows past that): autoscaling adds
+      // storage at 10% free, at most every 6 hours and never beyond the ceiling (RDS User Guide, "Managing
+      // capacity automatically with Amazon RDS storage autoscaling"). On an instance still far below the ceiling
+      // this fires early, as a warning that the database is filling.
+      comparisonOperator: "LessThanThreshold", threshold: Math.round(args.maxAllocatedStorageGb * 0.1 * GiB),
+      alarmDescription: `Free storage below 10% of the autoscaling ceiling (${args.maxAllocatedStorageGb} GiB)`,
+    });
+    // PostgreSQL-specific RDS metrics (RDS User Guide, "Amazon CloudWatch metrics for Amazon RDS", instance-level
+    // metrics: TransactionLogsDiskUsage, OldestReplicationSlotLag and MaximumUsedTransactionIDs, PostgreSQL only).
+    const walBudget = Math.round(args.allocatedStorageGb * 0.1 * GiB);
+    alarm("transaction-logs-disk", {
+      ...rds(args.instanceId), metricName: "TransactionLogsDiskUsage", statistic: "Maximum", period: 300, evaluationPeriods: 3,
+      comparisonOperator: "GreaterThanThreshold", threshold: walBudget,
+      alarmDescription: "WAL on disk above 10% of the allocated storage for 15 minutes (a stuck replication slot or archiving?)",
+    });
+    alarm("oldest-replication-slot-lag", {
+      ...rds(args.instanceId), metricName: "OldestReplicationSlotLag", statistic: "Maximum", period: 300, evaluationPeriods: 3,
+      comparisonOperator: "GreaterThanThreshold", threshold: walBudget,
+      treatMissingData: "notBreaching", // no replication slot, no data
+      alarmDescription: "A replication slot holds back more WAL than 10% of the allocated storage (drop or fix its consumer)",
+    });
+    alarm("max-used-transaction-ids", {
+      ...rds(args.instanceId), metricName: "MaximumUsedTransactionIDs", statistic: "Maximum", period: 300, evaluationPeriods: 1,
+      // PostgreSQL stops assigning transaction IDs about 3 million short of 2^31 to prevent wraparound (PostgreSQL
+      // docs, "Routine Vacuuming", "Preventing Transaction ID Wraparound Failures"); half way leaves time to vacuum.
+      comparisonOperator: "GreaterThanThreshold", threshold: 1_000_000_000,
+      alarmDescription: "Oldest unfrozen transaction ID above 1 billion (wraparound at about 2.1 billion): check autovacuum",
     });
     alarm("freeable-memory", {
       ...rds(args.instanceId), metricName: "FreeableMemory", statistic: "Minimum", period: 300, evaluationPeriods: 3,

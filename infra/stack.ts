@@ -126,6 +126,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     instanceId: database.instanceId,
     replicaIds: Array.from({ length: cfg.database.readReplicas }, (_, i) => database.replicaIds.apply((ids) => ids[i])),
     allocatedStorageGb: cfg.database.allocatedStorageGb,
+    maxAllocatedStorageGb: cfg.database.maxAllocatedStorageGb,
     pooledConnectionBudget: cfg.pooler.desiredCount * cfg.pooler.maxDbConnections,
     pooler: {
       clusterName: pooler.clusterName,
@@ -161,6 +162,10 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
       protect: prod,
     }, { dependsOn: [database.instance] });
+  } else {
+    pulumi.log.info(
+      "pgkit:manageDatabaseObjects is false: the database, login roles and sql/ bundle are not managed. Once RDS exists, open the SSM tunnel, `pulumi config set pgkit:manageDatabaseObjects true` and `pulumi up` (docs/pulumi.md, Deploying)",
+    );
   }
 
   return {
@@ -169,6 +174,8 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     pooledEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
     // Public: clients connect with sslmode=verify-full and this file as sslrootcert.
     poolerCaCertPem: pooler.caCertPem,
+    // Attach it to the application's tasks/instances: only its members (and pgkit:poolerClientSecurityGroupIds) reach the pooler.
+    poolerClientSecurityGroupId: pooler.clientSecurityGroupId,
     replicaEndpoints: database.replicaAddresses,
     databaseName: cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,

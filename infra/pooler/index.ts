@@ -1,10 +1,11 @@
 // Pooler: PgBouncer on ECS Fargate behind an internal NLB.
 // At least two tasks across the private subnets (ECS spreads a service's tasks over the AZs of its
-// subnets; AZ rebalancing keeps it that way after an AZ recovers). Reachable only from inside the
-// VPC; the only database ingress it gets is one rule on the database security group.
+// subnets; AZ rebalancing keeps it that way after an AZ recovers). Reachable only from the client
+// security groups; the only database ingress it gets is one rule on the database security group.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment, PoolerConfig } from "../config.js";
+import { secretNamePrefix } from "../credentials.js";
 import type { Database } from "../database.js";
 import { CONTAINER_FILES, ENTRYPOINT_SCRIPT, PGBOUNCER_PORT, renderAuthFile, renderPgbouncerIni } from "./pgbouncer.ini.js";
 import { regionalRdsCaBundle } from "./rdsCa.js";
@@ -41,6 +42,8 @@ export class Pooler extends pulumi.ComponentResource {
   readonly targetGroupArnSuffix: pulumi.Output<string>;
   readonly loadBalancerArnSuffix: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
+  /** Members of this security group may connect to the pooler. */
+  readonly clientSecurityGroupId: pulumi.Output<string>;
   readonly desiredCount: number;
 
   constructor(name: string, args: PoolerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -49,10 +52,25 @@ export class Pooler extends pulumi.ComponentResource {
     this.desiredCount = config.desiredCount;
     const region = aws.getRegionOutput({}, { parent: this });
 
+    // Clients are admitted by security group, not by the VPC's CIDR: members of this group (the program's
+    // own, exported as poolerClientSecurityGroupId, for the application's tasks to join) and of the groups in
+    // pgkit:poolerClientSecurityGroupIds. An NLB with security groups filters client traffic by its own
+    // group's inbound rules, which may reference other groups (AWS, Elastic Load Balancing "Update the security
+    // groups for your Network Load Balancer").
+    const clientSg = new aws.ec2.SecurityGroup(`${name}-clients`, {
+      vpcId: args.vpcId,
+      description: "pgkit PgBouncer clients: members may connect to the pooler",
+      tags: { ...tags, Name: `${name}-clients` },
+    }, { parent: this });
+    this.clientSecurityGroupId = clientSg.id;
     const nlbSg = new aws.ec2.SecurityGroup(`${name}-nlb`, {
       vpcId: args.vpcId,
-      description: "pgkit PgBouncer NLB: clients inside the VPC only",
-      ingress: [{ protocol: "tcp", fromPort: PGBOUNCER_PORT, toPort: PGBOUNCER_PORT, cidrBlocks: [args.vpcCidr], description: "PgBouncer from the VPC" }],
+      description: "pgkit PgBouncer NLB: the client security groups only",
+      ingress: [{
+        protocol: "tcp", fromPort: PGBOUNCER_PORT, toPort: PGBOUNCER_PORT,
+        securityGroups: [clientSg.id, ...config.clientSecurityGroupIds],
+        description: "PgBouncer from the client security groups",
+      }],
       egress: [{ protocol: "tcp", fromPort: PGBOUNCER_PORT, toPort: PGBOUNCER_PORT, cidrBlocks: [args.vpcCidr], description: "to PgBouncer tasks" }],
       tags: { ...tags, Name: `${name}-nlb` },
     }, { parent: this });
@@ -104,7 +122,7 @@ export class Pooler extends pulumi.ComponentResource {
     // verifiers, but a verifier lets whoever holds it pose as the server to a client, so it is kept like a
     // password: KMS-encrypted, a Pulumi secret, never in the task definition.
     const poolerSecret = new aws.secretsmanager.Secret(`${name}-secret`, {
-      name: `pgkit/${args.environment}/pooler`,
+      namePrefix: secretNamePrefix(args.environment, "pooler"), // survives destroy + recreate (infra/credentials.ts)
       description: `pgkit ${args.environment} PgBouncer: auth_file of SCRAM verifiers and TLS private key`,
       kmsKeyId: args.kmsKeyArn,
       recoveryWindowInDays: args.environment === "prod" ? 30 : 7,

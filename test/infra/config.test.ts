@@ -1,9 +1,11 @@
 // Stack config validation: every validated key refuses a bad value with a message that names the key
 // and what is allowed; the example stack files parse; defaults are what docs/pulumi.md says.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, type RawConfig } from "../../infra/config.js";
-import { rawPgkitConfig } from "./support/mocks.js";
+import { CONFIG_KEYS, ConfigError, DEFAULT_PGBOUNCER_IMAGE, loadConfig, parseConfig, projectRoot, type RawConfig } from "../../infra/config.js";
+import { rawPgkitConfig, repoRoot } from "./support/mocks.js";
 
 const base: RawConfig = { environment: "dev", dbObjectsSslMode: "require", rdsCaBundlePath: "certs/rds-global-bundle.pem" };
 
@@ -44,6 +46,10 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["adminCidr", "10.0.0.0", "IPv4 CIDR like 10.0.0.0/24"],
   ["bastion", "1", "true | false"],
   ["poolerResetAfterTransaction", "sometimes", "true | false"],
+  ["poolerClientSecurityGroupIds", '["my-sg"]', "security group ids"],
+  ["backupVaultLockMode", "strict", "governance | compliance"],
+  ["dumpsObjectLockMode", "legal", "governance | compliance"],
+  ["dumpsObjectLockDays", "0", "1 to 3650"],
   ["pgbouncerImage", "edoburu/pgbouncer:latest", "pinned by digest"],
   ["poolerDesiredCount", "1", "2 to 20"],
   ["poolerCpu", "300", "256 | 512 | 1024 | 2048"],
@@ -106,6 +112,31 @@ describe("stack config validation", () => {
     }
     expect(problemsOf({ environment: "dev", manageDatabaseObjects: "false" }).join("\n")).toContain("pgkit:rdsCaBundlePath: required on AWS");
     expect(problemsOf({ target: "local", environment: "dev" })).toEqual([]);
+  });
+
+  it("resolves relative paths against the project root (where Pulumi.yaml is), since the engine runs the program and providers in infra/", () => {
+    const c = parseConfig({ ...base, localSecretsFile: "x/secrets.json" });
+    expect(c.databaseObjects.caBundlePath).toBe(join(repoRoot, "certs/rds-global-bundle.pem"));
+    expect(c.local.secretsFile).toBe(join(repoRoot, "x/secrets.json"));
+    expect(existsSync(join(projectRoot, "Pulumi.yaml"))).toBe(true);
+    expect(parseConfig({ ...base, rdsCaBundlePath: "/etc/rds.pem" }).databaseObjects.caBundlePath).toBe("/etc/rds.pem");
+  });
+
+  it.each(["17.0", "16.4", "15.8", "14.13", "16.1"])("engineVersion %s (no pgvector 0.8 on RDS) fails, naming the key and the minimum", (version) => {
+    const major = version.split(".")[0];
+    const minimum = { "17": "17.1", "16": "16.5", "15": "15.9", "14": "14.14" }[major];
+    const problems = problemsOf({ ...base, engineVersion: version });
+    expect(problems).toEqual([
+      `pgkit:engineVersion: ${version} does not ship pgvector 0.8 (minimum for PostgreSQL ${major}: ${minimum}; allowed: 17.1+, 16.5+, 15.9+, 14.14+, or a major alone)`,
+    ]);
+  });
+
+  it.each(["17.1", "16.5", "16.10", "15.9", "14.14", "14.20", "16"])("engineVersion %s (ships pgvector 0.8) is accepted", (version) => {
+    expect(parseConfig({ ...base, engineVersion: version }).database.engineVersion).toBe(version);
+  });
+
+  it("refuses a dump lock that outlasts the dumps' expiry", () => {
+    expect(problemsOf({ ...base, dumpsObjectLockDays: "400" })).toEqual(["pgkit:dumpsObjectLockDays: must be less than pgkit:dumpsExpireAfterDays (365) (got 400)"]);
   });
 
   it("collects every problem in one error instead of stopping at the first", () => {

@@ -2,17 +2,29 @@
 // `nodeargs` loader flags, ESM import, default export awaited), under mocks, for each example stack.
 // The SqlBundle's serialized provider captured here is the text the engine would receive; the
 // applier test runs that very text against a real PostgreSQL.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { project, runEntry, serializedBundleProvider } from "./support/entry.js";
-import { FAKE_RDS_CA_BUNDLE } from "./support/mocks.js";
+import { FAKE_RDS_CA_BUNDLE, repoRoot } from "./support/mocks.js";
 
 // The local stack reads the admin login's password (adminPassword, not the postgres superuser's
 // superuserPassword) from the file `npm start` writes; point it at a temp one.
 const localSecrets = join(mkdtempSync(join(tmpdir(), "pgkit-entry-")), "secrets.json");
 writeFileSync(localSecrets, JSON.stringify({ adminPassword: "entry-test-admin", superuserPassword: "entry-test-superuser", appPassword: "a" }));
+
+describe("package.json engines", () => {
+  // `nodeargs: --import tsx` (and policy/index.cjs's import("tsx")) register tsx's hooks with module.register,
+  // which Node added in 20.6.0 (nodejs.org/api/module.html, module.register: "Added in: v20.6.0, v18.19.0").
+  it("floors Node at 20.6 or later", () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { engines?: { node?: string } };
+    const floor = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(pkg.engines?.node ?? "");
+    expect(floor, `engines.node = ${pkg.engines?.node}`).not.toBeNull();
+    const [major, minor] = [Number(floor?.[1]), Number(floor?.[2] ?? 0)];
+    expect(major > 20 || (major === 20 && minor >= 6), `engines.node = ${pkg.engines?.node}`).toBe(true);
+  });
+});
 
 describe("Pulumi.yaml", () => {
   it("runs the TypeScript ESM entry through tsx, with Pulumi's bundled ts-node off", () => {
@@ -21,9 +33,11 @@ describe("Pulumi.yaml", () => {
 });
 
 const STACKS: { stack: string; overrides: Record<string, string>; target: string }[] = [
-  // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md).
-  { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
-  { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE }, target: "aws" },
+  // The stack files name certs/rds-global-bundle.pem, which each operator downloads (docs/pulumi.md); the
+  // fake one is given relative to the project root too, as a stack file would.
+  // Phase 2 (docs/pulumi.md, "Deploying"): database objects managed; the committed files have them off.
+  { stack: "dev", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE, "pgkit:manageDatabaseObjects": "true" }, target: "aws" },
+  { stack: "prod", overrides: { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE, "pgkit:manageDatabaseObjects": "true" }, target: "aws" },
   { stack: "local", overrides: { "pgkit:localSecretsFile": localSecrets }, target: "local" },
 ];
 
@@ -34,6 +48,12 @@ describe.each(STACKS)("entry loaded like the language host, stack $stack", ({ st
     expect(run.error, run.stderr).toBeUndefined();
     expect(run.outputs?.target).toBe(target);
     expect(run.outputs?.sqlBundleChecksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.runIf(target === "aws")("hands providers the RDS CA bundle as an absolute path (they run in infra/, not the project root)", () => {
+    const provider = run.resources?.find((r) => r.type === "pulumi:providers:postgresql");
+    expect(provider?.inputs.sslrootcert).toBe(join(repoRoot, FAKE_RDS_CA_BUNDLE));
+    expect(existsSync(String(provider?.inputs.sslrootcert))).toBe(true);
   });
 
   it.runIf(target === "local")("applies as pgkit_admin with adminPassword from the secrets file, never the superuser's password", () => {
@@ -54,6 +74,11 @@ describe("entry refuses bad config at preview", () => {
   it("names the key and the allowed values", () => {
     const run = runEntry("dev", { "pgkit:readReplicas": "9" });
     expect(run.error).toContain("pgkit:readReplicas: invalid value '9' (allowed: an integer from 0 to 5)");
+  });
+
+  it("an engine version without pgvector 0.8 names the key and the minimum", () => {
+    const run = runEntry("dev", { "pgkit:engineVersion": "16.4" });
+    expect(run.error).toContain("pgkit:engineVersion: 16.4 does not ship pgvector 0.8 (minimum for PostgreSQL 16: 16.5;");
   });
 
   it("an AWS stack says where to download the RDS CA bundle when the file is missing", () => {

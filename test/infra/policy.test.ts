@@ -1,14 +1,20 @@
 // The CrossGuard rules, called directly: a compliant and a non-compliant resource for each rule.
-// Plus: the pack loads the way `pulumi preview --policy-pack policy` loads it (PulumiPolicy.yaml's
-// nodeargs, require() of the folder) and starts serving.
+// Plus: the pack starts the way `pulumi preview --policy-pack policy` starts it and answers Analyze over gRPC.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import * as grpc from "@grpc/grpc-js";
+import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb.js";
+import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb.js";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb.js";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { backupRetention, encryptionAtRest, noPublicAccess, policies, prodDeletionProtection, tlsRequired } from "../../policy/rules.js";
 import { runInBackground } from "../../src/proc/run.js";
 import { repoRoot } from "./support/mocks.js";
+
+const require = createRequire(import.meta.url);
 
 function violations(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>): string[] {
   const found: string[] = [];
@@ -67,18 +73,42 @@ describe("policy pack rules", () => {
 });
 
 describe("policy pack loading", () => {
-  it("loads with PulumiPolicy.yaml's nodeargs the way run-policy-pack requires it, and serves", async () => {
-    const spec = load(readFileSync(join(repoRoot, "policy", "PulumiPolicy.yaml"), "utf8")) as { runtime: { options: { nodeargs: string; typescript: boolean } } };
-    expect(spec.runtime.options.typescript).toBe(false);
-    const nodeargs = spec.runtime.options.nodeargs.split(/\s+/).filter(Boolean);
-    // run-policy-pack: cwd is the pack folder, program ".", loaded with require().
-    const pack = runInBackground(process.execPath, [...nodeargs, "-e", 'require(require("node:path").join(process.cwd(), "."))'], { cwd: join(repoRoot, "policy") });
+  // How `pulumi preview --policy-pack policy` starts the pack (github.com/pulumi/pulumi):
+  // sdk/go/common/resource/plugin/analyzer_plugin.go runs it through the Node language host's RunPlugin with
+  // args [engine address]; sdk/nodejs/cmd/pulumi-language-nodejs/main.go (RunPlugin) then runs
+  //   node <@pulumi/pulumi/cmd/run-policy-pack> <nodeargs> <args…> <pack folder>
+  // with the pack folder as working directory (nodeargs after the script: they never reach Node). The pack
+  // prints its gRPC port; the engine then calls Analyze for each resource.
+  it("starts the way the language host starts it, serves gRPC and reports compliant and non-compliant resources", async () => {
+    const spec = load(readFileSync(join(repoRoot, "policy", "PulumiPolicy.yaml"), "utf8")) as { runtime: string | { options?: { nodeargs?: string } } };
+    const nodeargs = ((typeof spec.runtime === "string" ? undefined : spec.runtime.options?.nodeargs) ?? "").split(/\s+/).filter(Boolean);
+    const packDir = join(repoRoot, "policy");
+    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    const pack = runInBackground(process.execPath, [runPolicyPack, ...nodeargs, "127.0.0.1:1", packDir], { cwd: packDir });
     try {
-      // It serves and prints the port it listens on, alone on a line.
       const [, port] = await pack.waitFor(/^(\d+)\s*$/m, 60_000);
-      expect(Number(port)).toBeGreaterThan(0);
+      const client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      try {
+        const analyze = (props: Record<string, unknown>) => {
+          const req = new analyzerPb.AnalyzeRequest();
+          req.setType(RDS);
+          req.setUrn(`urn:pulumi:test::pgkit::${RDS}::db`);
+          req.setName("db");
+          req.setProperties(Struct.fromJavaScript(props as never));
+          req.setOptions(new analyzerPb.AnalyzerResourceOptions()); // the engine always sends them
+          return new Promise<string[]>((resolve, reject) =>
+            client.analyze(req, (err, res) => (err ? reject(err) : resolve(res.getDiagnosticsList().map((d) => `${d.getPolicyname()}: ${d.getMessage()}`)))),
+          );
+        };
+        expect(await analyze(goodRds)).toEqual([]);
+        const bad = await analyze({ ...goodRds, publiclyAccessible: true, storageEncrypted: false });
+        expect(bad.some((d) => d.startsWith(`${noPublicAccess.name}:`))).toBe(true);
+        expect(bad.some((d) => d.startsWith(`${encryptionAtRest.name}:`))).toBe(true);
+      } finally {
+        client.close();
+      }
     } finally {
       await pack.stop();
     }
-  });
+  }, 90_000);
 });

@@ -40,6 +40,10 @@ const T = {
   selection: "aws:backup/selection:Selection",
   secret: "aws:secretsmanager/secret:Secret",
   secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  randomId: "random:index/randomId:RandomId",
+  vaultLock: "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+  objectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  vaultPolicy: "aws:backup/vaultPolicy:VaultPolicy",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   tlsKey: "tls:index/privateKey:PrivateKey",
   tlsCa: "tls:index/selfSignedCert:SelfSignedCert",
@@ -57,6 +61,12 @@ const T = {
 } as const;
 
 let bundle: { checksum: string; files: string[] };
+
+/**
+ * Phase 2 of a deployment (docs/pulumi.md, "Deploying"): the SSM tunnel is open and the database objects are
+ * managed. The committed stack files are phase 1 (manageDatabaseObjects off).
+ */
+const PHASE2: RawConfig = { manageDatabaseObjects: "true" };
 
 async function build(stack: string, overrides: RawConfig = {}, mockOptions: MockOptions = {}): Promise<Built> {
   const recorded: Recorded[] = [];
@@ -129,7 +139,7 @@ describe.each([
 ])("AWS stack $stack", ({ stack, replicas, retention, tasks, prod }) => {
   let s: Built;
   beforeAll(async () => {
-    s = await build(stack);
+    s = await build(stack, PHASE2);
   });
 
   it("encrypts everything at rest with the customer-managed key", () => {
@@ -177,10 +187,34 @@ describe.each([
     if (prod) expect(s.one(T.vault, "pgkit-backups-copy-vault").inputs.region).toBe("eu-central-1");
   });
 
+  it("locks every vault (governance by default, retention bounds covering the plan) and denies deleting recovery points", () => {
+    const vaults = s.of(T.vault);
+    expect(vaults).toHaveLength(prod ? 2 : 1);
+    for (const v of vaults) {
+      const lock = s.one(T.vaultLock, `${v.name}-lock`).inputs;
+      expect([lock.backupVaultName, lock.minRetentionDays, lock.maxRetentionDays, lock.changeableForDays, lock.region]).toEqual([v.inputs.name, 35, 365, undefined, v.inputs.region]);
+      const policy = JSON.parse(String(s.one(T.vaultPolicy, `${v.name}-policy`).inputs.policy)) as { Statement: { Effect: string; Principal: unknown; Action: string[] }[] };
+      expect(s.one(T.vaultPolicy, `${v.name}-policy`).inputs.backupVaultName).toBe(v.inputs.name);
+      expect(policy.Statement).toEqual([expect.objectContaining({ Effect: "Deny", Principal: { AWS: "*" }, Action: expect.arrayContaining(["backup:DeleteRecoveryPoint"]) })]);
+    }
+  });
+
   it("keeps logical dumps versioned with a lifecycle to cold storage", () => {
     expect(props<{ status: string }>(s.of(T.versioning)[0], "versioningConfiguration").status).toBe("Enabled");
     const rule = props<{ transitions: { storageClass: string; days: number }[]; expiration: { days: number } }[]>(s.of(T.lifecycle)[0], "rules")[0];
     expect([rule.transitions[0].storageClass, rule.transitions[0].days, rule.expiration.days]).toEqual(["GLACIER_IR", 30, 365]);
+  });
+
+  it("locks each new dump version (S3 Object Lock, governance, 30 days) on the versioned bucket", () => {
+    const lock = s.one(T.objectLock, "pgkit-backups-dumps").inputs;
+    expect([lock.bucket, lock.objectLockEnabled, lock.rule]).toEqual(["pgkit-backups-dumps-id", "Enabled", { defaultRetention: { mode: "GOVERNANCE", days: 30 } }]);
+  });
+
+  it("removes expired delete markers in a rule of their own (S3 refuses ExpiredObjectDeleteMarker next to Days)", () => {
+    const rules = props<{ id: string; status: string; expiration?: { days?: number; expiredObjectDeleteMarker?: boolean } }[]>(s.of(T.lifecycle)[0], "rules");
+    const markers = rules.filter((r) => r.expiration?.expiredObjectDeleteMarker === true);
+    expect(markers.map((r) => [r.status, r.expiration])).toEqual([["Enabled", { expiredObjectDeleteMarker: true }]]);
+    for (const r of rules) expect(r.expiration?.days !== undefined && r.expiration?.expiredObjectDeleteMarker !== undefined, r.id).toBe(false);
   });
 
   it("admits database traffic only from the pooler tasks and the bastion", () => {
@@ -270,7 +304,7 @@ describe.each([
     const { container } = poolerContainer(s);
     const secret = s.one(T.secret, "pgkit-pooler-secret");
     const version = s.one(T.secretVersion, "pgkit-pooler-secret");
-    expect(secret.inputs).toMatchObject({ name: `pgkit/${stack}/pooler`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
+    expect(secret.inputs).toMatchObject({ namePrefix: `pgkit/${stack}/pooler-`, kmsKeyId: "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key" });
     const versionId = String(outputsOf(version).versionId);
     const arn = "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/pgkit-pooler-secret";
     expect(container.secrets).toEqual([
@@ -350,7 +384,7 @@ describe.each([
   it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
     const alarms = s.of(T.alarm);
     const names = alarms.map((a) => a.name.replace("pgkit-monitoring-", "")).sort();
-    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "pooler-healthy-targets", "pooler-running-tasks", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
+    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "max-used-transaction-ids", "oldest-replication-slot-lag", "pooler-healthy-targets", "pooler-running-tasks", "transaction-logs-disk", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
     expect(names).toEqual(expected);
     for (const a of alarms) expect(a.inputs.alarmActions).toEqual(["arn:aws:mock:eu-west-1:123456789012:sns/topic/pgkit-monitoring-alerts"]);
     const metrics = Object.fromEntries(alarms.map((a) => [a.name.replace("pgkit-monitoring-", ""), a.inputs.metricName]));
@@ -358,6 +392,19 @@ describe.each([
       "CPUUtilization", "FreeStorageSpace", "FreeableMemory", "DatabaseConnections", "DiskQueueDepth", "HealthyHostCount",
     ]);
     expect(s.of(T.dashboard)).toHaveLength(1);
+  });
+
+  it("alarms on WAL on disk, replication slot lag, transaction ID age, and free storage relative to the autoscaling ceiling", () => {
+    const a = (id: string) => s.one(T.alarm, `pgkit-monitoring-${id}`).inputs;
+    const GiB = 1024 ** 3;
+    const [allocated, max] = prod ? [200, 1000] : [50, 200];
+    expect([a("free-storage").metricName, a("free-storage").comparisonOperator, a("free-storage").threshold]).toEqual(["FreeStorageSpace", "LessThanThreshold", max * 0.1 * GiB]);
+    expect([a("transaction-logs-disk").metricName, a("transaction-logs-disk").threshold]).toEqual(["TransactionLogsDiskUsage", allocated * 0.1 * GiB]);
+    expect([a("oldest-replication-slot-lag").metricName, a("oldest-replication-slot-lag").treatMissingData]).toEqual(["OldestReplicationSlotLag", "notBreaching"]);
+    expect([a("max-used-transaction-ids").metricName, a("max-used-transaction-ids").threshold]).toEqual(["MaximumUsedTransactionIDs", 1_000_000_000]);
+    for (const id of ["transaction-logs-disk", "oldest-replication-slot-lag", "max-used-transaction-ids"]) {
+      expect(a(id).dimensions).toEqual({ DBInstanceIdentifier: `pgkit-${stack}` });
+    }
   });
 
   it("sets the parameter group the SQL bundles and operations need", () => {
@@ -398,11 +445,41 @@ describe.each([
   it(prod ? "protects prod: deletion protection, final snapshot, Multi-AZ, replica" : "lets dev be torn down: no deletion protection, no final snapshot", () => {
     const p = s.one(T.rds, "pgkit-primary").inputs;
     if (prod) {
-      expect([p.deletionProtection, p.skipFinalSnapshot, p.finalSnapshotIdentifier, p.multiAz]).toEqual([true, false, "pgkit-prod-final", true]);
+      // a suffix drawn once per stack (a RandomId in state), so a recreated stack's destroy does not clash
+      // with the previous stack's final snapshot
+      const suffix = String(outputsOf(s.one(T.randomId, "pgkit-final-snapshot")).hex);
+      expect(suffix).toMatch(/^[0-9a-f]{8}$/);
+      expect([p.deletionProtection, p.skipFinalSnapshot, p.finalSnapshotIdentifier, p.multiAz]).toEqual([true, false, `pgkit-prod-final-${suffix}`, true]);
       expect(s.one(T.rds, "pgkit-replica-0").inputs.replicateSourceDb).toBe("pgkit-prod");
     } else {
       expect([p.deletionProtection, p.skipFinalSnapshot, p.multiAz]).toEqual([false, true, false]);
     }
+  });
+
+  it("pre-creates every instance's log export groups (primary and replicas) with the stack's key and a retention", () => {
+    const keyArn = "arn:aws:mock:eu-west-1:123456789012:kms/key/pgkit-key";
+    const instances = s.of(T.rds).map((r) => String(r.inputs.identifier));
+    expect(instances).toHaveLength(1 + replicas);
+    const byName = new Map(s.of(T.logGroup).map((g) => [String(g.inputs.name), g.inputs]));
+    for (const id of instances) {
+      const exported = s.of(T.rds).find((r) => r.inputs.identifier === id)?.inputs.enabledCloudwatchLogsExports as string[];
+      expect(exported).toEqual(["postgresql", "upgrade"]);
+      for (const kind of exported) {
+        expect(byName.get(`/aws/rds/instance/${id}/${kind}`), `${id}/${kind}`).toMatchObject({ kmsKeyId: keyArn, retentionInDays: prod ? 90 : 30 });
+      }
+    }
+  });
+
+  it("names every Secrets Manager secret by prefix, never a fixed name (a deleted secret holds its name through its recovery window)", () => {
+    const secrets = s.of(T.secret);
+    expect(secrets.length).toBeGreaterThan(1);
+    for (const x of secrets) {
+      expect([x.name, x.inputs.name]).toEqual([x.name, undefined]);
+      expect(String(x.inputs.namePrefix)).toMatch(new RegExp(`^pgkit/${stack}/[a-z_]+-$`));
+    }
+    expect(s.of(T.secret).map((x) => x.inputs.namePrefix).sort()).toEqual(
+      [`pgkit/${stack}/pooler-`, ...["app", "worker", "readonly", "maintenance", "migrator"].map((k) => `pgkit/${stack}/pgkit_${k}_login-`)].sort(),
+    );
   });
 
   it("creates the database, pg_cron, login roles granted the bundle's group roles, and the SQL bundle with its checksum", () => {
@@ -420,7 +497,7 @@ describe.each([
     const b = s.of(T.bundle)[0].inputs;
     expect([b.checksum, b.files, b.dir]).toEqual([bundle.checksum, bundle.files, join(repoRoot, "sql")]);
     // through the SSM tunnel configured in the stack file, TLS verified against the RDS CA
-    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "15432", sslmode: "verify-ca", sslrootcert: "certs/rds-global-bundle.pem", superuser: "false" });
+    expect(s.of(T.pgProvider)[0].inputs).toMatchObject({ host: "127.0.0.1", port: "15432", sslmode: "verify-ca", sslrootcert: join(repoRoot, "certs/rds-global-bundle.pem"), superuser: "false" });
   });
 
   it("passes every rule of the policy pack", () => {
@@ -436,6 +513,13 @@ describe.each([
     expect(found).toEqual([]);
   });
 
+  it("admits clients to the pooler by security group (its own client group, exported), never by the VPC's CIDR", () => {
+    const nlbSg = s.one(T.sg, "pgkit-pooler-nlb").inputs as { ingress: { cidrBlocks?: string[]; securityGroups?: string[]; fromPort: number }[] };
+    expect(nlbSg.ingress.map((r) => [r.fromPort, r.cidrBlocks ?? [], r.securityGroups])).toEqual([[6432, [], ["pgkit-pooler-clients-id"]]]);
+    expect(s.one(T.sg, "pgkit-pooler-clients").inputs.ingress ?? []).toEqual([]);
+    expect(s.outputs.poolerClientSecurityGroupId).toBe("pgkit-pooler-clients-id");
+  });
+
   it("exports endpoints, secret ARNs, vault and bucket names", () => {
     expect(s.outputs).toMatchObject({
       directEndpoint: "pgkit-primary.abc123.eu-west-1.rds.amazonaws.com:5432",
@@ -449,8 +533,8 @@ describe.each([
 
 describe("AWS stack options", () => {
   it("rotating a pooled login's password changes its role's verifier and the pooler's auth_file together, and rolls the tasks", async () => {
-    const before = await build("dev");
-    const after = await build("dev", {}, { rotatedPasswords: ["pgkit-logins-app"] });
+    const before = await build("dev", PHASE2);
+    const after = await build("dev", PHASE2, { rotatedPasswords: ["pgkit-logins-app"] });
     const verifierOf = (b: Built, role: string) => String(b.of(T.pgRole).find((r) => r.inputs.name === role)?.inputs.password);
     const authFileOf = (b: Built) => (JSON.parse(String(b.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { authFile: string }).authFile;
     // the rotated login: a new password, a new salt, a new verifier, in the role and in the auth_file
@@ -468,7 +552,7 @@ describe("AWS stack options", () => {
 
   it("computes the same verifiers on every update: the salt is a resource in state, not drawn again each run", async () => {
     const verifiers = (b: Built) => b.of(T.pgRole).filter((r) => r.inputs.password !== undefined).map((r) => [r.inputs.name, r.inputs.password]);
-    const [first, second] = [await build("dev"), await build("dev")];
+    const [first, second] = [await build("dev", PHASE2), await build("dev", PHASE2)];
     expect(verifiers(first).length).toBeGreaterThan(0);
     expect(verifiers(second)).toEqual(verifiers(first));
   });
@@ -479,6 +563,22 @@ describe("AWS stack options", () => {
     expect(rules.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4).sort()).toEqual(["10.99.0.0/24", "pgkit-pooler-tasks-id"]);
   });
 
+  it("dumpsObjectLockMode=compliance and dumpsObjectLockDays set the dump bucket's default retention", async () => {
+    const s = await build("dev", { dumpsObjectLockMode: "compliance", dumpsObjectLockDays: "60" });
+    expect(s.one(T.objectLock, "pgkit-backups-dumps").inputs.rule).toEqual({ defaultRetention: { mode: "COMPLIANCE", days: 60 } });
+  });
+
+  it("backupVaultLockMode=compliance makes the vault lock immutable after the shortest cooling-off (3 days)", async () => {
+    const s = await build("dev", { backupVaultLockMode: "compliance" });
+    expect(s.one(T.vaultLock, "pgkit-backups-vault-lock").inputs.changeableForDays).toBe(3);
+  });
+
+  it("pgkit:poolerClientSecurityGroupIds admits those groups to the pooler too", async () => {
+    const s = await build("dev", { poolerClientSecurityGroupIds: '["sg-0123456789abcdef0","sg-0fedcba9876543210"]' });
+    const nlbSg = s.one(T.sg, "pgkit-pooler-nlb").inputs as { ingress: { cidrBlocks?: string[]; securityGroups?: string[] }[] };
+    expect(nlbSg.ingress.map((r) => [r.cidrBlocks ?? [], r.securityGroups])).toEqual([[[], ["pgkit-pooler-clients-id", "sg-0123456789abcdef0", "sg-0fedcba9876543210"]]]);
+  });
+
   it("poolerResetAfterTransaction=true makes PgBouncer run DISCARD ALL after every transaction", async () => {
     const s = await build("dev", { poolerResetAfterTransaction: "true" });
     const { ini } = poolerContainer(s);
@@ -486,9 +586,11 @@ describe("AWS stack options", () => {
     expect(ini).toContain("server_reset_query_always = 1");
   });
 
-  it("manageDatabaseObjects=false builds the infrastructure without touching PostgreSQL", async () => {
-    const s = await build("dev", { manageDatabaseObjects: "false" });
-    expect([s.of(T.pgRole).length, s.of(T.bundle).length, s.of(T.rds).length]).toEqual([0, 0, 1]);
+  // A first `pulumi up` creates RDS, which nothing can reach until the SSM tunnel is open: as committed, the
+  // stack files must not register anything that connects to PostgreSQL (it would fail with connection refused).
+  it.each([["dev", 1], ["prod", 2]] as const)("the committed Pulumi.%s.yaml builds the infrastructure without touching PostgreSQL", async (stack, instances) => {
+    const s = await build(stack);
+    expect([s.of(T.pgProvider).length, s.of(T.pgRole).length, s.of(T.pgDatabase).length, s.of(T.bundle).length, s.of(T.rds).length]).toEqual([0, 0, 0, 0, instances]);
   });
 });
 

@@ -64,6 +64,13 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, u
       const bytes = createHash("sha256").update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`).digest().subarray(0, Number(inputs.length));
       return { ...base, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
     }
+    case "random:index/randomId:RandomId": {
+      const bytes = createHash("sha256").update(`id:${name}`).digest().subarray(0, Number(inputs.byteLength));
+      return { ...base, hex: bytes.toString("hex"), b64Url: bytes.toString("base64url") };
+    }
+    case "aws:secretsmanager/secret:Secret":
+      // namePrefix: the provider appends a unique id (26 characters) to the prefix.
+      return { ...base, name: inputs.name ?? (inputs.namePrefix ? `${String(inputs.namePrefix)}20261206000000000000000001` : name) };
     default:
       return { ...base, name: inputs.name ?? name };
   }

@@ -4,7 +4,7 @@
 // with import() (package.json is "type": "module"), a default-export function called and awaited
 // for the stack outputs. Prints one JSON line: { outputs, resources } or { error }.
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
@@ -20,7 +20,10 @@ await pulumi.runtime.setMocks(createMocks(recorded), project.name, stack, false)
 pulumi.runtime.setAllConfig({ ...stackFileConfig(stack), ...overrides });
 
 try {
-  process.chdir(repoRoot); // the language host runs the program from the project directory
+  // The engine runs the program (and every provider plugin) in the folder of `main`, not the project root:
+  // github.com/pulumi/pulumi pkg/engine/project.go getPwdMain (pwd = dirname(main), here infra/), handed to
+  // the Node language host's run as `--pwd` (sdk/nodejs/cmd/pulumi-language-nodejs/main.go).
+  process.chdir(dirname(resolve(repoRoot, project.main)));
   const mod = (await import(pathToFileURL(resolve(repoRoot, project.main)).href)) as Record<string, unknown>;
   let exported: unknown = Object.getOwnPropertyDescriptor(mod, "default") !== undefined ? mod.default : mod;
   if (typeof exported === "function") exported = await (exported as () => unknown)();
