@@ -127,7 +127,7 @@ describe('a context naming an organization the user is not a member of', () => {
 });
 
 describe('a removed membership', () => {
-  it('loses access at once when soft-deleted, and regains it when re-added', async () => {
+  it('loses access at once when soft-deleted, and regains it when invited again and accepting', async () => {
     const before = await asApp(ORG_A, USER_C, async (c) => (await c.query('SELECT count(*)::int AS n FROM app.projects')).rows[0].n);
     expect(before).toBeGreaterThan(0); // baseline: the member sees A's projects
     await db.pool.query('UPDATE app.memberships SET deleted_at = now(), deleted_by = $2 WHERE organization_id = $1 AND user_id = $3', [ORG_A, USER_A, USER_C]);
@@ -139,8 +139,9 @@ describe('a removed membership', () => {
     expect(after).toEqual({ org: null, a: {}, updated: 0 });
     await expect(asApp(ORG_A, USER_C, (c) => c.query(`INSERT INTO app.projects (organization_id, name) VALUES ($1, 'x')`, [ORG_A])))
       .rejects.toMatchObject({ code: '42501' });
-    // An owner re-adds the member (app.add_member clears deleted_at): access is back.
-    await asApp(ORG_A, USER_A, (c) => c.query(`SELECT app.add_member($1, 'member')`, [USER_C]));
+    // An owner invites the member again and the member accepts (the membership's deleted_at is cleared): access is back.
+    const invitation = await asApp(ORG_A, USER_A, async (c) => (await c.query<{ id: string }>(`SELECT app.add_member($1, 'member') AS id`, [USER_C])).rows[0].id);
+    await asApp(ORG_A, USER_C, (c) => c.query('SELECT app.accept_membership($1)', [invitation]));
     const again = await asApp(ORG_A, USER_C, async (c) => (await c.query('SELECT count(*)::int AS n FROM app.projects')).rows[0].n);
     expect(again).toBe(before);
   });

@@ -51,6 +51,7 @@ const base: Record<string, () => Row> = {
   'app.organizations': () => ({ name: 'Org', slug: `org-${next()}` }),
   'app.users': () => ({ email: `user${next()}@example.com` }),
   'app.memberships': () => ({ organization_id: O2, user_id: U1, role: 'member' }),
+  'app.membership_invitations': () => ({ organization_id: O2, user_id: U1, role: 'member', invited_by: U1 }),
   'app.projects': () => ({ organization_id: O1, name: 'Project' }),
   'app.episodes': () => ({ organization_id: O1, project_id: P1, episode_number: 100 + next(), title: 'Episode' }),
   'app.blocks': () => ({ organization_id: O1, episode_id: E1, position: 100 + next(), content: '# Hello', type: 'markdown' }),
@@ -288,6 +289,8 @@ const checks: Case[] = [
   { table: 'ops.log_event_types', constraint: 'log_event_types_code_check', label: 'code with dots', bad: { code: 'api.call' } },
   { table: 'ops.logs', constraint: 'logs_message_check', label: 'empty message', bad: { message: '' } },
   { table: 'ops.logs', constraint: 'logs_metadata_check', label: 'metadata array', bad: { metadata: json(['x']) } },
+  // membership_invitations (sql/0920)
+  { table: 'app.membership_invitations', constraint: 'membership_invitations_accepted_after_created_check', label: 'accepted before created', bad: { accepted_at: '2000-01-01T00:00:00Z' } },
   // job_locks (sql/0890)
   { table: 'ops.job_locks', constraint: 'job_locks_job_check', label: 'job name with capitals', bad: { job: 'Reset-Limits' } },
   // rate_limits (sql/0630)
