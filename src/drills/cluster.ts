@@ -154,15 +154,7 @@ export async function removeScratch(c: ScratchCluster): Promise<void> {
   rmSync(c.dir, { recursive: true, force: true });
 }
 
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+export { withClient } from '../db/client.js';
 
 /** Bytes under a folder (du -sb), as the servers' user sees it. */
 export async function folderBytes(path: string): Promise<number> {

@@ -20,7 +20,7 @@
 // What the stand-in cannot model: parameter groups (the local postgresql.conf plays that part), rds.force_ssl,
 // IAM database authentication, rdsadmin-owned objects, and the extension objects' owner (the bootstrap superuser
 // here, the master user on RDS).
-import type pg from 'pg';
+import pg from 'pg';
 
 export const RDS_SUPERUSER = 'rds_superuser';
 /** Predefined roles rds_superuser holds on RDS for PostgreSQL 15 (pg_monitor includes pg_read_all_settings/stats). */
@@ -97,10 +97,10 @@ export async function ensureRdsRoles(superuser: pg.ClientBase, admin: { name: st
   const exists = async (role: string) => ((await q(superuser, 'SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount ?? 0) > 0;
   if (!(await exists(RDS_SUPERUSER))) await q(superuser, `CREATE ROLE ${RDS_SUPERUSER} NOLOGIN`);
   await q(superuser, `GRANT ${RDS_SUPERUSER_ROLES.join(', ')} TO ${RDS_SUPERUSER}`);
-  const id = `"${admin.name.replace(/"/g, '""')}"`;
+  const id = pg.escapeIdentifier(admin.name);
   if (!(await exists(admin.name))) await q(superuser, `CREATE ROLE ${id}`);
   // The verifier is a SCRAM string: PostgreSQL stores it as it is, and no plaintext reaches the server log.
-  await q(superuser, `ALTER ROLE ${id} LOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION CREATEROLE CREATEDB INHERIT PASSWORD '${admin.verifier.replace(/'/g, "''")}'`);
+  await q(superuser, `ALTER ROLE ${id} LOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION CREATEROLE CREATEDB INHERIT PASSWORD ${pg.escapeLiteral(admin.verifier)}`);
   await q(superuser, `GRANT ${RDS_SUPERUSER} TO ${id}`);
 }
 

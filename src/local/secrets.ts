@@ -76,6 +76,21 @@ export function loadOrCreateSecrets(path: string): { secrets: StackSecrets; crea
   return { secrets: s, created: false };
 }
 
+/**
+ * The stack's secrets for a reader (connection strings, tests): the file as it is when it is current, without
+ * recomputing five verifiers (a PBKDF2 each) on every call; a file from an earlier version goes through
+ * loadOrCreateSecrets, which upgrades it. Start and rotation use loadOrCreateSecrets, which also repairs a verifier
+ * that no longer matches its password.
+ */
+export function readSecrets(path: string): StackSecrets {
+  if (existsSync(path)) {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackSecrets>;
+    const current = LOGIN_KEYS.every((k) => parsed[passwordField(k)] && parsed.verifiers?.[k]);
+    if (current) return parsed as StackSecrets;
+  }
+  return loadOrCreateSecrets(path).secrets;
+}
+
 /** A new password (and verifier) for one login, saved before anything uses it; returns the new secrets. */
 export function rotatePassword(path: string, key: LoginKey): StackSecrets {
   const { secrets } = loadOrCreateSecrets(path);

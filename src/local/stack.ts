@@ -6,9 +6,10 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
-import { loadOrCreateSecrets, rotatePassword, type LoginKey, type StackSecrets } from './secrets.js';
-import { closeMaintenanceDatabases, ensureRdsRoles, ensureStandIn, EXTENSION_AFTER_CREATE, RDS_SUPERUSER } from './platform.js';
+import { loadOrCreateSecrets, readSecrets, rotatePassword, type LoginKey, type StackSecrets } from './secrets.js';
+import { closeMaintenanceDatabases, ensureRdsRoles, ensureStandIn, EXTENSION_AFTER_CREATE } from './platform.js';
 import { ensureTls } from './tls.js';
+import { withClient } from '../db/client.js';
 import { portIsFree } from '../proc/ports.js';
 import { run, runStep, StepError } from '../proc/run.js';
 import { isAlive, osUserIds, processesInDir, processName, sleep } from '../proc/system.js';
@@ -250,7 +251,7 @@ export function connectionStrings(cfg: StackConfig, secrets: StackSecrets, datab
 }
 
 export function stackSecrets(cfg: StackConfig): StackSecrets {
-  return loadOrCreateSecrets(stackPaths(cfg).secrets).secrets;
+  return readSecrets(stackPaths(cfg).secrets);
 }
 
 /** The logins the pooler serves (its auth_file), and the group each belongs to. */
@@ -259,16 +260,6 @@ const POOLED_LOGINS: Array<{ key: LoginKey; role: (cfg: StackConfig) => string; 
   { key: 'app', role: (cfg) => cfg.appUser, group: 'pgkit_app' },
   { key: 'worker', role: (cfg) => cfg.workerUser, group: 'pgkit_worker' },
 ];
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /**
  * What RDS does for its customers, as the bootstrap superuser (src/local/platform.ts): the rds_superuser stand-in
@@ -333,15 +324,13 @@ export async function handOverToAdmin(su: pg.ClientBase, cfg: StackConfig, log: 
         END LOOP;
         IF to_regclass('cron.job') IS NOT NULL THEN
           UPDATE cron.job SET username = ${pg.escapeLiteral(cfg.adminUser)} WHERE username = ${pg.escapeLiteral(cfg.superUser)} AND database = current_database();
-          EXECUTE format('GRANT USAGE ON SCHEMA cron TO %I', ${pg.escapeLiteral(RDS_SUPERUSER)});
-          EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cron TO %I', ${pg.escapeLiteral(RDS_SUPERUSER)});
-          EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA cron TO %I', ${pg.escapeLiteral(RDS_SUPERUSER)});
-        END IF;
-        IF to_regnamespace('partman') IS NOT NULL THEN
-          EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA partman TO %I WITH GRANT OPTION', ${pg.escapeLiteral(RDS_SUPERUSER)});
-          EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO %I WITH GRANT OPTION', ${pg.escapeLiteral(RDS_SUPERUSER)});
         END IF;
       END $$`);
+    // The grants a stack built today gets from pgextwlist's after-create scripts, for the extensions it has.
+    for (const [ext, sql] of Object.entries(EXTENSION_AFTER_CREATE)) {
+      const { rows: found } = await su.query<{ schema: string }>('SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1', [ext]);
+      if (found.length) await su.query(sql.replaceAll('@extschema@', pg.escapeIdentifier(found[0].schema)));
+    }
     await su.query('COMMIT');
   } catch (e) {
     await su.query('ROLLBACK').catch(() => undefined);
@@ -378,7 +367,10 @@ export async function ensureLoginRoles(cfg: StackConfig, secrets: StackSecrets) 
  * fails: run it again), then the role (as the admin), then the pooler's auth_file and a reload. Connections
  * already open, and the pooler's server connections, stay as they are; new logins need the new password.
  */
-export async function rotateLoginPassword(cfg: StackConfig, key: 'app' | 'worker' | 'bouncer' | 'admin', log: Log = () => {}): Promise<StackSecrets> {
+export const ROTATABLE_LOGINS = ['app', 'worker', 'bouncer', 'admin'] as const;
+export type RotatableLogin = (typeof ROTATABLE_LOGINS)[number];
+
+export async function rotateLoginPassword(cfg: StackConfig, key: RotatableLogin, log: Log = () => {}): Promise<StackSecrets> {
   const p = stackPaths(cfg);
   const next = rotatePassword(p.secrets, key);
   if (key === 'admin') {

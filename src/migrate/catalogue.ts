@@ -9,9 +9,12 @@ export const CATALOGUE_SCHEMAS = ['app', 'app_private', 'audit', 'ops', 'extensi
 
 const SCHEMA_FILTER = `n.nspname = ANY($1::text[])`;
 
+/** An ACL column as sorted text (aclitems carry their grantor; their order in the array is not meaningful). */
+const acl = (column: string) => `coalesce((SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(${column}) x), '-')`;
+
 // Each query returns one text column `line`.
 const SECTIONS: Record<string, string> = {
-  schemas: `SELECT n.nspname || ' owner=' || pg_get_userbyid(n.nspowner) || ' acl=' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(n.nspacl) a), '-')
+  schemas: `SELECT n.nspname || ' owner=' || pg_get_userbyid(n.nspowner) || ' acl=' || ${acl('n.nspacl')}
               || ' comment=' || coalesce(obj_description(n.oid, 'pg_namespace'), '-') AS line
             FROM pg_namespace n WHERE ${SCHEMA_FILTER}`,
   functions: `SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
@@ -19,7 +22,7 @@ const SECTIONS: Record<string, string> = {
                 || ' vol=' || p.provolatile::text || ' par=' || p.proparallel::text || ' secdef=' || p.prosecdef || ' strict=' || p.proisstrict
                 || ' leakproof=' || p.proleakproof || ' cost=' || p.procost || ' rows=' || p.prorows
                 || ' config=' || coalesce(array_to_string(p.proconfig, ','), '-') || ' owner=' || pg_get_userbyid(p.proowner)
-                || ' acl=' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(p.proacl) a), '-')
+                || ' acl=' || ${acl('p.proacl')}
                 || ' comment=' || coalesce(obj_description(p.oid, 'pg_proc'), '-')
                 || ' args=' || pg_get_function_arguments(p.oid)
                 || E'\\n' || coalesce(p.prosrc, '') || coalesce(pg_get_function_sqlbody(p.oid), '') AS line
@@ -28,7 +31,7 @@ const SECTIONS: Record<string, string> = {
   relations: `SELECT c.oid::regclass::text || ' kind=' || c.relkind::text || ' owner=' || pg_get_userbyid(c.relowner)
                 || ' rls=' || c.relrowsecurity || ' force=' || c.relforcerowsecurity || ' persistence=' || c.relpersistence::text
                 || ' options=' || coalesce(array_to_string(c.reloptions, ','), '-')
-                || ' acl=' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(c.relacl) a), '-')
+                || ' acl=' || ${acl('c.relacl')}
                 || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '-')
                 || ' partof=' || coalesce((SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid LIMIT 1), '-')
                 || CASE WHEN c.relkind IN ('v', 'm') THEN E'\\n' || pg_get_viewdef(c.oid) ELSE '' END AS line
@@ -38,7 +41,7 @@ const SECTIONS: Record<string, string> = {
   columns: `SELECT c.oid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
               || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-')
               || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
-              || ' acl=' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(a.attacl) x), '-')
+              || ' acl=' || ${acl('a.attacl')}
               || ' comment=' || coalesce(col_description(c.oid, a.attnum), '-') AS line
             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -68,7 +71,7 @@ const SECTIONS: Record<string, string> = {
              FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE ${SCHEMA_FILTER}`,
   defaultPrivileges: `SELECT pg_get_userbyid(d.defaclrole) || ' ' || coalesce(n.nspname, '*') || ' ' || d.defaclobjtype::text || ' '
-                        || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(d.defaclacl) a), '-') AS line
+                        || ${acl('d.defaclacl')} AS line
                       FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace`,
   roles: `SELECT r.rolname || ' super=' || r.rolsuper || ' login=' || r.rolcanlogin || ' createrole=' || r.rolcreaterole
             || ' bypassrls=' || r.rolbypassrls || ' inherit=' || r.rolinherit || ' connlimit=' || r.rolconnlimit
