@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { sqlDir, stackConfig, type StackName } from '../src/config.js';
-import { connectionStrings, ensureLoginRoles, stackSecrets } from '../src/local/stack.js';
+import { connectionStrings, ensureContextKeys, ensureLoginRoles, stackSecrets, stackSigner } from '../src/local/stack.js';
 import { applyMigrations } from '../src/migrate/index.js';
 import { runBreakInSuite } from '../src/security/attacks.js';
 import { fail } from './lib/fail.js';
@@ -26,7 +26,8 @@ async function main() {
     const urls = connectionStrings(cfg, secrets, name);
     await applyMigrations({ connectionString: urls.adminDirect, dir: sqlDir, log: () => {} });
     await ensureLoginRoles(cfg, secrets);
-    const r = await runBreakInSuite({ adminUrl: urls.adminDirect, appPooledUrl: urls.appPooled });
+    await ensureContextKeys(cfg, secrets, name);
+    const r = await runBreakInSuite({ adminUrl: urls.adminDirect, appPooledUrl: urls.appPooled, signer: stackSigner(secrets) });
     const kinds = new Map<string, { n: number; leaked: number }>();
     for (const a of r.attempts) {
       const k = kinds.get(a.kind.replace(/ \(.*\)$/, '')) ?? { n: 0, leaked: 0 };

@@ -12,7 +12,8 @@ import { applyMigrations } from '../../src/migrate/index.js';
 import { reservePorts } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
 import { osUserIds } from '../../src/proc/system.js';
-import { endpoints, loadtestEncKeys } from '../lib/local.js';
+import { contextKeys, endpoints, loadtestEncKeys } from '../lib/local.js';
+import { ContextSigner, registerContextKeys } from '../../src/db/context-token.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
 
@@ -163,6 +164,20 @@ async function main() {
   const nfix = Number((await admin.query('SELECT count(*) AS n FROM loadtest.fixtures')).rows[0].n);
   const seedRun = (await admin.query('SELECT seed, scale, report FROM loadtest.seed_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1')).rows[0];
   await admin.query('GRANT USAGE ON SCHEMA loadtest TO pgkit_app; GRANT SELECT ON ALL TABLES IN SCHEMA loadtest TO pgkit_app');
+  // Each fixture's signed request-context token (sql/0930), read by the scripts from the table (never inlined):
+  // a user token of the fixture's user, and a queue-scoped worker token for the claim script. Valid for the run.
+  const keys = contextKeys(ep.stack);
+  await registerContextKeys(admin, keys);
+  const signer = new ContextSigner({ user: keys.find((k) => k.purpose === 'user')!, worker: keys.find((k) => k.purpose === 'worker') });
+  const ttl = Math.min(8 * 86400 - 60, Number(values.duration) * 40 + 3600);
+  await admin.query('ALTER TABLE loadtest.fixtures ADD COLUMN IF NOT EXISTS token text, ADD COLUMN IF NOT EXISTS worker_token text');
+  const fixtureRows = (await admin.query<{ n: number; org_id: string; user_id: string }>('SELECT n, org_id::text, user_id::text FROM loadtest.fixtures')).rows;
+  const workerToken = signer.worker('queue', ttl).token;
+  for (let i = 0; i < fixtureRows.length; i += 5000) {
+    const part = fixtureRows.slice(i, i + 5000);
+    await admin.query('UPDATE loadtest.fixtures f SET token = t.token, worker_token = $3 FROM unnest($1::int[], $2::text[]) AS t(n, token) WHERE f.n = t.n',
+      [part.map((r) => r.n), part.map((r) => signer.user(r.org_id, r.user_id, ttl).token), workerToken]);
+  }
   // Enough due queue items for the claim script: tps * duration with a wide margin.
   await admin.query(`INSERT INTO app.episode_schedule_queue (organization_id, project_id, status, scheduled_for, created_at)
     SELECT p.organization_id, p.id, 'pending', now() - make_interval(mins => 10 * g + 1) - random() * interval '5 min', now() - interval '2 days'
@@ -193,7 +208,8 @@ async function main() {
     const CO = op === 'bulk_insert_embeddings' ? 1 : C;
     process.stderr.write(`[bench] ${op}: ${CO} clients, ${T} s through PgBouncer...\n`);
     await admin.query('SELECT pg_stat_statements_reset()');
-    const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
+    // The queue functions are the worker login's only (sql/0930).
+    const out = await pgbench(op === 'claim_queue_item' ? ep.workerPooled : ep.appPooled, ['-n', '-M', 'simple', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
       '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `nbulk=${nbulk}`, '-D', `chunkbase=${LOADTEST_CHUNK_BASE}`, '-l', '--log-prefix', prefix], work);
     const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
     let lat: number[] = [];
@@ -230,6 +246,39 @@ async function main() {
     results.push(r);
     if (aborted) process.stderr.write(out.split('\n').filter((l) => /abort|error|ERROR/.test(l)).slice(0, 5).join('\n') + '\n');
   }
+
+  // The authenticated context's cost per transaction (issue 16, sql/0930): the same transaction (fixture lookup,
+  // one statement) with and without app.authenticate_context plus one verified read of the context, through
+  // PgBouncer, rounds alternated in this run. The difference is what every request pays for the database
+  // verifying who calls.
+  const contextCost = await (async () => {
+    const scripts = {
+      unauthenticated: '\\set n random(1, :nfix)\nBEGIN \\;\nSELECT org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1;\nEND;\n',
+      authenticated: '\\set n random(1, :nfix)\nBEGIN \\;\nSELECT app.authenticate_context(token) AS x, org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1 / CASE WHEN app.current_org_id() IS NOT DISTINCT FROM \':o\'::uuid THEN 1 ELSE 0 END;\nEND;\n',
+    } as const;
+    const lat: Record<keyof typeof scripts, number[]> = { unauthenticated: [], authenticated: [] };
+    let errors = 0;
+    const seconds = Math.max(3, Math.min(10, T));
+    for (let round = 0; round < 2; round++) {
+      for (const name of Object.keys(scripts) as Array<keyof typeof scripts>) {
+        const file = join(work, `context_${name}.sql`);
+        writeFileSync(file, scripts[name]);
+        const prefix = join(work, `ctx_${name}_${round}`);
+        const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(C), '-j', String(Math.min(2, C)), '-T', String(seconds), '-f', file, '-D', `nfix=${nfix}`, '-l', '--log-prefix', prefix], work);
+        errors += Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0) + (out.match(/client \d+ aborted/g) ?? []).length;
+        for (const f of readdirSync(work).filter((x) => x.startsWith(`ctx_${name}_${round}.`))) {
+          lat[name] = lat[name].concat(parsePgbenchLog(readFileSync(join(work, f), 'utf8')).latenciesMs);
+          rmSync(join(work, f));
+        }
+      }
+    }
+    const stat = (xs: number[]) => { const s2 = [...xs].sort((a, b) => a - b); return { transactions: s2.length, p50: percentile(s2, 50), p95: percentile(s2, 95) }; };
+    const u = stat(lat.unauthenticated);
+    const a = stat(lat.authenticated);
+    return { clients: C, seconds_per_round: seconds, rounds: 2, errors, unauthenticated: u, authenticated: a,
+      added_p50_ms: a.p50 - u.p50, added_p95_ms: a.p95 - u.p95, p50_ratio: a.p50 / u.p50 };
+  })();
+  process.stderr.write(`[bench] authenticated context: p50 ${contextCost.unauthenticated.p50.toFixed(3)} -> ${contextCost.authenticated.p50.toFixed(3)} ms (+${contextCost.added_p50_ms.toFixed(3)} ms), p95 +${contextCost.added_p95_ms.toFixed(3)} ms, ${contextCost.errors} errors\n`);
 
   if (ops.includes('bulk_insert_embeddings')) {
     const cleanup = await removeLoadtestEmbeddings(admin, 'written by bulk_insert_embeddings');
@@ -311,10 +360,11 @@ async function main() {
     `PgBouncer vs direct (${CC} clients, 2 threads, ${rounds} alternated rounds of ${T} s): pgbench -S ${ceiling.pgbouncer_ratio.toFixed(3)}` +
       (ceiling.pgbouncer_with_reset_ratio !== null ? ` (${ceiling.pgbouncer_with_reset_ratio.toFixed(3)} with a reset after every transaction, second PgBouncer)` : '') +
       `, the product's read mix ${ceiling.read_mix_ratio.toFixed(3)} (goal >= ${ceiling.min_ratio}).`,
+    `authenticated context (sql/0930; ${contextCost.clients} clients, ${contextCost.rounds} alternated rounds of ${contextCost.seconds_per_round} s): a transaction of a fixture lookup and one statement takes p50 ${contextCost.unauthenticated.p50.toFixed(3)} ms without and ${contextCost.authenticated.p50.toFixed(3)} ms with app.authenticate_context + a verified app.current_org_id() (+${contextCost.added_p50_ms.toFixed(3)} ms p50, +${contextCost.added_p95_ms.toFixed(3)} ms p95, ratio ${contextCost.p50_ratio.toFixed(2)}; ${contextCost.errors} errors). Every operation above pays it.`,
   ];
   const la = loadavg().map((x) => x.toFixed(2)).join(' / ');
   const load = `${loadAtStart} at the start, ${la} at the end`;
-  const report = { when, where, scale, load, database: ep.database, clients: C, durationSeconds: T, ops: results, ceiling, recall, targetsFile: 'loadtests/targets.json' };
+  const report = { when, where, scale, load, database: ep.database, clients: C, durationSeconds: T, ops: results, ceiling, contextCost, recall, targetsFile: 'loadtests/targets.json' };
   writeFileSync(join(values.out!, `bench-${date}.json`), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(join(values.out!, `bench-${date}.md`), markdown({ when, where, scale, load, ops: results, ceiling, recall, notes }));
   console.log(`\n${'operation'.padEnd(26)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)} ${'tps'.padStart(7)} ${'err'.padStart(4)}  target(seed/goal)  result`);
@@ -324,6 +374,7 @@ async function main() {
   console.log(`PgBouncer vs direct (${CC} clients): pgbench -S direct ${direct.toFixed(0)} tps, PgBouncer ${pooled.toFixed(0)} tps, ratio ${ceiling.pgbouncer_ratio.toFixed(3)}` +
     (withReset !== null ? `; with a reset after every transaction ${withReset.toFixed(0)} tps, ratio ${(withReset / direct).toFixed(3)}` : '') +
     `; read mix direct ${mixDirect.toFixed(0)} tps, PgBouncer ${mixPooled.toFixed(0)} tps, ratio ${ceiling.read_mix_ratio.toFixed(3)} (goal >= ${ceiling.min_ratio})`);
+  console.log(`authenticated context: +${contextCost.added_p50_ms.toFixed(3)} ms p50, +${contextCost.added_p95_ms.toFixed(3)} ms p95 per transaction (ratio ${contextCost.p50_ratio.toFixed(2)} on a minimal transaction)`);
   console.log(`wrote ${join(values.out!, `bench-${date}`)}.json, .md and ${results.length} charts`);
 }
 

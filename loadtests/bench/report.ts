@@ -112,8 +112,8 @@ export function markdown(r: { when: string; where: string; scale: string; load: 
   return `# DB benchmark ${r.when}
 
 Measured ${r.when} on ${r.where}; data: ${r.scale}. Load average (1/5/15 min): ${r.load}.
-pgbench custom scripts (loadtests/bench/scripts), each transaction sets the request context (set_config per
-transaction) and runs as the application role through PgBouncer (transaction pooling). Latency is per pgbench
+pgbench custom scripts (loadtests/bench/scripts), each transaction authenticates its request context (app.authenticate_context with the fixture's signed token,
+sql/0930) and runs as the application role through PgBouncer (transaction pooling). Latency is per pgbench
 transaction (BEGIN, context + fixture lookup, the operation, COMMIT).
 
 | operation | p50 ms | p95 ms | p99 ms | tps | txns | errors | rows/txn | p95 target (seed / goal) | seed / goal | load avg (1 min) at end | note |

@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
+import type { ContextSigningKey } from '../../src/db/context-token.js';
+import { contextKeysOf } from '../../src/local/secrets.js';
 import { connectionStrings, stackSecrets, type ConnectionStrings } from '../../src/local/stack.js';
 
 export const loadtestsDir = join(repoRoot, 'loadtests');
@@ -45,7 +47,8 @@ export function endpoints(database?: string): Endpoints {
       loaderDirect: withDatabase(env.LOADER_DATABASE_URL ?? env.DATABASE_URL, db),
       appDirect: withDatabase(appDirect, db),
       appPooled: withDatabase(env.APP_POOLED_DATABASE_URL, db),
-      // The worker login is optional here: the service's workers act for a user of the item's organization.
+      // The queue functions are granted to the worker login only (sql/0930): WORKER_POOLED_DATABASE_URL.
+      workerDirect: withDatabase(env.WORKER_DATABASE_URL ?? env.WORKER_POOLED_DATABASE_URL ?? env.APP_POOLED_DATABASE_URL, db),
       workerPooled: withDatabase(env.WORKER_POOLED_DATABASE_URL ?? env.APP_POOLED_DATABASE_URL, db),
     };
   }
@@ -58,21 +61,22 @@ export function endpoints(database?: string): Endpoints {
 }
 
 /**
- * The HS256 secret shared by the seeder (which signs the load-test users' tokens) and the workload service
- * (which verifies them): LOADTEST_JWT_SECRET, else a random one kept in the stack's folder (mode 0600).
+ * The stack's live request-context signing keys (sql/0930; secrets.json, created by npm start): the seeder signs
+ * the load-test users' and workers' tokens with them, the workload service checks tokens with them, and the
+ * database verifies the same tokens again. Rotate with `npm run rotate-context-key`.
  */
-export function jwtSecret(stack: StackConfig = stackConfig()): Uint8Array {
-  const fromEnv = process.env.LOADTEST_JWT_SECRET;
+export function contextKeys(stack: StackConfig = stackConfig()): ContextSigningKey[] {
+  if (process.env.LOADTEST_JWT_SECRET) {
+    throw new Error('LOADTEST_JWT_SECRET is no longer read: tokens are signed with the stack\'s context keys, which the database verifies too (secrets.json contextKeys; npm run rotate-context-key). Unset it.');
+  }
+  const fromEnv = process.env.PGKIT_CONTEXT_KEYS;
   if (fromEnv) {
-    if (fromEnv.length < 32) throw new Error('LOADTEST_JWT_SECRET must be at least 32 characters');
-    return new TextEncoder().encode(fromEnv);
+    // For a remote stack: the same shape as secrets.json's contextKeys, [{ kid, purpose, secret (base64url) }].
+    const keys = JSON.parse(fromEnv) as Array<{ kid: string; purpose: 'user' | 'worker'; secret: string }>;
+    if (!Array.isArray(keys) || !keys.some((k) => k.purpose === 'user')) throw new Error('PGKIT_CONTEXT_KEYS must be a JSON array of { kid, purpose, secret } with a user key');
+    return keys.map((k) => ({ kid: k.kid, purpose: k.purpose, secret: Buffer.from(k.secret, 'base64url') }));
   }
-  const file = join(stack.home, 'loadtest-jwt-secret');
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
-  }
-  return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
+  return contextKeysOf(stackSecrets(stack));
 }
 
 /**

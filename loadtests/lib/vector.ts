@@ -5,7 +5,7 @@
 // Vectors are stored inline (STORAGE PLAIN, sql/0795), so an exact scan reads one heap page per row instead
 // of a TOAST lookup per row.
 import type pg from 'pg';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
+import { AUTHENTICATE_SQL } from '../../src/db/context.js';
 import { recallAt, vectorLiteral } from './embeddings.js';
 
 /** Organizations with at most this many embeddings are searched exactly (the threshold in sql/0820). */
@@ -33,6 +33,8 @@ export interface RecallQuery {
   orgId: string;
   /** A member of the organization: the request context the product's search runs under. */
   userId: string;
+  /** That user's signed context token (src/db/context-token.ts). */
+  token: string;
   vector: Float32Array;
 }
 
@@ -64,7 +66,7 @@ export async function measureRecall(tenant: pg.PoolClient | pg.Client, owner: pg
     const lit = vectorLiteral(q.vector);
     await tenant.query('BEGIN');
     try {
-      await tenant.query(SET_CONTEXT_SQL, [q.orgId, q.userId]);
+      await tenant.query(AUTHENTICATE_SQL, [q.token]);
       const seen = (await tenant.query<{ o: string | null }>('SELECT app.current_org_id() AS o')).rows[0].o;
       if (seen !== q.orgId) throw new Error(`recall: the request context did not take as ${tenantRole} (organization ${q.orgId}, user ${q.userId}: current_org_id() is ${seen})`);
       const got = await tenant.query<{ id: string }>(VECTOR_SEARCH_SQL, [lit, k, q.orgId, efSearch]);

@@ -13,12 +13,13 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { signToken } from '../service/auth.js';
+import { signToken, signWorkerToken } from '../service/auth.js';
+import { ContextSigner, registerContextKeys, type ContextSigningKey } from '../../src/db/context-token.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 import { withContext } from '../../src/db/context.js';
 import { bin, copyBinary, copyText, iso, type CopyResult } from './copy.js';
 import { vectorBinary } from '../lib/embeddings.js';
-import { defaultDataFile, endpoints, jwtSecret, loadtestEncKeys } from '../lib/local.js';
+import { contextKeys, defaultDataFile, endpoints, loadtestEncKeys } from '../lib/local.js';
 import { fmt } from '../lib/progress.js';
 import { Rng } from '../lib/prng.js';
 import { SET_KEYS_SQL } from '../../src/security/keyring.js';
@@ -279,10 +280,11 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
     if (opts.embeddings && embeddingRows > 0 && opts.recallQueries > 0) {
       const targets = loadTargets();
       const rr = new Rng(`${opts.seed}/recall`);
+      const signer = new ContextSigner(signingKeys());
       const qs = Array.from({ length: opts.recallQueries }, () => {
         const u = w.users[rr.int(0, w.users.length - 1)];
         const org = w.orgs[u.org];
-        return { orgId: org.id, userId: u.id, vector: w.space.sample(rr, rr.pick(org.topics)) };
+        return { orgId: org.id, userId: u.id, token: signer.user(org.id, u.id, 3600).token, vector: w.space.sample(rr, rr.pick(org.topics)) };
       });
       // The tenant searches as the application role through the pooler when the seeder knows it (the product's
       // plan, under RLS); else as the owner, and the report says so.
@@ -392,6 +394,7 @@ async function ensureEncryptionKey(c: pg.Client) {
 /** Each of up to 20 users, through the app role under their own context, sees only their organization's projects. */
 async function checkTenancy(appUrl: string, w: World): Promise<number> {
   const pool = new pg.Pool({ connectionString: appUrl, max: 2 });
+  const signer = new ContextSigner(signingKeys());
   try {
     const can = await pool.query("SELECT has_table_privilege('app.projects', 'SELECT') AS ok");
     if (!can.rows[0].ok) return 0; // the security bundle has not granted the app role anything yet
@@ -400,7 +403,7 @@ async function checkTenancy(appUrl: string, w: World): Promise<number> {
     for (let u = 0; u < w.users.length; u += step) {
       const user = w.users[u];
       const org = w.orgs[user.org];
-      const seen = await withContext(pool, { orgId: org.id, userId: user.id }, async (tx) =>
+      const seen = await withContext(pool, signer.user(org.id, user.id), async (tx) =>
         (await tx.query<{ organization_id: string }>('SELECT DISTINCT organization_id FROM app.projects')).rows.map((r) => r.organization_id),
       );
       if (seen.length !== 1 || seen[0] !== org.id) {
@@ -416,19 +419,19 @@ async function checkTenancy(appUrl: string, w: World): Promise<number> {
 
 /** The k6 scenarios' data: users with their organization and a signed token, ids to sample, query vectors. */
 async function writeDataFile(file: string, w: World, queryVectors: Float32Array[], fixtures: unknown[][]) {
-  const secret = jwtSecret();
+  const keys = signingKeys();
   const users = [];
   for (let u = 0; u < w.users.length; u++) {
     const user = w.users[u];
     const org = w.orgs[user.org];
     const f = fixtures[u];
-    const token = await signToken(secret, { userId: user.id, orgId: org.id });
+    const token = await signToken(keys.user, { userId: user.id, orgId: org.id });
     const projects = org.projects.slice(0, 5).map((p) => w.projects[p].id);
     const episodes = org.projects.flatMap((p) => w.projects[p].episodes.slice(-3)).slice(0, 8).map((e) => w.episodes[e].id);
     users.push({ u: user.id, o: org.id, t: token, p: projects, e: episodes, ep: f[4], b: f[5], s: f[6], tp: org.topics, f: f[8] });
   }
-  const first = w.users[0];
-  const workerToken = await signToken(secret, { userId: first.id, orgId: w.orgs[first.org].id, worker: true });
+  // A queue-scoped worker token: the worker login claims across organizations (sql/0930).
+  const workerToken = await signWorkerToken(keys.worker);
   const data = {
     workerToken,
     meta: { generatedAt: new Date().toISOString(), seed: w.seed, scale: w.scale, dim: w.space.dim, embeddingSpace: w.space.opts },
@@ -458,6 +461,23 @@ async function ensureDatabase(adminUrl: string, create: boolean, log: (l: string
   }
   // The schema must be current: apply pending sql/ files (a no-op when up to date).
   await applyMigrations({ connectionString: adminUrl, log: (l: string) => log(`migrate: ${l}`) });
+  // The tokens the data file carries are verified by this database too (sql/0930): register the stack's keys.
+  const a = new pg.Client({ connectionString: adminUrl });
+  await a.connect();
+  try {
+    await registerContextKeys(a, contextKeys());
+  } finally {
+    await a.end();
+  }
+}
+
+/** The newest live key of each purpose signs (secrets.json lists them newest first). */
+function signingKeys(): { user: ContextSigningKey; worker: ContextSigningKey } {
+  const keys = contextKeys();
+  const user = keys.find((k) => k.purpose === 'user');
+  const worker = keys.find((k) => k.purpose === 'worker');
+  if (!user || !worker) throw new Error('the stack has no user or worker context key: run npm start (it creates them)');
+  return { user, worker };
 }
 
 async function main() {

@@ -5,6 +5,7 @@
 // PgBouncer 1.18 in transaction mode does not track protocol-level prepared statements.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import pg from 'pg';
+import type { ContextSigningKey } from '../../src/db/context-token.js';
 import { withContext } from '../../src/db/context.js';
 import { SET_KEYS_SQL } from '../../src/security/keyring.js';
 import { vectorLiteral } from '../lib/embeddings.js';
@@ -15,7 +16,10 @@ import { HttpError, mapError } from './errors.js';
 export interface ServiceOptions {
   /** Application login role through PgBouncer. */
   databaseUrl: string;
-  jwtSecret: Uint8Array;
+  /** The queue workers' login through PgBouncer (the queue functions are granted to it only). */
+  workerDatabaseUrl: string;
+  /** The live context signing keys (user and worker): the service checks tokens with them, the database again. */
+  jwtKeys: readonly ContextSigningKey[];
   /** Field-encryption key material (JSON object key id -> base64), supplied per writing transaction. */
   encKeys: Record<string, string>;
   poolSize?: number;
@@ -74,12 +78,21 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     // timeouts belong to the login role (ALTER ROLE ... SET statement_timeout); a 57014 maps to 503.
   });
   pool.on('error', () => {}); // an idle client's connection dropped: the pool replaces it
+  const workerPool = new pg.Pool({ connectionString: opts.workerDatabaseUrl, max: 4, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, application_name: 'pgkit-workload-worker' });
+  workerPool.on('error', () => {});
   const dim = opts.embeddingDim ?? 1536;
   const ef = opts.efSearch ?? 100;
   const encKeys = JSON.stringify(opts.encKeys);
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 8 * 1024 * 1024 });
 
-  const ctx = (p: Principal) => ({ orgId: p.orgId, userId: p.userId });
+  // The request context is the caller's own token, verified again by the database (sql/0930).
+  const ctx = (p: Principal) => ({ token: p.token });
+  /** The principal of a user route: worker tokens carry no user. */
+  const userOf = (req: FastifyRequest): Principal & { userId: string; orgId: string } => {
+    const p = principal(req);
+    if (p.worker || p.userId === null || p.orgId === null) throw new HttpError(403, 'forbidden', 'this route needs a user token');
+    return p as Principal & { userId: string; orgId: string };
+  };
   const principal = (req: FastifyRequest) => (req as FastifyRequest & { principal: Principal }).principal;
 
   app.setErrorHandler((err, _req, reply) => {
@@ -92,7 +105,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
 
   app.addHook('onRequest', async (req) => {
     if (req.url === '/health') return;
-    (req as FastifyRequest & { principal: Principal }).principal = await authenticate(req.headers.authorization, opts.jwtSecret);
+    (req as FastifyRequest & { principal: Principal }).principal = await authenticate(req.headers.authorization, opts.jwtKeys);
   });
 
   app.get('/health', async (_req, reply) => {
@@ -109,7 +122,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const q = req.query as Record<string, string>;
     const limit = int(q.limit, 'limit', 1, 100, 20);
     const cur = decodeCursor(q.cursor);
-    const rows = await withContext(pool, ctx(principal(req)), async (tx) =>
+    const rows = await withContext(pool, ctx(userOf(req)), async (tx) =>
       (await tx.query(
         `SELECT id, name, is_paused, next_scheduled_at, created_at FROM app.projects
          WHERE deleted_at IS NULL AND ($1::text IS NULL OR (name, id) > ($1::text, $2::uuid))
@@ -129,7 +142,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const q = req.query as Record<string, string>;
     const limit = int(q.limit, 'limit', 1, 100, 20);
     const cur = decodeCursor(q.cursor);
-    const rows = await withContext(pool, ctx(principal(req)), async (tx) => {
+    const rows = await withContext(pool, ctx(userOf(req)), async (tx) => {
       const r = await tx.query(
         `SELECT id, episode_number, title, status, published_at, highlight_count, chat_message_count FROM app.episodes
          WHERE project_id = $1 AND status = 'published' AND deleted_at IS NULL
@@ -150,7 +163,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   // read_episode: the episode and its blocks in order (blocks_episode_id_position_key).
   app.get('/v1/episodes/:id', async (req) => {
     const id = uuid((req.params as { id: string }).id, 'episode id');
-    return withContext(pool, ctx(principal(req)), async (tx) => {
+    return withContext(pool, ctx(userOf(req)), async (tx) => {
       const e = await tx.query(
         `SELECT id, project_id, episode_number, title, status, published_at, highlight_count, chat_message_count, created_at
          FROM app.episodes WHERE id = $1 AND deleted_at IS NULL`,
@@ -175,7 +188,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const note = str(b.note, 'note', 4000, true);
     const start = int(b.startOffset, 'startOffset', 0, 10_000_000);
     const end = int(b.endOffset, 'endOffset', 0, 10_000_000);
-    const p = principal(req);
+    const p = userOf(req);
     const row = await withContext(pool, ctx(p), async (tx) => {
       const ep = await tx.query('SELECT organization_id FROM app.episodes WHERE id = $1 AND deleted_at IS NULL', [episodeId]);
       if (ep.rowCount === 0) throw new HttpError(404, 'not_found', `episode ${episodeId} not found in your organization`);
@@ -196,7 +209,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const content = str(b.content, 'content', 8000)!;
     const key = b.clientMessageId ?? req.headers['idempotency-key'];
     const clientMessageId = key === undefined ? null : uuid(key, 'clientMessageId / Idempotency-Key');
-    const p = principal(req);
+    const p = userOf(req);
     const out = await withContext(pool, ctx(p), async (tx) => {
       await tx.query(SET_KEYS_SQL, [encKeys]);
       const s = await tx.query('SELECT organization_id FROM app.chat_sessions WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL', [sessionId, p.userId]);
@@ -229,7 +242,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const output = int(b.outputTokens, 'outputTokens', 0, 10_000_000);
     const cost = typeof b.costGbp === 'number' && b.costGbp >= 0 && b.costGbp < 1e6 ? b.costGbp : null;
     if (cost === null) throw new HttpError(400, 'invalid_request', 'costGbp must be a number >= 0');
-    const p = principal(req);
+    const p = userOf(req);
     const row = await withContext(pool, ctx(p), async (tx) =>
       (await tx.query(
         `INSERT INTO app.token_usage (organization_id, project_id, user_id, operation, model_used, input_tokens, output_tokens, cost_gbp)
@@ -240,16 +253,17 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     return reply.status(201).send(row);
   });
 
-  // claim_queue_item / complete_queue_item: the queue functions (sql/0610) serve every organization, so
-  // only worker tokens may call them.
+  // claim_queue_item / complete_queue_item: the queue functions (sql/0610, 0930) serve every organization, so
+  // only worker tokens may call them, through the worker login; the claim returns each item's lease token, which
+  // completing it needs (the worker name is a label for the logs).
   app.post('/v1/queue/claim', async (req, reply) => {
     const p = principal(req);
     if (!p.worker) throw new HttpError(403, 'forbidden', 'only worker tokens (role: worker) may claim queue items');
     const b = (req.body ?? {}) as Record<string, unknown>;
     const worker = str(b.worker, 'worker', 200)!;
     const limit = int(b.limit, 'limit', 1, 100, 1);
-    const rows = await withContext(pool, ctx(p), async (tx) =>
-      (await tx.query('SELECT id, organization_id, project_id, scheduled_for, attempt_count, lease_expires_at FROM app.claim_queue_items($1, $2)', [worker, limit])).rows,
+    const rows = await withContext(workerPool, ctx(p), async (tx) =>
+      (await tx.query('SELECT id, organization_id, project_id, scheduled_for, attempt_count, lease_expires_at, lease_token FROM app.claim_queue_items($1, $2)', [worker, limit])).rows,
     );
     if (rows.length === 0) return reply.status(204).send();
     return { items: rows };
@@ -260,12 +274,12 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     if (!p.worker) throw new HttpError(403, 'forbidden', 'only worker tokens (role: worker) may complete queue items');
     const id = uuid((req.params as { id: string }).id, 'queue item id');
     const b = (req.body ?? {}) as Record<string, unknown>;
-    const worker = str(b.worker, 'worker', 200)!;
+    const leaseToken = uuid(b.leaseToken, 'leaseToken');
     const episodeId = b.episodeId === undefined ? null : uuid(b.episodeId, 'episodeId');
-    const ok = await withContext(pool, ctx(p), async (tx) =>
-      (await tx.query<{ ok: boolean }>('SELECT app.complete_queue_item($1, $2, $3) AS ok', [id, worker, episodeId])).rows[0].ok,
+    const ok = await withContext(workerPool, ctx(p), async (tx) =>
+      (await tx.query<{ ok: boolean }>('SELECT app.complete_queue_item($1, $2, $3) AS ok', [id, leaseToken, episodeId])).rows[0].ok,
     );
-    if (!ok) throw new HttpError(409, 'conflict', `queue item ${id} is not held by worker ${worker} (lease lost or never claimed)`);
+    if (!ok) throw new HttpError(409, 'conflict', `queue item ${id} is not held with this lease token (lease lost, or never claimed)`);
     return { id, completed: true };
   });
 
@@ -274,7 +288,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const b = (req.body ?? {}) as Record<string, unknown>;
     const lit = vector(b.vector, dim, 'vector');
     const k = int(b.k, 'k', 1, 50, 5);
-    const p = principal(req);
+    const p = userOf(req);
     const rows = await withContext(pool, ctx(p), async (tx) => (await tx.query(VECTOR_SEARCH_SQL, [lit, k, p.orgId, Math.max(ef, k)])).rows);
     return { items: rows };
   });
@@ -284,7 +298,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const q = req.query as Record<string, string>;
     if (!FOCUSES.has(q.focus)) throw new HttpError(400, 'invalid_request', `focus must be one of ${[...FOCUSES].join(', ')}`);
     if (q.depth !== undefined && !DEPTHS.has(q.depth)) throw new HttpError(400, 'invalid_request', `depth must be one of ${[...DEPTHS].join(', ')}`);
-    const rows = await withContext(pool, ctx(principal(req)), async (tx) =>
+    const rows = await withContext(pool, ctx(userOf(req)), async (tx) =>
       (await tx.query(
         `SELECT id, code, focus, depth, category, template, variables FROM app.question_templates
          WHERE focus = $1 AND ($2::app.interview_depth IS NULL OR depth = $2) AND enabled AND deleted_at IS NULL
@@ -298,7 +312,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   // session_embedding_lookup: the embedding(s) of a chat session (rag_embeddings_source_type_source_id_... key).
   app.get('/v1/chat-sessions/:id/embedding', async (req) => {
     const id = uuid((req.params as { id: string }).id, 'session id');
-    const rows = await withContext(pool, ctx(principal(req)), async (tx) =>
+    const rows = await withContext(pool, ctx(userOf(req)), async (tx) =>
       (await tx.query(
         `SELECT id, chunk_index, embedding_model, embedding::text AS embedding FROM app.rag_embeddings
          WHERE source_type = 'chat_session' AND source_id = $1 ORDER BY chunk_index`,
@@ -319,7 +333,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     }
     const lits = b.vectors.map((v, i) => vector(v, dim, `vectors[${i}]`));
     const first = int(b.firstChunk, 'firstChunk', 0, 1_000_000, 0);
-    const p = principal(req);
+    const p = userOf(req);
     const n = await withContext(pool, ctx(p), async (tx) => {
       const blk = await tx.query('SELECT 1 FROM app.blocks WHERE id = $1', [blockId]);
       if (blk.rowCount === 0) throw new HttpError(404, 'not_found', `block ${blockId} not found in your organization`);
@@ -337,7 +351,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   });
 
   app.addHook('onClose', async () => {
-    await pool.end();
+    await Promise.all([pool.end(), workerPool.end()]);
   });
   return { app, pool };
 }

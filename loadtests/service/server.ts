@@ -2,14 +2,15 @@
 // `npm run service`: the workload service on PORT (default 8080), connected as the application login role
 // through PgBouncer (APP_POOLED_DATABASE_URL, else the local stack's; --database picks another database).
 import { parseArgs } from 'node:util';
-import { endpoints, jwtSecret, loadtestEncKeys } from '../lib/local.js';
+import { contextKeys, endpoints, loadtestEncKeys } from '../lib/local.js';
 import { buildService } from './app.js';
 
 const { values } = parseArgs({ options: { database: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'pool-size': { type: 'string' } } });
 const ep = endpoints(values.database);
 const { app } = buildService({
   databaseUrl: ep.appPooled,
-  jwtSecret: jwtSecret(ep.stack),
+  workerDatabaseUrl: ep.workerPooled,
+  jwtKeys: contextKeys(ep.stack),
   encKeys: loadtestEncKeys(ep.stack).material,
   poolSize: Number(values['pool-size'] ?? process.env.SERVICE_POOL_SIZE ?? ep.stack.poolSize),
 });

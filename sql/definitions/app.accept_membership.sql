@@ -16,6 +16,7 @@ DECLARE
   v_inv  app.membership_invitations;
   v_id   uuid;
 BEGIN
+  PERFORM app_private.refuse_worker_session('accept_membership');
   SELECT * INTO v_inv FROM app.membership_invitations i
   WHERE i.id = p_invitation AND i.user_id = v_user AND i.accepted_at IS NULL
   FOR UPDATE;

@@ -18,6 +18,7 @@ DECLARE
   v_org uuid := app.current_org_id();
   v_id  uuid;
 BEGIN
+  PERFORM app_private.refuse_worker_session('add_member');
   IF v_org IS NULL OR NOT EXISTS (
        SELECT 1 FROM app.memberships m
        WHERE m.organization_id = v_org AND m.user_id = app.current_user_id()

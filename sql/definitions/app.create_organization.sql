@@ -14,6 +14,7 @@ DECLARE
   v_user uuid := app.current_user_id();
   v_id   uuid;
 BEGIN
+  PERFORM app_private.refuse_worker_session('create_organization');
   IF v_user IS NULL OR NOT EXISTS (SELECT 1 FROM app.users u WHERE u.id = v_user AND u.deleted_at IS NULL) THEN
     RAISE EXCEPTION 'create_organization needs a signed-in user in the request context' USING ERRCODE = 'insufficient_privilege';
   END IF;

@@ -41,5 +41,5 @@ BEGIN
   RETURN v_n;
 END
 $$;
-REVOKE ALL ON FUNCTION app.reap_expired_queue_leases(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.reap_expired_queue_leases(integer) TO pgkit_app, pgkit_maintenance;
+REVOKE ALL ON FUNCTION app.reap_expired_queue_leases(integer) FROM PUBLIC, pgkit_app;
+GRANT EXECUTE ON FUNCTION app.reap_expired_queue_leases(integer) TO pgkit_worker, pgkit_maintenance;

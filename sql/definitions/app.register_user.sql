@@ -22,5 +22,7 @@ BEGIN
   RETURN v_id;
 END
 $$;
-REVOKE ALL ON FUNCTION app.register_user(text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.register_user(text, text, text) TO pgkit_app, pgkit_maintenance;
+-- Not for the app login (issue 16 #5): its unique violation tells whether an e-mail is registered, in any
+-- tenant. Sign-up belongs to the identity service's back end, a trusted caller (pgkit_maintenance).
+REVOKE ALL ON FUNCTION app.register_user(text, text, text) FROM PUBLIC, pgkit_app;
+GRANT EXECUTE ON FUNCTION app.register_user(text, text, text) TO pgkit_maintenance;

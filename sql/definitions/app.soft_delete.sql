@@ -17,6 +17,7 @@ DECLARE
   v_personal boolean;
   v_n integer;
 BEGIN
+  PERFORM app_private.refuse_worker_session('soft_delete');
   v_personal := CASE p_table
     WHEN 'projects' THEN false WHEN 'episodes' THEN false WHEN 'blocks' THEN false
     WHEN 'agent_memory' THEN false WHEN 'derived_insights' THEN false

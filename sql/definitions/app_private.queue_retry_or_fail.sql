@@ -24,7 +24,8 @@ BEGIN
       next_attempt_at  = CASE WHEN q.attempt_count >= q.max_attempts THEN NULL
                               ELSE GREATEST(pg_catalog.now(), q.last_attempt_at) + app.queue_backoff(q.attempt_count) END,
       locked_by        = NULL,
-      lease_expires_at = NULL
+      lease_expires_at = NULL,
+      lease_token      = NULL
   WHERE q.id = p_id
   RETURNING q.status INTO v_status;
   RETURN v_status;

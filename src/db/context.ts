@@ -1,14 +1,17 @@
-// The request-context contract, in one place: every transaction that touches tenant data starts by setting
-// the organization and user with set_config(..., true) (SET LOCAL semantics), so the values die with the
-// transaction, plus app.ctx_xact = app.context_stamp(org, user), which attests that this transaction set those
-// two values: a value left on a pooled server connection by an earlier transaction (a session-level SET) is
-// ignored (sql/0800), so PgBouncer need not reset connections between clients. Row-level security reads them only
-// through app.current_org_id() / app.current_user_id().
+// The request-context contract, in one place. Every transaction that touches tenant data starts with
+// `SELECT app.authenticate_context($1)`, the caller's signed token as a bind parameter (sql/0930): the database
+// verifies the token (key id, signature, expiry, claims) and sets the organization and user for that transaction
+// only, stamped with a MAC that no client can compute. So a session that can run arbitrary SQL as the app login
+// (an SQL injection) can act only as the user whose token it holds; setting app.org_id by hand, or a value left
+// on a pooled server connection by an earlier transaction, counts as no context. Row-level security reads the
+// context only through app.current_org_id() / app.current_user_id(). Tokens: the service forwards the user's own
+// JWT; trusted platform code (seeder, tests, drills) signs short-lived ones with a ContextSigner
+// (src/db/context-token.ts).
 import type pg from 'pg';
 
 export interface RequestContext {
-  orgId: string;
-  userId?: string | null;
+  /** A signed context token (HS256 JWT; src/db/context-token.ts says which claims). */
+  token: string;
 }
 
 export interface ContextOptions {
@@ -19,20 +22,13 @@ export interface ContextOptions {
 /** SQLSTATEs worth retrying as a whole transaction: serialization_failure, deadlock_detected. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
-export const SET_CONTEXT_SQL =
-  "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('app.ctx_xact', app.context_stamp($1, $2), true)";
+/** Sets the context of the current transaction from a token ($1). Raises 28000 with the reason on a bad token. */
+export const AUTHENTICATE_SQL = 'SELECT app.authenticate_context($1)';
 
-const UUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
-
-/**
- * BEGIN and the context in one simple-protocol message (one round trip instead of two, through PgBouncer too),
- * when both ids are canonical uuids and so safe as literals; otherwise null, and the caller sends the values
- * as parameters (the database then treats a malformed one as missing).
- */
-export function beginWithContextSql(ctx: RequestContext): string | null {
-  const user = ctx.userId ?? '';
-  if (!UUID.test(ctx.orgId) || (user !== '' && !UUID.test(user))) return null;
-  return `BEGIN; SELECT set_config('app.org_id', '${ctx.orgId}', true), set_config('app.user_id', '${user}', true), set_config('app.ctx_xact', app.context_stamp('${ctx.orgId}', '${user}'), true)`;
+/** Opens a transaction on `client` and authenticates its context: BEGIN, then the token as a bind parameter. */
+export async function beginWithContext(client: pg.ClientBase, ctx: RequestContext): Promise<void> {
+  await client.query('BEGIN');
+  await client.query(AUTHENTICATE_SQL, [ctx.token]);
 }
 
 export async function withContext<T>(
@@ -45,12 +41,7 @@ export async function withContext<T>(
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
     try {
-      const begin = beginWithContextSql(ctx);
-      if (begin) await client.query(begin);
-      else {
-        await client.query('BEGIN');
-        await client.query(SET_CONTEXT_SQL, [ctx.orgId, ctx.userId ?? '']);
-      }
+      await beginWithContext(client, ctx);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;

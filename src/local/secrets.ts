@@ -6,6 +6,7 @@
 // when the auth_file verifier is exactly the server's).
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { newContextSigningKey, type ContextSigningKey, type KeyPurpose } from '../db/context-token.js';
 
 export const LOGIN_KEYS = ['superuser', 'admin', 'bouncer', 'app', 'worker'] as const;
 export type LoginKey = (typeof LOGIN_KEYS)[number];
@@ -22,6 +23,34 @@ export interface StackSecrets {
   workerPassword: string;
   /** SCRAM verifier of each password above, by login key. */
   verifiers: Record<LoginKey, string>;
+  /**
+   * Request-context signing keys (sql/0930), secrets in base64url. Live keys only, newest first per purpose: the
+   * first of each purpose signs; during a rotation the second still verifies.
+   */
+  contextKeys: StoredContextKey[];
+}
+
+export interface StoredContextKey {
+  kid: string;
+  purpose: KeyPurpose;
+  secret: string;
+}
+
+const PURPOSES: readonly KeyPurpose[] = ['user', 'worker'];
+
+export function storeContextKey(k: ContextSigningKey): StoredContextKey {
+  return { kid: k.kid, purpose: k.purpose, secret: k.secret.toString('base64url') };
+}
+
+export function contextKeysOf(s: StackSecrets): ContextSigningKey[] {
+  return s.contextKeys.map((k) => ({ kid: k.kid, purpose: k.purpose, secret: Buffer.from(k.secret, 'base64url') }));
+}
+
+/** The key that signs for `purpose` (the newest live one). */
+export function signingKeyOf(s: StackSecrets, purpose: KeyPurpose): ContextSigningKey {
+  const k = contextKeysOf(s).find((x) => x.purpose === purpose);
+  if (!k) throw new Error(`the stack's secrets hold no ${purpose} context key: run npm start, which adds one`);
+  return k;
 }
 
 const newPassword = () => randomBytes(24).toString('base64url');
@@ -44,8 +73,12 @@ function write(path: string, secrets: StackSecrets) {
  */
 export function loadOrCreateSecrets(path: string): { secrets: StackSecrets; created: boolean } {
   if (!existsSync(path)) {
-    const fresh = Object.fromEntries(LOGIN_KEYS.map((k) => [passwordField(k), newPassword()])) as Omit<StackSecrets, 'verifiers'>;
-    const secrets = { ...fresh, verifiers: Object.fromEntries(LOGIN_KEYS.map((k) => [k, scramVerifier(fresh[passwordField(k)])])) } as StackSecrets;
+    const fresh = Object.fromEntries(LOGIN_KEYS.map((k) => [passwordField(k), newPassword()])) as unknown as Omit<StackSecrets, 'verifiers' | 'contextKeys'>;
+    const secrets = {
+      ...fresh,
+      verifiers: Object.fromEntries(LOGIN_KEYS.map((k) => [k, scramVerifier(fresh[passwordField(k)])])),
+      contextKeys: PURPOSES.map((p) => storeContextKey(newContextSigningKey(p))),
+    } as StackSecrets;
     write(path, secrets);
     return { secrets, created: true };
   }
@@ -72,6 +105,13 @@ export function loadOrCreateSecrets(path: string): { secrets: StackSecrets; crea
       changed = true;
     }
   }
+  s.contextKeys = [...(parsed.contextKeys ?? [])];
+  for (const p of PURPOSES) {
+    if (!s.contextKeys.some((k) => k.purpose === p)) {
+      s.contextKeys.push(storeContextKey(newContextSigningKey(p)));
+      changed = true;
+    }
+  }
   if (changed) write(path, s);
   return { secrets: s, created: false };
 }
@@ -85,7 +125,8 @@ export function loadOrCreateSecrets(path: string): { secrets: StackSecrets; crea
 export function readSecrets(path: string): StackSecrets {
   if (existsSync(path)) {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<StackSecrets>;
-    const current = LOGIN_KEYS.every((k) => parsed[passwordField(k)] && parsed.verifiers?.[k]);
+    const current = LOGIN_KEYS.every((k) => parsed[passwordField(k)] && parsed.verifiers?.[k])
+      && PURPOSES.every((p) => parsed.contextKeys?.some((k) => k.purpose === p));
     if (current) return parsed as StackSecrets;
   }
   return loadOrCreateSecrets(path).secrets;
@@ -96,6 +137,27 @@ export function rotatePassword(path: string, key: LoginKey): StackSecrets {
   const { secrets } = loadOrCreateSecrets(path);
   const password = newPassword();
   const next: StackSecrets = { ...secrets, [passwordField(key)]: password, verifiers: { ...secrets.verifiers, [key]: scramVerifier(password) } };
+  write(path, next);
+  return next;
+}
+
+/**
+ * A rotation of a context signing key, in the file (the caller registers or retires in the databases FIRST, so
+ * the file never names a key the databases refuse, nor forgets one they still accept):
+ * addContextKey puts a new key in front (it signs from now on; the older one still verifies);
+ * keepOnlyNewestContextKey drops the older keys of that purpose (the end of the rotation).
+ */
+export function addContextKey(path: string, key: ContextSigningKey): StackSecrets {
+  const { secrets } = loadOrCreateSecrets(path);
+  const next = { ...secrets, contextKeys: [storeContextKey(key), ...secrets.contextKeys.filter((k) => k.kid !== key.kid)] };
+  write(path, next);
+  return next;
+}
+
+export function keepOnlyNewestContextKey(path: string, purpose: KeyPurpose): StackSecrets {
+  const { secrets } = loadOrCreateSecrets(path);
+  const newest = secrets.contextKeys.find((k) => k.purpose === purpose);
+  const next = { ...secrets, contextKeys: secrets.contextKeys.filter((k) => k.purpose !== purpose || k === newest) };
   write(path, next);
   return next;
 }

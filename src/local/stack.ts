@@ -6,7 +6,11 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
-import { loadOrCreateSecrets, readSecrets, rotatePassword, type LoginKey, type StackSecrets } from './secrets.js';
+import {
+  addContextKey, contextKeysOf, keepOnlyNewestContextKey, loadOrCreateSecrets, readSecrets, rotatePassword, signingKeyOf,
+  type LoginKey, type StackSecrets,
+} from './secrets.js';
+import { ContextSigner, newContextSigningKey, registerContextKeys, type KeyPurpose } from '../db/context-token.js';
 import { closeMaintenanceDatabases, ensureRdsRoles, ensureStandIn, EXTENSION_AFTER_CREATE } from './platform.js';
 import { ensureTls } from './tls.js';
 import { withClient } from '../db/client.js';
@@ -20,12 +24,14 @@ export type Log = (line: string) => void;
 export interface ConnectionStrings {
   /** The bootstrap superuser, straight to PostgreSQL: only what RDS does for its customers (the stand-in, drills). */
   superuserDirect: string;
-  /** Superuser, straight to PostgreSQL: administration, migrations, tests. */
+  /** The RDS-shaped admin (pgkit_admin), straight to PostgreSQL: the bundle, the logins, the context keys. */
   adminDirect: string;
   /** The application login role, straight to PostgreSQL. */
   appDirect: string;
   /** The application login role through PgBouncer (transaction pooling): what the app uses. */
   appPooled: string;
+  /** The queue workers' login, straight to PostgreSQL. */
+  workerDirect: string;
   /** The queue worker login role through PgBouncer. */
   workerPooled: string;
 }
@@ -246,6 +252,7 @@ export function connectionStrings(cfg: StackConfig, secrets: StackSecrets, datab
     adminDirect: url(cfg.adminUser, secrets.adminPassword, cfg.pgPort),
     appDirect: url(cfg.appUser, secrets.appPassword, cfg.pgPort),
     appPooled: url(cfg.appUser, secrets.appPassword, cfg.bouncerPort),
+    workerDirect: url(cfg.workerUser, secrets.workerPassword, cfg.pgPort),
     workerPooled: url(cfg.workerUser, secrets.workerPassword, cfg.bouncerPort),
   };
 }
@@ -385,6 +392,63 @@ export async function rotateLoginPassword(cfg: StackConfig, key: RotatableLogin,
   return next;
 }
 
+/** Signs request contexts with the stack's current keys (for the seeder, drills and tests: trusted platform code). */
+export function stackSigner(secrets: StackSecrets): ContextSigner {
+  return new ContextSigner({ user: signingKeyOf(secrets, 'user'), worker: signingKeyOf(secrets, 'worker') });
+}
+
+/** Registers the stack's live context signing keys in a database of the stack (idempotent). */
+export async function ensureContextKeys(cfg: StackConfig, secrets: StackSecrets, database = cfg.database): Promise<void> {
+  await withClient(connectionStrings(cfg, secrets, database).adminDirect, async (admin) => {
+    // A database with only part of the bundle (the drills' foundation) has no context keys to hold.
+    const has = await admin.query("SELECT to_regprocedure('app_private.register_context_signing_key(text,text,bytea)') IS NOT NULL AS ok");
+    if (has.rows[0].ok) await registerContextKeys(admin, contextKeysOf(secrets));
+  });
+}
+
+/** The stack's databases that hold the bundle (the kit's own and the load-test one, when seeded). */
+async function bundleDatabases(cfg: StackConfig, secrets: StackSecrets): Promise<string[]> {
+  const names = await withClient(connectionStrings(cfg, secrets, 'postgres').adminDirect, async (c) =>
+    (await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datallowconn AND datname NOT IN ('postgres', 'template0', 'template1') AND datname !~ '^t_[0-9]+_' ORDER BY 1")).rows.map((r) => r.datname));
+  const out: string[] = [];
+  for (const d of names) {
+    const has = await withClient(connectionStrings(cfg, secrets, d).adminDirect, async (c) =>
+      (await c.query("SELECT to_regprocedure('app_private.register_context_signing_key(text,text,bytea)') IS NOT NULL AS ok")).rows[0].ok as boolean).catch(() => false);
+    if (has) out.push(d);
+  }
+  return out;
+}
+
+/**
+ * A rotation of the context signing key of `purpose`, in two steps with both keys live in between:
+ * step 1 registers a new key in every bundle database, then saves it as the signer; step 2 (`retire`) retires the
+ * older keys in every database, then drops them from the file. Each step is safe to run again after a failure.
+ */
+export async function rotateContextKey(cfg: StackConfig, purpose: KeyPurpose, retire: boolean, log: Log = () => {}): Promise<StackSecrets> {
+  const p = stackPaths(cfg);
+  const { secrets } = loadOrCreateSecrets(p.secrets);
+  const dbs = await bundleDatabases(cfg, secrets);
+  if (retire) {
+    const older = secrets.contextKeys.filter((k) => k.purpose === purpose).slice(1);
+    for (const d of dbs) {
+      await withClient(connectionStrings(cfg, secrets, d).adminDirect, async (c) => {
+        for (const k of older) await c.query('SELECT app_private.retire_context_signing_key($1)', [k.kid]);
+      });
+    }
+    const next = keepOnlyNewestContextKey(p.secrets, purpose);
+    log(`retired ${older.length ? older.map((k) => k.kid).join(', ') : 'no older key'} (${purpose}) in ${dbs.join(', ') || 'no database'}`);
+    return next;
+  }
+  if (secrets.contextKeys.filter((k) => k.purpose === purpose).length >= 2) {
+    throw new StepError('rotate context key', `a ${purpose} key rotation is under way (two keys live): finish it with --retire first`);
+  }
+  const key = newContextSigningKey(purpose);
+  for (const d of dbs) await withClient(connectionStrings(cfg, secrets, d).adminDirect, (c) => registerContextKeys(c, [key]));
+  const next = addContextKey(p.secrets, key);
+  log(`registered ${key.kid} (${purpose}) in ${dbs.join(', ') || 'no database'}; it signs from now on, the older key still verifies until --retire`);
+  return next;
+}
+
 export interface StartResult {
   started: string[];
   alreadyRunning: boolean;
@@ -413,7 +477,10 @@ export async function startStack(
   if (await startPostgres(cfg, log)) started.push('postgresql');
   await ensureStanza(cfg, log);
   await ensurePlatform(cfg, secrets, log);
-  if (opts.migrate) await opts.migrate(connectionStrings(cfg, secrets).adminDirect);
+  if (opts.migrate) {
+    await opts.migrate(connectionStrings(cfg, secrets).adminDirect);
+    await ensureContextKeys(cfg, secrets);
+  }
   await ensureLoginRoles(cfg, secrets);
   if (pgbouncerRunning(cfg) === null) writeBouncerConfig(cfg, secrets);
   if (await startPgbouncer(cfg, log)) started.push('pgbouncer');

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { SET_CONTEXT_SQL } from '../db/context.js';
+import { AUTHENTICATE_SQL } from '../db/context.js';
+import type { ContextSigner } from '../db/context-token.js';
 import { ensureKeys, generateKey, setKeys, type Keyring } from './keyring.js';
 
 export interface SuiteUrls {
@@ -15,7 +16,12 @@ export interface SuiteUrls {
   adminUrl: string;
   /** The application login role through PgBouncer (transaction pooling). */
   appPooledUrl: string;
+  /** Signs A's own context (the attacker holds A's token, as a request of A's user would). */
+  signer: ContextSigner;
 }
+
+/** Sets the context settings by hand, with a made-up MAC: what an injected statement can do without a token. */
+const SPOOF_SQL = "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('app.ctx_role', 'user', true), set_config('app.ctx_scope', '', true), set_config('app.ctx_mac', md5($1 || $2), true)";
 
 export interface Attempt {
   table: string;
@@ -160,8 +166,9 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
       const c = await app.connect();
       try {
         await c.query('BEGIN');
-        if (ctx?.raw) await c.query(SET_CONTEXT_SQL, ctx.raw);
-        else if (ctx) await c.query(SET_CONTEXT_SQL, [ctx.org ?? '', ctx.user ?? '']);
+        if (ctx?.raw) await c.query(SPOOF_SQL, ctx.raw);
+        else if (ctx?.org && ctx.user) await c.query(AUTHENTICATE_SQL, [urls.signer.user(ctx.org, ctx.user).token]);
+        else if (ctx) await c.query(SPOOF_SQL, [ctx.org ?? '', ctx.user ?? '']);
         await setKeys(c, keyring);
         const r = await fn(c);
         await c.query('COMMIT');
@@ -261,6 +268,7 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
         ['malformed: sql', { raw: [`' OR 1=1 --`, `' OR 1=1 --`] as [string, string] }],
         ['malformed: braces', { raw: [`{${ORG_B}}`, `{${USER_B}}`] as [string, string] }],
         ['malformed: trailing space', { raw: [`${ORG_B} `, `${USER_B} `] as [string, string] }],
+        ['spoofed: B set by hand with a made-up MAC', { raw: [ORG_B, USER_B] as [string, string] }],
       ] as const) {
         // Any tenant's row counts (A's too): without a valid context nothing tenant-owned may come back.
         await probe(t.name, label, ctx, async (c) => countTenant((await c.query(`SELECT * FROM ${t.name}`)).rows));
@@ -353,11 +361,14 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
     // stamped as the current transaction's context, then the pooled connections are reused by requests that set
     // their own context or none: the left-over context must act for nobody (sql/0800).
     {
+      // B's own verified context (a buggy client of B's), copied to session level on a pooled connection.
       const c = await app.connect();
       try {
-        await c.query(`SET app.org_id = '${ORG_B}'`);
-        await c.query(`SET app.user_id = '${USER_B}'`);
-        await c.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG_B}', '${USER_B}'), false)`);
+        await c.query('BEGIN');
+        await c.query(AUTHENTICATE_SQL, [urls.signer.user(ORG_B, USER_B).token]);
+        const v = (await c.query("SELECT current_setting('app.org_id') o, current_setting('app.user_id') u, current_setting('app.ctx_role') r, current_setting('app.ctx_scope') s, current_setting('app.ctx_mac') m")).rows[0];
+        await c.query('COMMIT');
+        await c.query("SELECT set_config('app.org_id', $1, false), set_config('app.user_id', $2, false), set_config('app.ctx_role', $3, false), set_config('app.ctx_scope', $4, false), set_config('app.ctx_mac', $5, false)", [v.o, v.u, v.r, v.s, v.m]);
       } finally {
         c.release();
       }
@@ -366,15 +377,11 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
         await probe('app.chat_messages', 'reuse after session-level SET', A, async (cc) => (await cc.query(`SELECT * FROM app.chat_messages_decrypted WHERE organization_id = $1`, [ORG_B])).rowCount ?? 0);
         await probe('app.projects', 'reuse after session-level SET, no context of its own', null, async (cc) => (await cc.query('SELECT * FROM app.projects')).rowCount ?? 0);
         await probe('app.chat_messages', 'reuse after session-level SET, no context of its own', null, async (cc) => (await cc.query('SELECT * FROM app.chat_messages_decrypted')).rowCount ?? 0);
-        // A request that stamps its transaction without setting the ids itself must not inherit the left-over ones.
-        await probe('app.projects', 'reuse after session-level SET, stamped but ids not set', null, async (cc) => {
-          await cc.query("SELECT set_config('app.ctx_xact', app.context_stamp('', ''), true)");
-          return (await cc.query('SELECT * FROM app.projects')).rowCount ?? 0;
-        });
-        await probe('app.projects', 'reuse after session-level SET, ids set in a rolled-back savepoint', null, async (cc) => {
-          await cc.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG_A}', '${USER_A}'), true)`);
+        // A request that authenticates in a savepoint it rolls back is back to the left-over settings, whose MAC
+        // belongs to an earlier transaction.
+        await probe('app.projects', 'reuse after session-level SET, own context in a rolled-back savepoint', null, async (cc) => {
           await cc.query('SAVEPOINT s');
-          await cc.query(`SELECT set_config('app.org_id', '${ORG_A}', true), set_config('app.user_id', '${USER_A}', true)`);
+          await cc.query(AUTHENTICATE_SQL, [urls.signer.user(ORG_A, USER_A).token]);
           await cc.query('ROLLBACK TO SAVEPOINT s');
           return (await cc.query('SELECT * FROM app.projects WHERE organization_id = $1', [ORG_B])).rowCount ?? 0;
         });

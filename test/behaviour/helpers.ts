@@ -1,7 +1,7 @@
 // Fixtures shared by the behaviour tests (sql/0600-0799). Data setup runs as the superuser, direct.
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
+import { setContext } from '../support/context.js';
 
 export interface Tenant {
   orgId: string;
@@ -103,7 +103,7 @@ export async function appCanInsert(appUrl: string, ctx: { orgId: string; userId:
   try {
     await c.query('BEGIN');
     // The organization counts only with a user who is a member of it (sql/0400).
-    await c.query(SET_CONTEXT_SQL, [ctx.orgId, ctx.userId]);
+    await setContext(c, ctx.orgId, ctx.userId);
     await c.query(insertSql, params);
     return true;
   } catch {

@@ -1,11 +1,28 @@
 // The episode schedule queue (sql/0610) against real PostgreSQL: 8 workers on separate connections through
-// PgBouncer (the app role, transaction pooling) drain 5,000 items exactly once; a worker that vanishes
+// PgBouncer (the worker login with a queue-scoped worker token, sql/0930; transaction pooling) drain 5,000 items
+// exactly once, completing with each claim's lease token; a worker that vanishes
 // mid-item gets its item re-queued after the lease; backoff follows the formula; scheduling is
 // timezone-aware and stored in UTC.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTHENTICATE_SQL } from '../../src/db/context.js';
+import { asWorker } from '../support/context.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { tenant, waitUntil, type Tenant } from './helpers.js';
+
+/** One statement as a queue worker: the worker login, in a transaction that authenticates its worker token. */
+async function asQueueWorker<R extends pg.QueryResultRow>(c: pg.ClientBase, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+  await c.query('BEGIN');
+  try {
+    await c.query(AUTHENTICATE_SQL, [asWorker('queue').token]);
+    const r = await c.query<R>(sql, params);
+    await c.query('COMMIT');
+    return r;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
 
 let db: TestDb;
 let t: Tenant;
@@ -32,18 +49,18 @@ describe('draining the queue', () => {
     const duplicates: string[] = [];
     let claims = 0;
     const worker = async (name: string) => {
-      const c = new pg.Client({ connectionString: db.appPooledUrl });
+      const c = new pg.Client({ connectionString: db.workerPooledUrl });
       await c.connect();
       try {
         for (;;) {
-          const { rows } = await c.query<{ id: string; attempt_count: number }>(
-            'SELECT id, attempt_count FROM app.claim_queue_items($1, $2, $3::interval)',
+          const { rows } = await asQueueWorker<{ id: string; attempt_count: number; lease_token: string }>(c,
+            'SELECT id, attempt_count, lease_token FROM app.claim_queue_items($1, $2, $3::interval)',
             [name, 7, '5 minutes'],
           );
           if (rows.length === 0) return;
           claims += rows.length;
           for (const row of rows) {
-            const done = await c.query<{ ok: boolean }>('SELECT app.complete_queue_item($1, $2) AS ok', [row.id, name]);
+            const done = await asQueueWorker<{ ok: boolean }>(c, 'SELECT app.complete_queue_item($1, $2) AS ok', [row.id, row.lease_token]);
             expect(done.rows[0].ok).toBe(true);
             if (completedBy.has(row.id)) duplicates.push(row.id);
             completedBy.set(row.id, name);
@@ -83,16 +100,17 @@ describe('a worker that vanishes', () => {
     );
 
     // Worker A claims with a short lease, then its connection dies mid-item.
-    const a = new pg.Client({ connectionString: db.appPooledUrl });
+    const a = new pg.Client({ connectionString: db.workerPooledUrl });
     await a.connect();
-    const claimed = await a.query('SELECT id, attempt_count, picked_up_at, lease_expires_at FROM app.claim_queue_items($1, 1, $2::interval) WHERE project_id = $3',
+    const claimed = await asQueueWorker(a, 'SELECT id, attempt_count, picked_up_at, lease_expires_at, lease_token FROM app.claim_queue_items($1, 1, $2::interval) WHERE project_id = $3',
       ['worker-a', '1 second', own.projectId]);
+    const leaseA = claimed.rows[0]?.lease_token as string;
     // Other items of this database are all completed, so A got ours.
     expect(claimed.rows.map((r) => r.id)).toEqual([item.id]);
     await a.end();
 
     // Before the lease passes, nobody else can have it and the reaper leaves it alone.
-    const b = new pg.Client({ connectionString: db.appPooledUrl });
+    const b = new pg.Client({ connectionString: db.workerPooledUrl });
     await b.connect();
     try {
       // The reaper runs as the scheduled job would; before the lease ends it must not touch the item.
@@ -114,11 +132,12 @@ describe('a worker that vanishes', () => {
 
       // After the backoff, worker B gets it (second attempt) and completes it.
       await waitUntil(db.pool, 'SELECT next_attempt_at <= clock_timestamp() FROM app.episode_schedule_queue WHERE id = $1', [item.id]);
-      const again = await b.query('SELECT id, attempt_count FROM app.claim_queue_items($1, 1)', ['worker-b']);
-      expect(again.rows).toEqual([{ id: item.id, attempt_count: 2 }]);
-      const lateA = await b.query('SELECT app.complete_queue_item($1, $2) AS ok', [item.id, 'worker-a']);
+      const again = await asQueueWorker(b, 'SELECT id, attempt_count, lease_token FROM app.claim_queue_items($1, 1)', ['worker-b']);
+      expect(again.rows.map((r) => ({ id: r.id, attempt_count: r.attempt_count }))).toEqual([{ id: item.id, attempt_count: 2 }]);
+      expect(again.rows[0].lease_token).not.toBe(leaseA);
+      const lateA = await asQueueWorker(b, 'SELECT app.complete_queue_item($1, $2) AS ok', [item.id, leaseA]);
       expect(lateA.rows[0].ok).toBe(false);
-      const doneB = await b.query('SELECT app.complete_queue_item($1, $2) AS ok', [item.id, 'worker-b']);
+      const doneB = await asQueueWorker(b, 'SELECT app.complete_queue_item($1, $2) AS ok', [item.id, again.rows[0].lease_token]);
       expect(doneB.rows[0].ok).toBe(true);
       const final = await db.pool.query('SELECT status, attempt_count FROM app.episode_schedule_queue WHERE id = $1', [item.id]);
       expect(final.rows[0]).toEqual({ status: 'completed', attempt_count: 2 });
@@ -146,10 +165,10 @@ describe('retries', () => {
       for (let attempt = 1; attempt <= 4; attempt++) {
         // Make the item due now (the test does not wait out the backoff) and claim it.
         await c.query('UPDATE app.episode_schedule_queue SET next_attempt_at = NULL WHERE id = $1', [item.id]);
-        const claim = await c.query('SELECT id, attempt_count FROM app.claim_queue_items($1, 1)', ['worker-f']);
-        expect(claim.rows).toEqual([{ id: item.id, attempt_count: attempt }]);
+        const claim = await c.query('SELECT id, attempt_count, lease_token FROM app.claim_queue_items($1, 1)', ['worker-f']);
+        expect(claim.rows.map((r) => ({ id: r.id, attempt_count: r.attempt_count }))).toEqual([{ id: item.id, attempt_count: attempt }]);
         await c.query('BEGIN');
-        const failed = await c.query('SELECT app.fail_queue_item($1, $2, $3) AS status', [item.id, 'worker-f', `boom ${attempt}`]);
+        const failed = await c.query('SELECT app.fail_queue_item($1, $2, $3) AS status', [item.id, claim.rows[0].lease_token, `boom ${attempt}`]);
         // now() is the failing transaction's time: the delay is measured against it, in the database.
         const row = await c.query(
           'SELECT status, last_error, attempt_count, next_attempt_at, extract(epoch FROM next_attempt_at - now())::float8 AS delay FROM app.episode_schedule_queue WHERE id = $1',
@@ -168,7 +187,7 @@ describe('retries', () => {
       await c.query('UPDATE app.episode_schedule_queue SET next_attempt_at = NULL WHERE id = $1', [item.id]);
       const none = await c.query('SELECT count(*)::int AS n FROM app.claim_queue_items($1, 10)', ['worker-f']);
       expect(none.rows[0].n).toBe(0);
-      const stranger = await c.query('SELECT app.fail_queue_item($1, $2, $3) AS status', [item.id, 'worker-x', 'nope']);
+      const stranger = await c.query("SELECT app.fail_queue_item($1, gen_random_uuid(), 'nope') AS status", [item.id]);
       expect(stranger.rows[0].status).toBeNull();
     } finally {
       c.release();

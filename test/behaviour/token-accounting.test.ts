@@ -4,9 +4,9 @@
 // exactly once under concurrency, blocks queued work with a reason, and releases it the next day.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { appCanInsert, tenant, type Tenant } from './helpers.js';
+import { setContext } from '../support/context.js';
 
 let db: TestDb;
 let orgs: Tenant[];
@@ -53,7 +53,7 @@ describe('token_usage_daily', () => {
             values.push(`($1, ${day}, '${op}', 'model-${i % 3}', ${100 + ((w + i) % 50)}, ${10 + ((k + i) % 40)}, ${cost})`);
           }
           await c.query('BEGIN');
-          await c.query(SET_CONTEXT_SQL, [org, t.userId]); // a member of the organization (sql/0400)
+          await setContext(c, org, t.userId); // a member of the organization (sql/0400)
           await c.query(`${INSERT} VALUES ${values.join(', ')}`, params);
           await c.query('COMMIT');
           left -= size;
@@ -168,7 +168,7 @@ describe('cost circuit breaker', () => {
       try {
         for (let i = 0; i < 10; i++) {
           await c.query('BEGIN');
-          await c.query(SET_CONTEXT_SQL, [t.orgId, t.userId]);
+          await setContext(c, t.orgId, t.userId);
           await c.query(`${INSERT} VALUES ($1, now(), 'chat', 'm', 1, 1, 0.01)`, [t.orgId]);
           await c.query('COMMIT');
         }

@@ -93,10 +93,10 @@ describe('bad input is refused', () => {
     expect(lm.rows[0].kept).toBe(true);
 
     const q = await db.pool.query<{ id: string }>(
-      `INSERT INTO app.episode_schedule_queue (organization_id, project_id, scheduled_for, status, picked_up_at, attempt_count, last_attempt_at, locked_by, lease_expires_at)
-       VALUES ($1, $2, now(), 'processing', now() + interval '1 hour', 1, now() + interval '1 hour', 'w', now() + interval '2 hours') RETURNING id`,
+      `INSERT INTO app.episode_schedule_queue (organization_id, project_id, scheduled_for, status, picked_up_at, attempt_count, last_attempt_at, locked_by, lease_expires_at, lease_token)
+       VALUES ($1, $2, now(), 'processing', now() + interval '1 hour', 1, now() + interval '1 hour', 'w', now() + interval '2 hours', '00000000-0000-4000-8000-0000000000aa') RETURNING id`,
       [t.orgId, t.projectId]);
-    const done = await db.pool.query('SELECT app.complete_queue_item($1, $2) AS ok', [q.rows[0].id, 'w']);
+    const done = await db.pool.query("SELECT app.complete_queue_item($1, '00000000-0000-4000-8000-0000000000aa') AS ok", [q.rows[0].id]);
     expect(done.rows[0].ok).toBe(true);
     const qc = await db.pool.query('SELECT completed_at = picked_up_at AS clamped FROM app.episode_schedule_queue WHERE id = $1', [q.rows[0].id]);
     expect(qc.rows[0].clamped).toBe(true);

@@ -3,7 +3,8 @@
 // failures and deadlocks only (seed 003 §4.3), and the context set for exactly that transaction.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginWithContextSql, withContext } from '../../src/db/context.js';
+import { beginWithContext, withContext } from '../../src/db/context.js';
+import { asUser } from '../support/context.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
 const ORG = '00000000-0000-4000-8000-0000000000c1';
@@ -35,7 +36,7 @@ const raise = (code: string) => `DO $$ BEGIN RAISE EXCEPTION 'injected' USING ER
 
 describe('withContext', () => {
   it('runs the callback in one transaction with the context set, and commits', async () => {
-    const seen = await withContext(app, { orgId: ORG, userId: USER }, async (tx) => {
+    const seen = await withContext(app, asUser(ORG, USER), async (tx) => {
       await tx.query("INSERT INTO public.ctx_probe VALUES (1, 'a')");
       return (await tx.query<{ o: string; u: string; tx: boolean }>(
         "SELECT app.current_org_id()::text AS o, app.current_user_id()::text AS u, now() = statement_timestamp() AS tx")).rows[0];
@@ -47,7 +48,7 @@ describe('withContext', () => {
   });
 
   it('a failing second write leaves nothing of the first (all or nothing)', async () => {
-    await expect(withContext(app, { orgId: ORG, userId: USER }, async (tx) => {
+    await expect(withContext(app, asUser(ORG, USER), async (tx) => {
       await tx.query("INSERT INTO public.ctx_probe VALUES (2, 'first')");
       await tx.query("INSERT INTO public.ctx_probe VALUES (1, 'duplicate key')");
     })).rejects.toMatchObject({ code: '23505' });
@@ -57,7 +58,7 @@ describe('withContext', () => {
   it.each(['40001', '40P01'])('retries the whole transaction after %s and commits once', async (code) => {
     let attempts = 0;
     const id = code === '40001' ? 3 : 4;
-    const r = await withContext(app, { orgId: ORG, userId: USER }, async (tx) => {
+    const r = await withContext(app, asUser(ORG, USER), async (tx) => {
       attempts++;
       await tx.query('INSERT INTO public.ctx_probe VALUES ($1, $2)', [id, `attempt ${attempts}`]);
       if (attempts === 1) await tx.query(raise(code));
@@ -69,7 +70,7 @@ describe('withContext', () => {
 
   it('gives up after its retries and raises the last error, having written nothing', async () => {
     let attempts = 0;
-    await expect(withContext(app, { orgId: ORG, userId: USER }, async (tx) => {
+    await expect(withContext(app, asUser(ORG, USER), async (tx) => {
       attempts++;
       await tx.query("INSERT INTO public.ctx_probe VALUES (5, 'never')");
       await tx.query(raise('40001'));
@@ -80,30 +81,34 @@ describe('withContext', () => {
 
   it('does not retry other errors', async () => {
     let attempts = 0;
-    await expect(withContext(app, { orgId: ORG, userId: USER }, async (tx) => {
+    await expect(withContext(app, asUser(ORG, USER), async (tx) => {
       attempts++;
       await tx.query(raise('23514'));
     })).rejects.toMatchObject({ code: '23514' });
     expect(attempts).toBe(1);
   });
 
-  it('sends BEGIN and the context in one message only for canonical uuids; anything else goes as parameters and counts as no context', async () => {
-    expect(beginWithContextSql({ orgId: ORG, userId: USER })).toMatch(/^BEGIN; SELECT set_config\('app.org_id', '0{8}-/);
-    expect(beginWithContextSql({ orgId: ORG, userId: null })).toContain("set_config('app.user_id', '', true)");
-    for (const orgId of [`${ORG}'; DROP TABLE public.ctx_probe; --`, `{${ORG}}`, ` ${ORG}`, 'not-a-uuid']) {
-      expect(beginWithContextSql({ orgId, userId: USER })).toBeNull();
-      const seen = await withContext(app, { orgId, userId: USER }, async (tx) =>
-        (await tx.query<{ o: string | null; raw: string }>("SELECT app.current_org_id() AS o, current_setting('app.org_id') AS raw")).rows[0]);
-      expect(seen).toEqual({ o: null, raw: orgId }); // sent verbatim as a parameter, honoured as nothing
-    }
-    expect(beginWithContextSql({ orgId: ORG, userId: "x' OR true --" })).toBeNull();
+  it('the token travels as a bind parameter: no id and no token appear in the statement text the server shows', async () => {
+    const ctx = asUser(ORG, USER);
+    const seen = await withContext(app, ctx, async (tx) =>
+      (await tx.query<{ q: string }>("SELECT string_agg(query, ' | ') AS q FROM pg_stat_activity WHERE usename = current_user")).rows[0].q);
+    expect(seen).not.toContain(ORG);
+    expect(seen).not.toContain(USER);
+    expect(seen).not.toContain(ctx.token.split('.')[2]);
+    expect(await rows()).toEqual([1, 3, 4]);
+  });
+
+  it('a bad token fails the transaction with 28000 and writes nothing', async () => {
+    await expect(withContext(app, { token: `${ORG}'; DROP TABLE public.ctx_probe; --` }, async (tx) => {
+      await tx.query("INSERT INTO public.ctx_probe VALUES (9, 'never')");
+    })).rejects.toMatchObject({ code: '28000' });
     expect(await rows()).toEqual([1, 3, 4]);
   });
 
   it('the context does not outlive its transaction on the same server connection', async () => {
     const c = await app.connect();
     try {
-      await c.query(beginWithContextSql({ orgId: ORG, userId: USER })!);
+      await beginWithContext(c, asUser(ORG, USER));
       expect((await c.query('SELECT app.current_org_id()::text AS o')).rows[0].o).toBe(ORG);
       await c.query('COMMIT');
       expect((await c.query('SELECT app.current_org_id() AS o, app.current_user_id() AS u')).rows[0]).toEqual({ o: null, u: null });

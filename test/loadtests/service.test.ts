@@ -8,10 +8,16 @@ import { seed } from '../../loadtests/seed/index.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
 import { World } from '../../loadtests/seed/world.js';
 import { buildService } from '../../loadtests/service/app.js';
-import { signToken } from '../../loadtests/service/auth.js';
+import { signToken, signWorkerToken } from '../../loadtests/service/auth.js';
+import { contextKeysOf } from '../../src/local/secrets.js';
+import { stackSecrets } from '../../src/local/stack.js';
+import { testStack } from '../support/stack.js';
 import { Rng } from '../../loadtests/lib/prng.js';
 
-const secret = new TextEncoder().encode('service-test-secret-0123456789abcdef');
+// The test stack's context keys, registered in every migrated test database: the database verifies them too.
+const keys = contextKeysOf(stackSecrets(testStack));
+const secret = keys.find((k) => k.purpose === 'user')!;
+const workerKey = keys.find((k) => k.purpose === 'worker')!;
 const encKeys = { 'svc-test-1': randomBytes(32).toString('base64') };
 const NOW = Date.UTC(2026, 10, 20, 12);
 let db: TestDb;
@@ -42,10 +48,10 @@ beforeAll(async () => {
   const scale = resolveScale('tiny');
   await seed({ adminUrl: db.superUrl, scale, seed: 'svc-test', reset: false, embeddings: true, dataFile: null, recallQueries: 0, now: NOW, log: () => {} });
   w = new World(scale, 'svc-test', NOW);
-  ({ app } = buildService({ databaseUrl: db.appPooledUrl, jwtSecret: secret, encKeys, poolSize: 4 }));
+  ({ app } = buildService({ databaseUrl: db.appPooledUrl, workerDatabaseUrl: db.workerPooledUrl, jwtKeys: keys, encKeys, poolSize: 4 }));
   tokA = await signToken(secret, { userId: userOf(orgA()).id, orgId: orgA().id });
   tokB = await signToken(secret, { userId: userOf(orgB()).id, orgId: orgB().id });
-  worker = await signToken(secret, { userId: userOf(orgA()).id, orgId: orgA().id, worker: true });
+  worker = await signWorkerToken(workerKey);
 });
 
 afterAll(async () => {
@@ -122,9 +128,13 @@ describe('operations', () => {
     const c = await call('POST', '/v1/queue/claim', worker, { worker: 'w-1' });
     expect(c.status).toBe(200);
     const item = c.body!.items[0];
-    const done = await call('POST', `/v1/queue/${item.id}/complete`, worker, { worker: 'w-1' });
+    expect(item.lease_token).toMatch(/^[0-9a-f-]{36}$/);
+    // Another worker's guess at the lease is refused (issue 21: any worker token could complete any item).
+    const guess = await call('POST', `/v1/queue/${item.id}/complete`, worker, { leaseToken: randomUUID() });
+    expect(guess.status).toBe(409);
+    const done = await call('POST', `/v1/queue/${item.id}/complete`, worker, { leaseToken: item.lease_token });
     expect(done.status).toBe(200);
-    const again = await call('POST', `/v1/queue/${item.id}/complete`, worker, { worker: 'w-1' });
+    const again = await call('POST', `/v1/queue/${item.id}/complete`, worker, { leaseToken: item.lease_token });
     expect(again.status).toBe(409);
     expect(again.body!.error.code).toBe('conflict');
   });
@@ -164,7 +174,7 @@ describe('operations', () => {
 describe('errors', () => {
   it('401 without or with a bad token', async () => {
     expect((await call('GET', '/v1/projects', null)).status).toBe(401);
-    const bad = await signToken(new TextEncoder().encode('another-secret-another-secret-0000'), { userId: randomUUID(), orgId: randomUUID() });
+    const bad = await signToken({ ...secret, secret: randomBytes(32) }, { userId: randomUUID(), orgId: randomUUID() });
     const r = await call('GET', '/v1/projects', bad);
     expect(r.status).toBe(401);
     expect(r.body!.error.message).toMatch(/invalid token/);
@@ -209,7 +219,7 @@ describe('errors', () => {
   });
 
   it('503 with a reason when the database is unreachable', async () => {
-    const { app: down } = buildService({ databaseUrl: 'postgresql://nobody:x@127.0.0.1:1/none', jwtSecret: secret, encKeys, poolSize: 1 });
+    const { app: down } = buildService({ databaseUrl: 'postgresql://nobody:x@127.0.0.1:1/none', workerDatabaseUrl: 'postgresql://nobody:x@127.0.0.1:1/none', jwtKeys: keys, encKeys, poolSize: 1 });
     const h = await down.inject({ method: 'GET', url: '/health' });
     expect(h.statusCode).toBe(503);
     const r = await down.inject({ method: 'GET', url: '/v1/projects', headers: { authorization: `Bearer ${tokA}` } });

@@ -9,7 +9,8 @@ import { repoRoot, stackConfig, stackPaths, type StackConfig } from '../../src/c
 import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
 import { isAlive, sleep } from '../../src/proc/system.js';
-import { connectionStrings, postgresRunning, removeStackFiles, rotateLoginPassword, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
+import { connectionStrings, postgresRunning, removeStackFiles, rotateContextKey, rotateLoginPassword, stackSecrets, stackSigner, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
+import { leaveVerifiedContextBehind, setContext } from '../support/context.js';
 import { applyMigrations, LEDGER_TABLE, loadMigrations } from '../../src/migrate/index.js';
 
 let ports: PortLease;
@@ -86,18 +87,15 @@ describe('local stack', () => {
     const spoofer = new pg.Client({ connectionString: urls.appPooled });
     await spoofer.connect();
     try {
-      // Session-level (is_local = false), stamp included: inside the spoofer's own transaction it is a valid context.
-      const own = await spoofer.query<{ org: string | null; n: number }>(
-        `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false),
-                set_config('app.ctx_xact', app.context_stamp('${org}', '${user}'), false)`,
-      ).then(() => spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n'));
-      // A separate statement is a separate transaction: the stamp no longer matches, even for the spoofer.
+      // A verified context copied to session level (MAC included): in a later statement (a separate
+      // transaction) it no longer verifies, even for the client that set it.
+      await leaveVerifiedContextBehind(spoofer, org, user, stackSigner(stackSecrets(cfg)));
+      const own = await spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n');
       expect(own.rows[0]).toEqual({ org: null, n: 0 });
       await spoofer.query('BEGIN');
-      const inTx = await spoofer.query<{ org: string | null; n: number }>(
-        `SELECT set_config('app.org_id', '${org}', false), set_config('app.user_id', '${user}', false), set_config('app.ctx_xact', app.context_stamp('${org}', '${user}'), false)`,
-      ).then(() => spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n'));
-      expect(inTx.rows[0]).toEqual({ org, n: 1 }); // the control: the context works where it was set
+      await setContext(spoofer, org, user, stackSigner(stackSecrets(cfg)));
+      const inTx = await spoofer.query<{ org: string | null; n: number }>('SELECT app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n');
+      expect(inTx.rows[0]).toEqual({ org, n: 1 }); // the control: the context works in the transaction that authenticated it
       await spoofer.query('COMMIT');
     } finally {
       await spoofer.end();
@@ -108,17 +106,20 @@ describe('local stack', () => {
     expect(next[0].raw).toBe(org);
     // ...and it acts for nobody.
     expect(next[0]).toMatchObject({ org: null, n: 0 });
-    // Nor for a client that stamps its own transaction without setting the ids itself (it would inherit them).
-    const stamped = new pg.Client({ connectionString: urls.appPooled });
-    await stamped.connect();
+    // Nor for a client that authenticates in a savepoint it rolls back (back to the left-over settings).
+    const rolledBack = new pg.Client({ connectionString: urls.appPooled });
+    await rolledBack.connect();
     try {
-      await stamped.query("BEGIN; SELECT set_config('app.ctx_xact', app.context_stamp('', ''), true)");
-      const r = await stamped.query<{ raw: string | null; org: string | null; user: string | null; n: number }>(
+      await rolledBack.query('BEGIN');
+      await rolledBack.query('SAVEPOINT s');
+      await setContext(rolledBack, org, user, stackSigner(stackSecrets(cfg)));
+      await rolledBack.query('ROLLBACK TO SAVEPOINT s');
+      const r = await rolledBack.query<{ raw: string | null; org: string | null; user: string | null; n: number }>(
         "SELECT current_setting('app.org_id', true) AS raw, app.current_org_id() AS org, app.current_user_id() AS user, (SELECT count(*)::int FROM app.projects) AS n");
       expect(r.rows[0]).toEqual({ raw: org, org: null, user: null, n: 0 });
-      await stamped.query('ROLLBACK');
+      await rolledBack.query('ROLLBACK');
     } finally {
-      await stamped.end();
+      await rolledBack.end();
     }
   });
 
@@ -178,6 +179,34 @@ describe('local stack', () => {
     }
     expect(queries).toBeGreaterThan(10);
     expect(errors).toBe(0);
+  });
+
+  it('rotates the user context key with both keys live in between; after --retire the old key signs nothing', async () => {
+    const open = async (token: string) => {
+      const c = new pg.Client({ connectionString: urls.appPooled });
+      await c.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query('SELECT app.authenticate_context($1)', [token]);
+        return (await c.query<{ o: string | null }>('SELECT app.current_org_id()::text AS o')).rows[0].o;
+      } finally {
+        await c.end();
+      }
+    };
+    const org = '00000000-0000-4000-8000-00000000000b';
+    const user = '00000000-0000-4000-8000-0000000000b1'; // the member created by the leftover test above
+    const oldToken = stackSigner(stackSecrets(cfg)).user(org, user).token;
+    expect(await open(oldToken)).toBe(org);
+    const mid = await rotateContextKey(cfg, 'user', false);
+    const newToken = stackSigner(mid).user(org, user).token;
+    expect(newToken.split('.')[0]).not.toBe(oldToken.split('.')[0]); // another kid in the header
+    expect(await open(oldToken)).toBe(org);
+    expect(await open(newToken)).toBe(org);
+    await expect(rotateContextKey(cfg, 'user', false)).rejects.toThrow(/rotation is under way/);
+    const done = await rotateContextKey(cfg, 'user', true);
+    expect(done.contextKeys.filter((k) => k.purpose === 'user')).toHaveLength(1);
+    await expect(open(oldToken)).rejects.toThrow(/unknown or retired key id/);
+    expect(await open(newToken)).toBe(org);
   });
 
   it('keeps data across stop and start', async () => {

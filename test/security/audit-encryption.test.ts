@@ -6,11 +6,12 @@ import { ORG_A, ORG_B, USER_A, seedTwoTenants } from '../../src/security/attacks
 import { generateKey, SET_KEYS_SQL, setKeys, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { rotateKeys } from '../../src/security/rotation.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { asUser, asWorker } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
 const keyring: Keyring = { k1: generateKey() };
-const A = { orgId: ORG_A, userId: USER_A };
+const A = asUser(ORG_A, USER_A);
 const rotationKeys: Keyring = {};
 
 beforeAll(async () => {
@@ -135,7 +136,7 @@ describe('field encryption', () => {
     await withSecureContext(app, A, keyring, async (tx) => {
       for (const m of written) await tx.query(`INSERT INTO app.chat_messages (session_id, role, chat_type, content) VALUES ($1, 'main_assistant', 'main', $2)`, [session, m]);
     });
-    const plainBefore = (await withSecureContext(db.pool, { orgId: ORG_A }, keyring, (tx) =>
+    const plainBefore = (await withSecureContext(db.pool, asWorker({ orgId: ORG_A }), keyring, (tx) =>
       tx.query(`SELECT id, app.decrypt_text(content_enc, content_key_id) AS p FROM app.chat_messages UNION ALL SELECT id, app.decrypt_text(note_enc, note_key_id) FROM app.planning_notes`))).rows;
 
     const both: Keyring = { ...keyring, k2: generateKey() };
@@ -158,7 +159,7 @@ describe('field encryption', () => {
       });
       expect(new Set(during.map((r) => r.content_key_id))).toEqual(new Set(['k1', 'k2']));
       expect(during.find((r) => r.content === 'written during rotation')?.content_key_id).toBe('k2');
-      plainBefore.push(...(await withSecureContext(db.pool, { orgId: ORG_A }, both, (tx) => tx.query(`SELECT id, app.decrypt_text(content_enc, content_key_id) AS p FROM app.chat_messages WHERE content_key_id = 'k2' AND id <> ALL($1::uuid[])`, [plainBefore.map((r) => r.id)]))).rows);
+      plainBefore.push(...(await withSecureContext(db.pool, asWorker({ orgId: ORG_A }), both, (tx) => tx.query(`SELECT id, app.decrypt_text(content_enc, content_key_id) AS p FROM app.chat_messages WHERE content_key_id = 'k2' AND id <> ALL($1::uuid[])`, [plainBefore.map((r) => r.id)]))).rows);
 
       // A live transaction holds a row; the rotation skips it and finishes once it is released.
       const holder = new pg.Client({ connectionString: db.superUrl });
@@ -181,7 +182,7 @@ describe('field encryption', () => {
     } finally {
       await maint.end();
     }
-    const after = (await withSecureContext(db.pool, { orgId: ORG_A }, { k2: both.k2 }, (tx) =>
+    const after = (await withSecureContext(db.pool, asWorker({ orgId: ORG_A }), { k2: both.k2 }, (tx) =>
       tx.query(`SELECT id, app.decrypt_text(content_enc, content_key_id) AS p FROM app.chat_messages UNION ALL SELECT id, app.decrypt_text(note_enc, note_key_id) FROM app.planning_notes`))).rows;
     const byId = new Map(after.map((r) => [r.id, r.p]));
     expect(after.length).toBe(plainBefore.length);
@@ -212,7 +213,7 @@ describe('field encryption', () => {
 describe('GDPR erasure', () => {
   it('removes the user, scrubs the audit trail, logs that it ran; only the maintenance role may call it', async () => {
     const userB = (await db.pool.query('SELECT user_id FROM app.memberships WHERE organization_id = $1', [ORG_B])).rows[0].user_id;
-    await expect(withContext(app, { orgId: ORG_B, userId: userB }, (tx) => tx.query(`SELECT app_private.erase_user($1, 'x')`, [userB]))).rejects.toMatchObject({ code: '42501' });
+    await expect(withContext(app, asUser(ORG_B, userB), (tx) => tx.query(`SELECT app_private.erase_user($1, 'x')`, [userB]))).rejects.toMatchObject({ code: '42501' });
     const c = await db.pool.connect();
     let counts: Record<string, number>;
     try {

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { ORG_A, ORG_B, TENANT_TABLES_SQL, USER_A, USER_B, orgChecksum, seedTwoTenants } from '../../src/security/attacks.js';
 import { generateKey, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { asUser, setContext } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
@@ -22,7 +22,7 @@ let tenantTables: { name: string; has_org: boolean; is_partition: boolean }[] = 
 
 /** One transaction as the app login role through PgBouncer with the given context (no retries). */
 function asApp<T>(org: string, user: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  return withSecureContext(app, { orgId: org, userId: user }, keyring, fn, { retries: 0 });
+  return withSecureContext(app, asUser(org, user), keyring, fn, { retries: 0 });
 }
 
 /** Rows of `org` visible in every org-scoped table, per table (only tables with at least one row). */
@@ -161,7 +161,7 @@ describe('queue workers: an organization without a user, for pgkit_worker logins
       const run = async (org: string, user: string) => {
         await w.query('BEGIN');
         try {
-          await w.query(SET_CONTEXT_SQL, [org, user]);
+          await setContext(w, org, user);
           return { org: (await w.query('SELECT app.current_org_id() AS o')).rows[0].o, projects: (await w.query('SELECT count(*)::int AS n FROM app.projects')).rows[0].n };
         } finally {
           await w.query('ROLLBACK');

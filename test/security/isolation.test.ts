@@ -9,7 +9,7 @@ let result: SuiteResult;
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  result = await runBreakInSuite({ adminUrl: db.superUrl, appPooledUrl: db.appPooledUrl });
+  result = await runBreakInSuite({ adminUrl: db.superUrl, appPooledUrl: db.appPooledUrl, signer: db.signer });
 });
 afterAll(async () => {
   await db?.drop();
@@ -42,7 +42,7 @@ describe('organization A cannot reach organization B', () => {
   it('the same suite finds a leak when a policy is too broad (the probes can fail)', async () => {
     await db.pool.query('CREATE POLICY projects_app_leak ON app.projects FOR SELECT TO pgkit_app USING (true)');
     try {
-      const leaky = await runBreakInSuite({ adminUrl: db.superUrl, appPooledUrl: db.appPooledUrl });
+      const leaky = await runBreakInSuite({ adminUrl: db.superUrl, appPooledUrl: db.appPooledUrl, signer: db.signer });
       const leaks = leaky.attempts.filter((a) => a.table === 'app.projects' && a.leaked > 0).map((a) => a.kind);
       expect(leaks).toEqual(expect.arrayContaining(['select all', 'select filtered to B', 'select by id', 'join', 'copy to', 'no context']));
       expect(leaky.leaked).toBeGreaterThan(0);

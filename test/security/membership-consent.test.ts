@@ -5,11 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { failure, tenant } from '../behaviour/helpers.js';
 import { twoTenants } from './two-tenants.js';
+import { asUser } from '../support/context.js';
 
 const t = twoTenants();
 
 const as = <T>(orgId: string, userId: string, sql: string, params: unknown[]) =>
-  withContext(t.app, { orgId, userId }, async (tx) => (await tx.query<{ r: T }>(sql, params)).rows[0].r);
+  withContext(t.app, asUser(orgId, userId), async (tx) => (await tx.query<{ r: T }>(sql, params)).rows[0].r);
 const memberships = async (org: string, user: string) =>
   Number((await t.db.pool.query('SELECT count(*) AS n FROM app.memberships WHERE organization_id = $1 AND user_id = $2 AND deleted_at IS NULL', [org, user])).rows[0].n);
 
@@ -50,6 +51,6 @@ describe('joining an organization takes the invited user\'s consent', () => {
     await t.db.pool.query('INSERT INTO app.users (id, email) VALUES ($1, $2)', [member, `m-${member}@example.com`]);
     await t.db.pool.query("INSERT INTO app.memberships (organization_id, user_id, role) VALUES ($1, $2, 'member')", [c.orgId, member]);
     expect((await failure(as(c.orgId, member, "SELECT app.add_member($1, 'owner') AS r", [t.b.userId]))).code).toBe('42501');
-    expect((await failure(withContext(t.app, { orgId: c.orgId, userId: c.userId }, (tx) => tx.query('SELECT * FROM app.membership_invitations')))).code).toBe('42501');
+    expect((await failure(withContext(t.app, asUser(c.orgId, c.userId), (tx) => tx.query('SELECT * FROM app.membership_invitations')))).code).toBe('42501');
   });
 });

@@ -6,11 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { failure, type Tenant } from '../behaviour/helpers.js';
 import { twoTenants } from './two-tenants.js';
+import { asUser } from '../support/context.js';
 
 const t = twoTenants();
 
 const update = (ctx: Tenant, id: string, timezone: string) =>
-  withContext(t.app, { orgId: ctx.orgId, userId: ctx.userId }, async (tx) => (await tx.query('UPDATE app.users SET timezone = $2, display_name = $3 WHERE id = $1', [id, timezone, 'Ada'])).rowCount);
+  withContext(t.app, asUser(ctx.orgId, ctx.userId), async (tx) => (await tx.query('UPDATE app.users SET timezone = $2, display_name = $3 WHERE id = $1', [id, timezone, 'Ada'])).rowCount);
 
 describe('profile update by the application', () => {
   it('a user changes their own timezone and display name', async () => {
@@ -31,7 +32,7 @@ describe('profile update by the application', () => {
   });
 
   it('the check function stays closed to the app as a reader of the timezone table', async () => {
-    const f = await failure(withContext(t.app, { orgId: t.a.orgId, userId: t.a.userId }, (tx) => tx.query('SELECT count(*) FROM app_private.timezone_names')));
+    const f = await failure(withContext(t.app, asUser(t.a.orgId, t.a.userId), (tx) => tx.query('SELECT count(*) FROM app_private.timezone_names')));
     expect(f.code).toBe('42501');
   });
 });

@@ -8,6 +8,7 @@ import { withContext } from '../../src/db/context.js';
 import { ORG_A, ORG_B, USER_A, USER_B, seedTwoTenants } from '../../src/security/attacks.js';
 import { generateKey, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { asUser } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
@@ -16,7 +17,7 @@ let projectA: string;
 const projectsB: Record<'open' | 'paused' | 'deleted', string> = { open: '', paused: '', deleted: '' };
 
 async function scheduleAs(org: string, user: string, project: string): Promise<string | null> {
-  const r = await withContext(app, { orgId: org, userId: user }, (c) => c.query<{ id: string | null }>('SELECT app.schedule_project($1) AS id', [project]), { retries: 0 });
+  const r = await withContext(app, asUser(org, user), (c) => c.query<{ id: string | null }>('SELECT app.schedule_project($1) AS id', [project]), { retries: 0 });
   return r.rows[0].id;
 }
 

@@ -5,9 +5,9 @@
 // successive clients); test/local/stack.test.ts shows the same through PgBouncer.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
 import { ensureKeys, generateKey, SET_KEYS_SQL } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { leaveVerifiedContextBehind, setContext } from '../support/context.js';
 
 const ORG = '00000000-0000-4000-8000-0000000000d1';
 const USER = '00000000-0000-4000-8000-00000000d001';
@@ -57,7 +57,7 @@ describe('state left on a session by a session-level SET', () => {
   it('the control: keys and context set for the transaction work in it', async () => {
     await inTx(async () => {
       await app.query(SET_KEYS_SQL, [keys]);
-      await app.query(SET_CONTEXT_SQL, [ORG, USER]);
+      await setContext(app, ORG, USER);
       expect(await decrypt()).toBe('the secret');
       expect(await context()).toEqual({ o: ORG, u: USER, n: 1 });
     });
@@ -76,23 +76,11 @@ describe('state left on a session by a session-level SET', () => {
     })).rejects.toMatchObject({ code: '42501' });
   });
 
-  it('a left-over organization and user act for nobody, even in a transaction that stamps without setting them', async () => {
+  it('a left-over organization and user act for nobody, even with the MAC of the transaction that verified them', async () => {
     await app.query(`SELECT set_config('app.org_id', '${ORG}', false), set_config('app.user_id', '${USER}', false)`);
     await inTx(async () => expect(await context()).toEqual({ o: null, u: null, n: 0 }));
-    await inTx(async () => {
-      await app.query("SELECT set_config('app.ctx_xact', app.context_stamp('', ''), true)");
-      expect(await context()).toEqual({ o: null, u: null, n: 0 });
-    });
-    // The stamp attests exactly the values the transaction named: naming the organization but no user does not
-    // pick up the left-over user.
-    await inTx(async () => {
-      await app.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG}', ''), true)`);
-      expect(await context()).toEqual({ o: null, u: null, n: 0 }); // user inherited, stamp says none
-    });
-  });
-
-  it('a stamp from an earlier transaction does not match a later one', async () => {
-    await app.query(`SELECT set_config('app.ctx_xact', app.context_stamp('${ORG}', '${USER}'), false)`);
+    await leaveVerifiedContextBehind(app, ORG, USER);
+    expect((await app.query("SELECT current_setting('app.ctx_mac') AS m")).rows[0].m).not.toBe(''); // it is still there
     await inTx(async () => expect(await context()).toEqual({ o: null, u: null, n: 0 }));
   });
 });

@@ -15,12 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_A, ORG_B, TENANT_TABLES_SQL, USER_A, USER_B, orgChecksum, seedTwoTenants } from '../../src/security/attacks.js';
 import { generateKey, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { asUser, asWorker } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
+let worker: pg.Pool;
 const keyring: Keyring = { koracle: generateKey() };
-const A = { orgId: ORG_A, userId: USER_A };
-const B = { orgId: ORG_B, userId: USER_B };
+const A = asUser(ORG_A, USER_A);
+const B = asUser(ORG_B, USER_B);
 const USER_A2 = '0a000000-0000-4000-8000-0000000000a2'; // a second member of A: their session is not A's user's either
 
 /** B's sessions in the four states the old trigger order gave away, and one of A's other member. */
@@ -104,10 +106,12 @@ beforeAll(async () => {
     admin.release();
   }
   app = new pg.Pool({ connectionString: db.appPooledUrl, max: 3 });
+  worker = new pg.Pool({ connectionString: db.workerPooledUrl, max: 1 });
 });
 
 afterAll(async () => {
   await app?.end();
+  await worker?.end();
   await db?.drop();
 });
 
@@ -247,10 +251,12 @@ describe('who the context layer applies to', () => {
     const item = (await db.pool.query<{ id: string }>(
       `INSERT INTO app.episode_schedule_queue (organization_id, project_id, scheduled_for) VALUES ($1, $2, now() - interval '1 minute') RETURNING id`,
       [ORG_B, theirs.project])).rows[0].id;
-    const done = await withSecureContext(app, A, keyring, async (tx) => {
-      const claimed = (await tx.query<{ id: string }>(`SELECT id FROM app.claim_queue_items('oracle-worker', 10)`)).rows.map((r) => r.id);
-      expect(claimed).toContain(item);
-      return (await tx.query<{ ok: boolean }>('SELECT app.complete_queue_item($1, $2, $3) AS ok', [item, 'oracle-worker', theirs.episode])).rows[0].ok;
+    // The queue is the worker login's, with a queue-scoped worker token (sql/0930).
+    const done = await withSecureContext(worker, asWorker('queue'), keyring, async (tx) => {
+      const claimed = (await tx.query<{ id: string; lease_token: string }>(`SELECT id, lease_token FROM app.claim_queue_items('oracle-worker', 10)`)).rows;
+      expect(claimed.map((r) => r.id)).toContain(item);
+      const lease = claimed.find((r) => r.id === item)!.lease_token;
+      return (await tx.query<{ ok: boolean }>('SELECT app.complete_queue_item($1, $2, $3) AS ok', [item, lease, theirs.episode])).rows[0].ok;
     });
     expect(done).toBe(true);
     expect((await db.pool.query('SELECT status, episode_id FROM app.episode_schedule_queue WHERE id = $1', [item])).rows[0])
@@ -260,9 +266,9 @@ describe('who the context layer applies to', () => {
   it('to the app login whatever its context: none, or one naming B without being B\'s member, gets the same error for B\'s completed session', async () => {
     const row = { session_id: S.completed, role: 'user', chat_type: 'main', content: 'probe' };
     const reference = await attempt(A, 'app.chat_messages', { ...row, session_id: randomUUID() });
-    expect(await attempt({ orgId: '', userId: '' }, 'app.chat_messages', row)).toEqual(reference);
-    expect(await attempt({ orgId: ORG_B, userId: USER_A }, 'app.chat_messages', row)).toEqual(reference);
-    expect(await attempt({ orgId: ORG_B, userId: USER_A }, 'app.chat_messages', { ...row, organization_id: ORG_B, user_id: USER_B })).toEqual(reference);
+    expect(await attempt(asUser(randomUUID(), randomUUID()), 'app.chat_messages', row)).toEqual(reference);
+    expect(await attempt(asUser(ORG_B, USER_A), 'app.chat_messages', row)).toEqual(reference);
+    expect(await attempt(asUser(ORG_B, USER_A), 'app.chat_messages', { ...row, organization_id: ORG_B, user_id: USER_B })).toEqual(reference);
   });
 });
 

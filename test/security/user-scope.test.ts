@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { tenant, type Tenant } from '../behaviour/helpers.js';
+import { asUser } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 const read = <T extends pg.QueryResultRow>(orgId: string, userId: string | null, sql: string, params: unknown[] = []) =>
-  withContext(app, { orgId, userId }, async (tx) => (await tx.query<T>(sql, params)).rows);
+  withContext(app, asUser(orgId || randomUUID(), userId ?? randomUUID()), async (tx) => (await tx.query<T>(sql, params)).rows);
 
 describe('a user id alone opens nothing of another tenant (issue 16 #2)', () => {
   it("another tenant's user id with no organization: no profile, no log line", async () => {
@@ -85,7 +86,7 @@ describe("a colleague's chat-session embeddings (issue 16 #4)", () => {
     await db.pool.query("INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, embedding) VALUES ($1, 'chat_session', $2, $3::extensions.vector)", [a.orgId, session, vec]);
     const q = "SELECT source_id FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = $1";
     expect(await read(a.orgId, colleague, q, [session])).toEqual([]);
-    const changed = await withContext(app, { orgId: a.orgId, userId: colleague }, async (tx) => [
+    const changed = await withContext(app, asUser(a.orgId, colleague), async (tx) => [
       (await tx.query("UPDATE app.rag_embeddings SET token_count = 1 WHERE source_id = $1", [session])).rowCount,
       (await tx.query('DELETE FROM app.rag_embeddings WHERE source_id = $1', [session])).rowCount,
     ]);

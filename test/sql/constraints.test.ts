@@ -100,6 +100,8 @@ const base: Record<string, () => Row> = {
   // Behaviour bundle (0600-0799).
   'ops.rate_limits': () => ({ name: `test.limit_${next()}`, organization_id: O1, min_interval: '1 second', max_events: 10, per_interval: '1 minute' }),
   'ops.job_locks': () => ({ job: `test_job_${next()}` }),
+  'app_private.context_signing_keys': () => ({ kid: `user-test-${next()}`, purpose: 'user', secret: `\\x${'ab'.repeat(32)}` }),
+  'app_private.context_mac_key': () => ({ key: `\\x${'cd'.repeat(32)}` }),
   'ops.partition_policies': () => ({ parent_table: `app.table_${next()}`, premake: 4, retention: '30 days' }),
   'ops.job_schedule_status': () => ({ database_name: `db_${next()}`, scheduled: false, reason: 'not the cron database', jobs: json([]) }),
 };
@@ -291,6 +293,12 @@ const checks: Case[] = [
   { table: 'ops.logs', constraint: 'logs_metadata_check', label: 'metadata array', bad: { metadata: json(['x']) } },
   // membership_invitations (sql/0920)
   { table: 'app.membership_invitations', constraint: 'membership_invitations_accepted_after_created_check', label: 'accepted before created', bad: { accepted_at: '2000-01-01T00:00:00Z' } },
+  // request-context keys (sql/0930)
+  { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_kid_check', label: 'kid with a space', bad: { kid: 'user key' } },
+  { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_purpose_check', label: 'purpose admin', bad: { purpose: 'admin' }, good: { purpose: 'worker' } },
+  { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_secret_check', label: 'a 16-byte secret', bad: { secret: `\\x${'ab'.repeat(16)}` } },
+  { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_retired_after_created_check', label: 'retired before created', bad: { created_at: '2026-01-02T00:00:00Z', retired_at: '2026-01-01T00:00:00Z' } },
+  { table: 'app_private.context_mac_key', constraint: 'context_mac_key_singleton_check', label: 'a second key row', setup: 'DELETE FROM app_private.context_mac_key', bad: { singleton: false } },
   // job_locks (sql/0890)
   { table: 'ops.job_locks', constraint: 'job_locks_job_check', label: 'job name with capitals', bad: { job: 'Reset-Limits' } },
   // rate_limits (sql/0630)

@@ -3,7 +3,7 @@
 // sequential scan of the table (or of the partition that holds the rows). No enable_seqscan tricks.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SET_CONTEXT_SQL } from '../../src/db/context.js';
+import { setContext } from '../support/context.js';
 import { ensureKeys, generateKey } from '../../src/security/keyring.js';
 import { USES_INDEX_SQL } from '../../loadtests/lib/vector.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
@@ -239,7 +239,7 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
   it('as the application role, the session embedding lookup is one probe of rag_embeddings_source_id_idx (sql/0810)', async () => {
     await client.query('BEGIN');
     try {
-      await client.query(SET_CONTEXT_SQL, [O1, (await client.query<{ u: string }>(`SELECT ${id('u', '1')}::text AS u`)).rows[0].u]);
+      await setContext(client, O1, (await client.query<{ u: string }>(`SELECT ${id('u', '1')}::text AS u`)).rows[0].u);
       await client.query('SET LOCAL ROLE pgkit_app');
       expect((await client.query<{ o: string }>('SELECT app.current_org_id()::text AS o')).rows[0].o).toBe(O1);
       await expectIndex(`SELECT id, chunk_index FROM app.rag_embeddings WHERE source_type = 'chat_session' AND source_id = ${CS1}`,
@@ -258,7 +258,7 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
     await client.query('VACUUM app.rag_embeddings');
     await client.query('BEGIN');
     try {
-      await client.query(SET_CONTEXT_SQL, [O1, (await client.query<{ u: string }>(`SELECT ${id('u', '1')}::text AS u`)).rows[0].u]);
+      await setContext(client, O1, (await client.query<{ u: string }>(`SELECT ${id('u', '1')}::text AS u`)).rows[0].u);
       await client.query('SET LOCAL ROLE pgkit_app');
       const all = await plan(USES_INDEX_SQL, [O1]);
       const scans = all.filter((n) => n['Relation Name'] === 'rag_embeddings').map((n) => `${n['Node Type']} ${n['Index Name'] ?? ''}`);

@@ -9,6 +9,7 @@ import { sqlDir } from '../../src/config.js';
 import { withContext } from '../../src/db/context.js';
 import { VECTOR_SEARCH_SQL } from '../../loadtests/lib/vector.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { asUser, leaveVerifiedContextBehind, setContext } from '../support/context.js';
 
 const ORG_A = '00000000-0000-4000-8000-0000000000a1';
 const ORG_B = '00000000-0000-4000-8000-0000000000b1';
@@ -54,14 +55,14 @@ afterAll(async () => {
 });
 
 const search = (org: string, user: string, target: string, q: string, k = 5, ef = 100) =>
-  withContext(app, { orgId: org, userId: user }, async (tx) => (await tx.query<{ id: string; distance: number }>(VECTOR_SEARCH_SQL, [q, k, target, ef])).rows);
+  withContext(app, asUser(org, user), async (tx) => (await tx.query<{ id: string; distance: number }>(VECTOR_SEARCH_SQL, [q, k, target, ef])).rows);
 
 describe('app.search_embeddings', () => {
   it("returns the caller organization's k nearest rows, nearest first, equal to an exact search", async () => {
     const q = vec(2, 999);
     const got = await search(ORG_A, USER_A, ORG_A, q);
     expect(got).toHaveLength(5);
-    const exact = await withContext(app, { orgId: ORG_A, userId: USER_A }, async (tx) =>
+    const exact = await withContext(app, asUser(ORG_A, USER_A), async (tx) =>
       (await tx.query<{ id: string }>(`SELECT id FROM app.rag_embeddings WHERE organization_id = $1 ORDER BY (embedding <=> $2::extensions.vector) + 0 LIMIT 5`, [ORG_A, q])).rows);
     expect(got.map((r) => r.id)).toEqual(exact.map((r) => r.id));
     const d = got.map((r) => r.distance);
@@ -84,16 +85,16 @@ describe('app.search_embeddings', () => {
     } finally {
       c.release();
     }
-    // One direct session (the same backend for both transactions): a session-level context, stamp included, set
-    // in one transaction and used in the next.
+    // One direct session (the same backend for both transactions): a verified context copied to session level,
+    // MAC included, in one transaction and used in the next.
     const direct = new pg.Client({ connectionString: db.appUrl });
     await direct.connect();
     try {
       await direct.query('BEGIN');
-      await direct.query(`SELECT set_config('app.org_id', '${ORG_A}', false), set_config('app.user_id', '${USER_A}', false),
-        set_config('app.ctx_xact', app.context_stamp('${ORG_A}', '${USER_A}'), false)`);
+      await setContext(direct, ORG_A, USER_A);
       expect((await direct.query(VECTOR_SEARCH_SQL, [vec(0, 1), 5, ORG_A, 100])).rows).toHaveLength(5); // the control
       await direct.query('COMMIT');
+      await leaveVerifiedContextBehind(direct, ORG_A, USER_A);
       expect((await direct.query("SELECT current_setting('app.org_id') AS o")).rows[0].o).toBe(ORG_A); // still set
       expect((await direct.query(VECTOR_SEARCH_SQL, [vec(0, 1), 5, ORG_A, 100])).rows).toEqual([]);
     } finally {
@@ -113,7 +114,7 @@ describe('app.search_embeddings', () => {
   });
 
   it('leaves the caller with its own planner settings (enable_sort and iterative scan end with the call)', async () => {
-    const s = await withContext(app, { orgId: ORG_A, userId: USER_A }, async (tx) => {
+    const s = await withContext(app, asUser(ORG_A, USER_A), async (tx) => {
       await tx.query(VECTOR_SEARCH_SQL, [vec(0, 1), 5, ORG_A, 64]);
       return (await tx.query<{ s: string; i: string; ef: string }>("SELECT current_setting('enable_sort') AS s, current_setting('hnsw.iterative_scan') AS i, current_setting('hnsw.ef_search') AS ef")).rows[0];
     });

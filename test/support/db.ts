@@ -1,6 +1,8 @@
 // Each test file gets its own database in the test stack: empty (freshDatabase) or with the whole sql/ bundle
 // applied (migratedDatabase, cloned from the template in milliseconds). Files run in parallel without sharing.
 import pg from 'pg';
+import type { ContextSigner } from '../../src/db/context-token.js';
+import { ensureContextKeys, stackSecrets, stackSigner } from '../../src/local/stack.js';
 import { superUrl, templateName, testStack, urls } from './stack.js';
 
 export interface TestDb {
@@ -16,6 +18,14 @@ export interface TestDb {
   appUrl: string;
   /** The application login role through PgBouncer in transaction pooling mode. */
   appPooledUrl: string;
+  /** The queue workers' login (member of pgkit_worker), direct and through PgBouncer. */
+  workerUrl: string;
+  workerPooledUrl: string;
+  /**
+   * Signs request contexts with the test stack's keys, registered in every migrated test database:
+   * `withContext(pool, db.signer.user(org, user), ...)`, or `db.signer.worker({ orgId })` / `'queue'`.
+   */
+  signer: ContextSigner;
   /**
    * A superuser pool on this database: the tests' fixtures and assertions work below the application (they load
    * rows past row-level security and read what the app cannot). What applies the bundle is `url`, the admin.
@@ -50,6 +60,9 @@ function handle(name: string): TestDb {
     superUrl: u.superuserDirect,
     appUrl: u.appDirect,
     appPooledUrl: u.appPooled,
+    workerUrl: u.workerDirect,
+    workerPooledUrl: u.workerPooled,
+    signer: stackSigner(stackSecrets(testStack)),
     pool,
     async drop() {
       if (!pool.ended) await pool.end();
@@ -85,5 +98,7 @@ export async function migratedDatabase(): Promise<TestDb> {
       await c.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} SET ${pg.escapeIdentifier(setting.slice(0, eq))} TO ${setting.slice(eq + 1)}`);
     }
   });
+  // The test stack's context signing keys, as npm start registers the local stack's (sql/0930).
+  await ensureContextKeys(testStack, stackSecrets(testStack), name);
   return handle(name);
 }

@@ -122,9 +122,9 @@ export function claimAndComplete(workerToken: string, workerId: string) {
   const c = http.post(`${BASE_URL}/v1/queue/claim`, JSON.stringify({ worker: workerId, limit: 1 }), { ...params('claim_queue_item'), responseCallback: CLAIMED_OR_EMPTY });
   ok(c, 'claim_queue_item', [200, 204]);
   if (c.status !== 200) return;
-  const item = (c.json('items') as Array<{ id: string }> | undefined)?.[0];
+  const item = (c.json('items') as Array<{ id: string; lease_token: string }> | undefined)?.[0];
   check(c, { 'claim_queue_item 200 carries an item': () => item !== undefined });
   if (!item) return;
-  const d = http.post(`${BASE_URL}/v1/queue/${item.id}/complete`, JSON.stringify({ worker: workerId }), params('complete_queue_item'));
+  const d = http.post(`${BASE_URL}/v1/queue/${item.id}/complete`, JSON.stringify({ leaseToken: item.lease_token }), params('complete_queue_item'));
   ok(d, 'complete_queue_item', [200]);
 }
