@@ -143,6 +143,8 @@ export interface BenchOperationsOptions {
   /** Where the per-operation latency charts go. */
   out: string;
   date?: string;
+  /** Scratch folder for pgbench's transaction logs (default reports/tmp/bench-<pid>); the caller removes it. */
+  work?: string;
 }
 
 export interface BenchOperationsResult {
@@ -176,7 +178,7 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
   const nbulk = await prepareBulkVectors(admin);
   await removeLoadtestEmbeddings(admin, 'left by earlier runs');
   const enc = JSON.stringify(loadtestEncKeys(ep.stack).material);
-  const work = join(repoRoot, 'reports', 'tmp', `bench-${process.pid}-${Date.now().toString(36)}`);
+  const work = o.work ?? join(repoRoot, 'reports', 'tmp', `bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const date = (o.date ?? new Date().toISOString()).slice(0, 10);
   mkdirSync(o.out, { recursive: true });

@@ -272,9 +272,12 @@ export async function measureScales(o: ScaleOptions): Promise<Array<ScalePoint |
       // allows (0.5 s apart, 20 a minute: sql/0630) and pgbench aborts. Left out at such scales, and said so.
       const ops = scale.users < CHAT_MIN_USERS ? o.ops.filter((op) => op !== 'post_chat_message') : o.ops;
       if (ops.length !== o.ops.length) log(`x${factor}: post_chat_message left out (${scale.users} users < ${CHAT_MIN_USERS}: the per-session rate limit would abort it)`);
-      const bench = await benchOperations({ ep: o.ep, admin, ops, T: o.duration, C: o.clients, out: work });
-      rmSync(bench.work, { recursive: true, force: true });
-      rmSync(work, { recursive: true, force: true });
+      let bench: Awaited<ReturnType<typeof benchOperations>>;
+      try {
+        bench = await benchOperations({ ep: o.ep, admin, ops, T: o.duration, C: o.clients, out: work, work });
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
       points.push({
         factor, scale, measured: true, seedRows: report.rows + report.embeddingRows, phases, copySeconds, seedSeconds,
         databaseBytes: Number(sizes.db), indexBytes: Number(sizes.idx), hnswIndexBytes: Number(sizes.hnsw ?? 0), tables,
