@@ -12,7 +12,7 @@ import { applyMigrations } from '../../src/migrate/index.js';
 import { reservePorts } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
 import { osUserIds } from '../../src/proc/system.js';
-import { contextKeys, endpoints, loadtestEncKeys } from '../lib/local.js';
+import { contextKeys, endpoints, loadtestEncKeys, type Endpoints } from '../lib/local.js';
 import { ContextSigner, registerContextKeys } from '../../src/db/context-token.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
@@ -72,18 +72,18 @@ async function startResetVariantBouncer(stack: StackConfig): Promise<{ url: (u: 
 }
 
 /**
- * Rows returned or written by the application role's statements in this database since the last
- * pg_stat_statements_reset(), leaving out the transaction control and the context-and-fixture statement.
+ * Rows returned or written, and shared buffers hit or read, by the application role's statements in this database
+ * since the last pg_stat_statements_reset(), leaving out the transaction control and the context-and-fixture statement.
  */
-async function operationRows(admin: pg.Client, database: string): Promise<number> {
-  const r = await admin.query<{ n: string | null }>(
-    `SELECT sum(s.rows) AS n FROM pg_stat_statements s
+async function operationRows(admin: pg.Client, database: string): Promise<{ rows: number; blocks: number }> {
+  const r = await admin.query<{ n: string | null; b: string | null }>(
+    `SELECT sum(s.rows) AS n, sum(s.shared_blks_hit + s.shared_blks_read) AS b FROM pg_stat_statements s
      JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles u ON u.oid = s.userid
      WHERE d.datname = $1 AND pg_has_role(u.rolname, 'pgkit_app', 'MEMBER') AND u.rolname <> 'pgkit_app'
        AND s.query !~* '^\\s*(begin|end|commit|rollback|set)\\y' AND s.toplevel AND s.query !~ 'loadtest\\.fixtures'`,
     [database],
   );
-  return Number(r.rows[0].n ?? 0);
+  return { rows: Number(r.rows[0].n ?? 0), blocks: Number(r.rows[0].b ?? 0) };
 }
 
 const BULK_VECTORS = 2000;
@@ -132,33 +132,42 @@ async function removeLoadtestEmbeddings(admin: pg.Client, why: string): Promise<
   return { rows: del.rowCount, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      database: { type: 'string' },
-      duration: { type: 'string', default: '15' },
-      // Latency at the expected load, not at saturation: with c closed-loop clients on n cores, every
-      // percentile is at least c/n times the service time by queueing alone (8 clients on this 2-core box
-      // made p50 = 4x the service time). The seeds' volumes are tens of requests per minute; 2 clients (one
-      // per core) still overlap. Throughput at saturation is the ceiling below.
-      clients: { type: 'string', default: '2' },
-      ops: { type: 'string' },
-      out: { type: 'string', default: join(repoRoot, 'reports') },
-      // pgbench -S ceiling: clients of a pooled application (16 clients, 2 threads), rounds alternated.
-      'ceiling-clients': { type: 'string', default: '16' },
-      'ceiling-rounds': { type: 'string', default: '2' },
-      'reset-variant': { type: 'boolean', default: true },
-    },
-  });
+export interface BenchOperationsOptions {
+  ep: Endpoints;
+  /** The operator's connection (loaderDirect): fixtures, pg_stat_statements_reset(), the loadtest schema. */
+  admin: pg.Client;
+  ops: Operation[];
+  /** Seconds per operation. */
+  T: number;
+  /** Closed-loop pgbench clients per operation (bulk_insert_embeddings: 1). */
+  C: number;
+  /** Where the per-operation latency charts go. */
+  out: string;
+  date?: string;
+  /** Scratch folder for pgbench's transaction logs (default reports/tmp/bench-<pid>); the caller removes it. */
+  work?: string;
+}
+
+export interface BenchOperationsResult {
+  results: OpResult[];
+  /** The authenticated context's cost per transaction, measured in the same run (issue 16). */
+  contextCost: ContextCost;
+  nfix: number;
+  seedRun: { seed: string; scale: { name: string; users: number; episodes: number }; report: { embeddingRows?: number; recall?: unknown } | null } | undefined;
+  work: string;
+}
+
+/**
+ * The per-operation part of the benchmark (what `npm run bench` and `npm run scale` share): prepares the load-test
+ * database (grants, queue top-up, fresh bulk vectors, no embeddings left by earlier runs), checks the scripts'
+ * request context, then runs each operation's pgbench script through PgBouncer and returns its percentiles, rows
+ * and shared buffers per transaction. The caller removes `work` when done.
+ */
+export async function benchOperations(o: BenchOperationsOptions): Promise<BenchOperationsResult> {
+  const { ep, admin, ops, T, C } = o;
   const targets = loadTargets();
-  const ep = endpoints(values.database);
-  const T = Number(values.duration);
-  const C = Number(values.clients);
-  const ops = (values.ops ? values.ops.split(',') : [...OPERATIONS].filter((o) => o !== 'complete_queue_item')) as Operation[];
   // The operator's connection: fixtures below row-level security, pg_stat_statements_reset(), the load-test
   // schema the seeder's loader owns (loadtests/lib/local.ts loaderDirect: the stack's superuser locally).
-  const admin = new pg.Client({ connectionString: ep.loaderDirect });
-  await admin.connect();
   const fx = await admin.query("SELECT to_regclass('loadtest.fixtures') IS NOT NULL AS ok").then((r) => r.rows[0].ok);
   if (!fx) throw new Error(`database ${ep.database} has no load-test fixtures: run \`npm run seed\` first`);
   const nfix = Number((await admin.query('SELECT count(*) AS n FROM loadtest.fixtures')).rows[0].n);
@@ -169,7 +178,7 @@ async function main() {
   const keys = contextKeys(ep.stack);
   await registerContextKeys(admin, keys);
   const signer = new ContextSigner({ user: keys.find((k) => k.purpose === 'user')!, worker: keys.find((k) => k.purpose === 'worker') });
-  const ttl = Math.min(8 * 86400 - 60, Number(values.duration) * 40 + 3600);
+  const ttl = Math.min(8 * 86400 - 60, T * 40 + 3600);
   await admin.query('ALTER TABLE loadtest.fixtures ADD COLUMN IF NOT EXISTS token text, ADD COLUMN IF NOT EXISTS worker_token text');
   const fixtureRows = (await admin.query<{ n: number; org_id: string; user_id: string }>('SELECT n, org_id::text, user_id::text FROM loadtest.fixtures')).rows;
   const workerToken = signer.worker('queue', ttl).token;
@@ -186,12 +195,10 @@ async function main() {
   const nbulk = await prepareBulkVectors(admin);
   await removeLoadtestEmbeddings(admin, 'left by earlier runs');
   const enc = JSON.stringify(loadtestEncKeys(ep.stack).material);
-  const work = join(repoRoot, 'reports', 'tmp', `bench-${process.pid}`);
+  const work = o.work ?? join(repoRoot, 'reports', 'tmp', `bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
-  const when = new Date().toISOString();
-  const loadAtStart = loadavg().map((x) => x.toFixed(2)).join(' / ');
-  const date = when.slice(0, 10);
-  mkdirSync(values.out!, { recursive: true });
+  const date = (o.date ?? new Date().toISOString()).slice(0, 10);
+  mkdirSync(o.out, { recursive: true });
   const results: OpResult[] = [];
 
   // The scripts' request context must take before anything is timed (loadtests/bench/scripts/context_check.sql).
@@ -232,7 +239,11 @@ async function main() {
     r.load1 = loadavg()[0];
     // A script whose context did not take (say, a request-context contract change the script missed) runs
     // fast and returns nothing: count what the operation's statements returned or wrote, and fail on none.
-    r.rowsPerTxn = await operationRows(admin, ep.database) / Math.max(1, lat.length);
+    const done = await operationRows(admin, ep.database);
+    r.rowsPerTxn = done.rows / Math.max(1, lat.length);
+    // Shared buffers the operation's statements touched per transaction: a plan-level cost that, unlike latency,
+    // does not move with the machine's load (npm run scale compares it across data sizes).
+    r.blocksPerTxn = done.blocks / Math.max(1, lat.length);
     if (r.rowsPerTxn === 0) {
       r.errors += lat.length;
       r.passSeed = r.passGoal = false;
@@ -241,7 +252,7 @@ async function main() {
       r.rowsPerTxn === 0 ? 'no rows returned or written: the request context did not take' : ''].filter(Boolean);
     if (notes.length) r.note = notes.join('; ');
     const chart = `bench-${date}-${op}.svg`;
-    writeFileSync(join(values.out!, chart), svgChart(op, lat, t.seed_p95_ms, t.goal_p95_ms));
+    writeFileSync(join(o.out, chart), svgChart(op, lat, t.seed_p95_ms, t.goal_p95_ms));
     r.chart = chart;
     results.push(r);
     if (aborted) process.stderr.write(out.split('\n').filter((l) => /abort|error|ERROR/.test(l)).slice(0, 5).join('\n') + '\n');
@@ -251,7 +262,7 @@ async function main() {
   // one statement) with and without app.authenticate_context plus one verified read of the context, through
   // PgBouncer, rounds alternated in this run. The difference is what every request pays for the database
   // verifying who calls.
-  const contextCost = await (async () => {
+  const contextCost: ContextCost = await (async () => {
     const scripts = {
       unauthenticated: '\\set n random(1, :nfix)\nBEGIN \\;\nSELECT org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1;\nEND;\n',
       authenticated: '\\set n random(1, :nfix)\nBEGIN \\;\nSELECT app.authenticate_context(token) AS x, org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1 / CASE WHEN app.current_org_id() IS NOT DISTINCT FROM \':o\'::uuid THEN 1 ELSE 0 END;\nEND;\n',
@@ -285,6 +296,51 @@ async function main() {
     const r = results.find((x) => x.op === 'bulk_insert_embeddings');
     if (r && cleanup) r.note = `${r.note ? `${r.note}; ` : ''}${cleanup.rows} rows removed, HNSW rebuilt and VACUUM in ${cleanup.seconds.toFixed(1)} s after the run`;
   }
+
+  return { results, contextCost, nfix, seedRun, work };
+}
+
+export interface ContextCost {
+  clients: number;
+  seconds_per_round: number;
+  rounds: number;
+  errors: number;
+  unauthenticated: { transactions: number; p50: number; p95: number };
+  authenticated: { transactions: number; p50: number; p95: number };
+  added_p50_ms: number;
+  added_p95_ms: number;
+  p50_ratio: number;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      database: { type: 'string' },
+      duration: { type: 'string', default: '15' },
+      // Latency at the expected load, not at saturation: with c closed-loop clients on n cores, every
+      // percentile is at least c/n times the service time by queueing alone (8 clients on this 2-core box
+      // made p50 = 4x the service time). The seeds' volumes are tens of requests per minute; 2 clients (one
+      // per core) still overlap. Throughput at saturation is the ceiling below.
+      clients: { type: 'string', default: '2' },
+      ops: { type: 'string' },
+      out: { type: 'string', default: join(repoRoot, 'reports') },
+      // pgbench -S ceiling: clients of a pooled application (16 clients, 2 threads), rounds alternated.
+      'ceiling-clients': { type: 'string', default: '16' },
+      'ceiling-rounds': { type: 'string', default: '2' },
+      'reset-variant': { type: 'boolean', default: true },
+    },
+  });
+  const targets = loadTargets();
+  const ep = endpoints(values.database);
+  const T = Number(values.duration);
+  const C = Number(values.clients);
+  const ops = (values.ops ? values.ops.split(',') : [...OPERATIONS].filter((o) => o !== 'complete_queue_item')) as Operation[];
+  const when = new Date().toISOString();
+  const loadAtStart = loadavg().map((x) => x.toFixed(2)).join(' / ');
+  const date = when.slice(0, 10);
+  const admin = new pg.Client({ connectionString: ep.loaderDirect });
+  await admin.connect();
+  const { results, contextCost, nfix, seedRun, work } = await benchOperations({ ep, admin, ops, T, C, out: values.out!, date: when });
 
   // Ceiling: built-in select-only script on a pgbench database, direct vs PgBouncer, same clients.
   const benchDb = `${ep.database}_pgbench`;
@@ -378,7 +434,9 @@ async function main() {
   console.log(`wrote ${join(values.out!, `bench-${date}`)}.json, .md and ${results.length} charts`);
 }
 
-main().catch((e) => {
-  console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

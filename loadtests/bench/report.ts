@@ -19,6 +19,8 @@ export interface OpResult {
   load1?: number;
   /** Rows the operation's statements returned or wrote per transaction (pg_stat_statements, top level). */
   rowsPerTxn?: number;
+  /** Shared buffers (hit + read) of the operation's statements per transaction (pg_stat_statements, top level). */
+  blocksPerTxn?: number;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
