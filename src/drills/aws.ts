@@ -32,7 +32,7 @@ import {
 import { DescribeRestoreJobCommand, GetRecoveryPointRestoreMetadataCommand, ListRecoveryPointsByBackupVaultCommand, StartRestoreJobCommand } from '@aws-sdk/client-backup';
 import pg from 'pg';
 import { compareSnapshots, snapshot, summarize, checkMarkersAtTarget, type DatabaseSnapshot, type Marker, type MarkerCheck } from './verify.js';
-import { DRILL_SCHEMA } from './load.js';
+import { DRILL_SCHEMA, ensureDrillTables } from './load.js';
 
 /** What the drill needs of an AWS SDK v3 client. */
 export interface AwsSender {
@@ -360,7 +360,7 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
         await (o.preflight?.reach ?? tcpReach)(reachHost, reachPort);
         check('reachability', true, `${reachHost}:${reachPort} accepts TCP`);
       } catch (e) {
-        check('reachability', false, `${reachHost}:${reachPort}: ${(e as Error).message}. From outside the VPC open an SSM port-forward and pass --host/--port (docs/drills.md)`);
+        check('reachability', false, `${reachHost}:${reachPort}: ${(e as Error).message}. From outside the VPC open an SSM port-forward and pass --host 127.0.0.1 --port <local port>: ${ssmTunnelCommand(predictedEndpoint(tempId, src?.Endpoint?.Address), src?.Endpoint?.Port ?? 5432, o.connectVia?.port ?? 15432)} (docs/drills.md)`);
       }
     }
     const bad = result.preflight.filter((c) => !c.ok);
@@ -646,6 +646,16 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
   }
 }
 
+/** The temporary instance's endpoint: RDS endpoints are <identifier>.<account-and-region hash>.<region>.rds.amazonaws.com. */
+export function predictedEndpoint(tempId: string, sourceEndpoint: string | undefined): string {
+  return sourceEndpoint ? `${tempId.toLowerCase()}.${sourceEndpoint.split('.').slice(1).join('.')}` : `${tempId.toLowerCase()}.<hash>.<region>.rds.amazonaws.com`;
+}
+
+/** The SSM port-forward through the bastion (stack output bastionInstanceId) to a private RDS endpoint. */
+export function ssmTunnelCommand(remoteHost: string, remotePort: number, localPort: number, bastion = '<bastionInstanceId>'): string {
+  return `aws ssm start-session --target ${bastion} --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{"host":["${remoteHost}"],"portNumber":["${remotePort}"],"localPortNumber":["${localPort}"]}'`;
+}
+
 async function tcpReach(host: string, port: number, timeoutMs = 5000): Promise<void> {
   await new Promise<void>((res, rej) => {
     const s = netConnect({ host, port });
@@ -714,9 +724,42 @@ export async function verifyWithPg(t: VerifyTarget, ctx: { runId: string; marker
   }
 }
 
-/** A snapshot without row counts and checksums (table names stay). */
+/**
+ * Marker rows on the source through one connection (`--marker-url`): the drill's only write to production,
+ * in its own schema (pgkit_drill, outside the verified core schemas). Times are client-side: sent just before
+ * the INSERT, acknowledged just after its commit returned (+1 ms), as in the local PITR drill.
+ */
+export function pgMarkerSource(connect: () => Promise<pg.Client>): MarkerSource & { close(): Promise<void> } {
+  let client: pg.Client | null = null;
+  return {
+    async write(runId, seq) {
+      if (!client) {
+        client = await connect();
+        await ensureDrillTables(client);
+      }
+      const sentAt = Date.now();
+      await client.query(`INSERT INTO ${DRILL_SCHEMA}.markers (run_id, seq) VALUES ($1, $2)`, [runId, seq]);
+      return { seq, sentAt, ackedAt: Date.now() + 1 };
+    },
+    async close() {
+      await client?.end().catch(() => {});
+      client = null;
+    },
+  };
+}
+
+/**
+ * A snapshot without row counts and checksums (table names stay), and without the drill's own schema (its
+ * marker table may be created on the source after the expected structure was read).
+ */
 export function structureOnly(s: DatabaseSnapshot): DatabaseSnapshot {
-  return { ...s, tables: s.tables.map((t) => ({ ...t, rows: 0, checksum: '' })) };
+  const own = (name: string) => name.startsWith(`${DRILL_SCHEMA}.`);
+  return {
+    ...s,
+    tables: s.tables.map((t) => ({ ...t, rows: 0, checksum: '' })),
+    rls: Object.fromEntries(Object.entries(s.rls).filter(([k]) => !own(k))),
+    policies: s.policies.filter((p) => !own(p)),
+  };
 }
 
 export function renderAwsMarkdown(r: AwsDrillResult): string {
@@ -747,7 +790,7 @@ export function renderAwsMarkdown(r: AwsDrillResult): string {
     }
     L.push(`- Temporary instance: ${!r.created ? 'not created by this run (nothing to delete)' : r.cleanup.deleted ? 'deleted (seen gone)' : `NOT deleted${r.cleanup.error ? ` — ${r.cleanup.error}` : ''}`}.`);
     if (r.warnings.length) L.push('', '## Warnings', '', ...r.warnings.map((w) => `- ${w}`));
-    if (r.failures.length) L.push('', '## Failures', '', ...r.failures.map((f) => `- ${f}`));
   }
+  if (r.failures.length) L.push('', '## Failures', '', ...r.failures.map((f) => `- ${f}`));
   return L.join('\n') + '\n';
 }
