@@ -234,7 +234,8 @@ describe('AWS drill (fakes that behave like AWS)', () => {
     const rds = new FakeRds();
     const r = await runAwsDrill(opts(rds, { tls: { ca: 'not a pem' }, connectVia: { host: '127.0.0.1', port: 15432 }, preflight: { reach: async () => Promise.reject(new Error('ECONNREFUSED')) } }));
     expect(r.preflight.filter((c) => !c.ok).map((c) => c.check)).toEqual(['RDS CA bundle', 'reachability']);
-    expect(r.failures[0]).toMatch(/SSM port-forward and pass --host\/--port/);
+    // the message carries the exact port-forward to open, to the temporary instance's future endpoint
+    expect(r.failures[0]).toContain(`SSM port-forward and pass --host 127.0.0.1 --port <local port>: aws ssm start-session --target <bastionInstanceId> --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{"host":["${TEMP}.abcdefghij12.eu-west-1.rds.amazonaws.com"],"portNumber":["5432"],"localPortNumber":["15432"]}'`);
     expect(rds.names()).not.toContain('RestoreDBInstanceToPointInTime');
   });
 
