@@ -43,7 +43,6 @@ export function drillPolicyDocument(a: { instanceArn: string; kmsKeyArn: string;
       Resource: drillDb,
       Condition: { StringLike: { "aws:ResourceTag/pgkit:drill": "*" } },
     },
-    { Sid: "ModifyWithGroups", Effect: "Allow", Action: ["rds:ModifyDBInstance"], Resource: [rds("pg:*"), rds("og:*"), rds("secgrp:*")] },
     { Sid: "EncryptedRestore", Effect: "Allow", Action: ["kms:DescribeKey", "kms:CreateGrant"], Resource: a.kmsKeyArn, Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
     {
       Sid: "BackupRecoveryPoints",

@@ -308,6 +308,7 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
     const check = (name: string, ok: boolean, detail: string) => result.preflight.push({ check: name, ok, detail });
     const idProblem = instanceIdProblem(tempId);
     check('temporary instance name', !idProblem && tempId !== o.sourceInstanceId, idProblem ?? (tempId === o.sourceInstanceId ? 'equals the source' : tempId));
+    if (!tempId.startsWith(`${o.sourceInstanceId}-drill-`)) result.warnings.push(`${tempId} does not start with ${o.sourceInstanceId}-drill-: the drill policy (infra/drillAccess.ts) allows restoring into, changing and deleting only such names`);
     if (!idProblem && tempId !== o.sourceInstanceId) {
       const existing = await describe(tempId);
       check('temporary instance name unused', !existing, existing ? `${tempId} already exists (${existing.DBInstanceStatus}): choose another --temp-id; the drill never touches an instance it did not create` : 'free');
