@@ -295,8 +295,12 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
         result.orphans.push(entry);
         if (o.sweep === 'remove' && tag(db, TAG_SOURCE) === o.sourceInstanceId && id !== o.sourceInstanceId && !db.DeletionProtection && db.DBInstanceStatus !== 'deleting') {
           log(`  removing orphan ${id} (${entry.tags})`);
-          await call(o.rds, new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
-          entry.removed = true;
+          try {
+            await call(o.rds, new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+            entry.removed = true; // deletion requested; the next run's sweep no longer lists it once gone
+          } catch (e) {
+            result.warnings.push(`could not remove orphan ${id}: ${(e as Error).message}`);
+          }
         }
       }
       marker = page.Marker;
@@ -314,18 +318,18 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
       check('temporary instance name unused', !existing, existing ? `${tempId} already exists (${existing.DBInstanceStatus}): choose another --temp-id; the drill never touches an instance it did not create` : 'free');
     }
     let src: DBInstance | null = null;
-    let settings: { iam?: boolean; maxStorage?: number; storageType?: string; iops?: number; throughput?: number; lifecycle?: string; latest?: Date; earliest?: Date; user?: string } = {};
+    let settings: { iam?: boolean; maxStorage?: number; storageType?: string; iops?: number; throughput?: number; lifecycle?: string; latest?: Date; earliest?: Date; user?: string; storageGiB?: number } = {};
     if (o.sourceDbiResourceId) {
       const r = await call(o.rds, new DescribeDBInstanceAutomatedBackupsCommand({ DbiResourceId: o.sourceDbiResourceId }));
       const b = r.DBInstanceAutomatedBackups?.[0];
       check('retained automated backups', Boolean(b), b ? `${b.DBInstanceIdentifier} (${b.Status}), restorable ${b.RestoreWindow?.EarliestTime?.toISOString()} .. ${b.RestoreWindow?.LatestTime?.toISOString()}` : `none for ${o.sourceDbiResourceId} in this region`);
       const p = o.placement;
       check('placement for a deleted source', Boolean(p?.subnetGroup && p.securityGroupIds?.length && p.parameterGroup), 'a deleted source has no subnet group, security groups or parameter group to copy: pass --subnet-group, --security-group-ids and --parameter-group (pulumi stack output)');
-      if (b) settings = { iam: b.IAMDatabaseAuthenticationEnabled, storageType: b.StorageType, iops: b.Iops, throughput: b.StorageThroughput, latest: b.RestoreWindow?.LatestTime, earliest: b.RestoreWindow?.EarliestTime, user: b.MasterUsername };
+      if (b) settings = { iam: b.IAMDatabaseAuthenticationEnabled, storageType: b.StorageType, iops: b.Iops, throughput: b.StorageThroughput, latest: b.RestoreWindow?.LatestTime, earliest: b.RestoreWindow?.EarliestTime, user: b.MasterUsername, storageGiB: b.AllocatedStorage };
     } else {
       src = await describe(o.sourceInstanceId);
       check('source instance', Boolean(src), src ? `${src.DBInstanceStatus}, ${src.Engine} ${src.EngineVersion ?? ''}`.trim() : `${o.sourceInstanceId} not found in this account/region (check AWS_REGION and --instance; for a deleted source use --source-dbi-resource-id)`);
-      if (src) settings = { iam: src.IAMDatabaseAuthenticationEnabled, maxStorage: src.MaxAllocatedStorage, storageType: src.StorageType, iops: src.Iops, throughput: src.StorageThroughput, lifecycle: src.EngineLifecycleSupport, latest: src.LatestRestorableTime, user: src.MasterUsername };
+      if (src) settings = { iam: src.IAMDatabaseAuthenticationEnabled, maxStorage: src.MaxAllocatedStorage, storageType: src.StorageType, iops: src.Iops, throughput: src.StorageThroughput, lifecycle: src.EngineLifecycleSupport, latest: src.LatestRestorableTime, user: src.MasterUsername, storageGiB: src.AllocatedStorage };
     }
     if (explicitTime && settings.latest) {
       const inside = explicitTime <= settings.latest && (!settings.earliest || explicitTime >= settings.earliest);
@@ -404,8 +408,10 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
       ...(settings.iam !== undefined ? { EnableIAMDatabaseAuthentication: settings.iam } : {}),
       ...(settings.maxStorage ? { MaxAllocatedStorage: settings.maxStorage } : {}),
       ...(settings.storageType ? { StorageType: settings.storageType } : {}),
-      ...(settings.iops && ['io1', 'io2', 'gp3'].includes(settings.storageType ?? '') ? { Iops: settings.iops } : {}),
-      ...(settings.throughput && settings.storageType === 'gp3' ? { StorageThroughput: settings.throughput } : {}),
+      // gp3 for PostgreSQL below 400 GiB has fixed baseline IOPS/throughput that cannot be specified (RDS User
+      // Guide, "Amazon RDS DB instance storage", gp3 storage); io1/io2 always take their IOPS.
+      ...(settings.iops && (['io1', 'io2'].includes(settings.storageType ?? '') || (settings.storageType === 'gp3' && (settings.storageGiB ?? 0) >= 400)) ? { Iops: settings.iops } : {}),
+      ...(settings.throughput && settings.storageType === 'gp3' && (settings.storageGiB ?? 0) >= 400 ? { StorageThroughput: settings.throughput } : {}),
       ...(settings.lifecycle ? { EngineLifecycleSupport: settings.lifecycle } : {}),
     };
     result.carriedOver = { ...placement, ...carried };
@@ -430,9 +436,9 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
         );
         result.created = r.DBInstance?.DBInstanceIdentifier === tempId;
       } catch (e) {
-        // A rejected request (4xx) created nothing. An unknown outcome (network, 5xx) may have: adopt the
-        // instance only if it carries this run's tag.
-        if (!isRetryable(e) && (e as { $fault?: string }).$fault === 'client') throw e;
+        // Usually nothing was created. But an attempt whose answer was lost (network, 5xx) may have created it,
+        // and the retry then reads DBInstanceAlreadyExists: the instance is ours only if it carries this run's
+        // tag (the name was free in the preflight and the run id is unique).
         const maybe = await describe(tempId, false).catch(() => null);
         result.created = tag(maybe, TAG_RUN) === runId;
         throw e;
@@ -533,7 +539,9 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
       timer = setTimeout(() => rej(new Error(`verification did not finish within ${verifyTimeoutMs / 60000} min`)), verifyTimeoutMs);
     });
     try {
-      result.verification = await Promise.race([(o.verify ?? ((x, c) => verifyWithPg(x, { ...c, expected: o.expected })))(t, ctx), deadline]);
+      const interrupted = new Promise<never>((_, rej) => o.signal?.addEventListener('abort', () => rej(new Interrupted('interrupted (signal) during verification: cleaning up')), { once: true }));
+      if (o.signal?.aborted) throw new Interrupted('interrupted (signal): cleaning up');
+      result.verification = await Promise.race([(o.verify ?? ((x, c) => verifyWithPg(x, { ...c, expected: o.expected })))(t, ctx), deadline, interrupted]);
     } finally {
       clearTimeout(timer);
     }

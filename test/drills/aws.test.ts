@@ -150,6 +150,34 @@ describe('AWS drill (fakes that behave like AWS)', () => {
     }
   });
 
+  it('a small gp3 source: its baseline IOPS and throughput are not passed (AWS rejects them below 400 GiB)', async () => {
+    const rds = new FakeRds({ instances: [sourceInstance({ AllocatedStorage: 100, Iops: 3000, StorageThroughput: 125 })] });
+    const r = await runAwsDrill(opts(rds));
+    expect(r.failures).toEqual([]);
+    const restore = rds.calls.find((c) => c.command === 'RestoreDBInstanceToPointInTime')!.input;
+    expect(restore).toMatchObject({ StorageType: 'gp3', MaxAllocatedStorage: 1000 });
+    expect(restore).not.toHaveProperty('Iops');
+    expect(restore).not.toHaveProperty('StorageThroughput');
+  });
+
+  it('a restore whose answer was lost: the retry reads DBInstanceAlreadyExists, and the instance carrying this run\'s tag is still cleaned up', async () => {
+    const rds = new FakeRds();
+    const send = rds.send.bind(rds);
+    let lost = false;
+    rds.send = async (c) => {
+      const out = await send(c);
+      if (c.constructor.name === 'RestoreDBInstanceToPointInTimeCommand' && !lost) {
+        lost = true;
+        throw new AwsError('RequestTimeout', 'socket hang up', { status: 500 });
+      }
+      return out;
+    };
+    const r = await runAwsDrill(opts(rds));
+    expect(r.failures).toEqual(['DB instance already exists']);
+    expect(r.created).toBe(true);
+    expect(rds.deleted).toEqual([TEMP]);
+  });
+
   it('a restore AWS rejects (name taken in between) deletes nothing', async () => {
     const rds = new FakeRds({ restoreError: new AwsError('DBInstanceAlreadyExists', 'DB instance already exists') });
     const r = await runAwsDrill(opts(rds));
@@ -293,14 +321,14 @@ describe('AWS drill (fakes that behave like AWS)', () => {
 
   it('a deleted source: restores from its retained automated backups by SourceDbiResourceId with the given placement', async () => {
     const window = { EarliestTime: new Date('2025-02-20T00:00:00Z'), LatestTime: new Date('2025-03-01T11:55:00Z') };
-    const auto = { DbiResourceId: 'db-GONE', DBInstanceIdentifier: 'pgkit-prod', Status: 'retained', Engine: 'postgres', RestoreWindow: window, IAMDatabaseAuthenticationEnabled: true, StorageType: 'gp3', Iops: 3000, StorageThroughput: 125, DBInstanceAutomatedBackupsArn: 'arn:aws:rds:eu-west-1:111122223333:auto-backup:ab-1', MasterUsername: 'pgkit_admin' };
+    const auto = { DbiResourceId: 'db-GONE', DBInstanceIdentifier: 'pgkit-prod', Status: 'retained', Engine: 'postgres', RestoreWindow: window, IAMDatabaseAuthenticationEnabled: true, AllocatedStorage: 500, StorageType: 'gp3', Iops: 12000, StorageThroughput: 500, DBInstanceAutomatedBackupsArn: 'arn:aws:rds:eu-west-1:111122223333:auto-backup:ab-1', MasterUsername: 'pgkit_admin' };
     const noPlacement = await runAwsDrill(opts(new FakeRds({ instances: [], automatedBackups: [auto] }), { sourceDbiResourceId: 'db-GONE' }));
     expect(noPlacement.failures[0]).toMatch(/placement for a deleted source.*--subnet-group/);
     const rds = new FakeRds({ instances: [], automatedBackups: [auto] });
     const r = await runAwsDrill(opts(rds, { sourceDbiResourceId: 'db-GONE', placement: { subnetGroup: 'pgkit-prod-db', securityGroupIds: ['sg-123'], parameterGroup: 'pgkit-prod-pg15' }, instanceClass: 'db.r6g.large' }));
     expect(r.failures).toEqual([]);
     const restore = rds.calls.find((c) => c.command === 'RestoreDBInstanceToPointInTime')!.input;
-    expect(restore).toMatchObject({ SourceDbiResourceId: 'db-GONE', DBSubnetGroupName: 'pgkit-prod-db', EnableIAMDatabaseAuthentication: true, StorageThroughput: 125 });
+    expect(restore).toMatchObject({ SourceDbiResourceId: 'db-GONE', DBSubnetGroupName: 'pgkit-prod-db', EnableIAMDatabaseAuthentication: true, Iops: 12000, StorageThroughput: 500 });
     expect(restore).not.toHaveProperty('SourceDBInstanceIdentifier');
     expect(rds.deleted).toEqual([TEMP]);
   });

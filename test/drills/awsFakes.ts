@@ -172,6 +172,7 @@ export interface FakeInstance {
   LatestRestorableTime?: Date;
   IAMDatabaseAuthenticationEnabled?: boolean;
   MaxAllocatedStorage?: number;
+  AllocatedStorage?: number;
   StorageType?: string;
   Iops?: number;
   StorageThroughput?: number;
@@ -204,6 +205,7 @@ export function sourceInstance(over: Partial<FakeInstance> = {}): FakeInstance {
     LatestRestorableTime: new Date('2025-03-01T11:59:00Z'),
     IAMDatabaseAuthenticationEnabled: true,
     MaxAllocatedStorage: 1000,
+    AllocatedStorage: 500,
     StorageType: 'gp3',
     Iops: 12000,
     StorageThroughput: 500,
@@ -233,7 +235,7 @@ interface Lifecycle {
 export interface FakeRdsOptions extends FakeOptions {
   instances?: FakeInstance[];
   /** Retained automated backups of deleted sources, by DbiResourceId. */
-  automatedBackups?: Array<{ DbiResourceId: string; DBInstanceIdentifier: string; Status: string; Engine: string; RestoreWindow: { EarliestTime: Date; LatestTime: Date }; IAMDatabaseAuthenticationEnabled?: boolean; StorageType?: string; Iops?: number; StorageThroughput?: number; KmsKeyId?: string; DBInstanceAutomatedBackupsArn: string; MasterUsername: string }>;
+  automatedBackups?: Array<{ DbiResourceId: string; DBInstanceIdentifier: string; Status: string; Engine: string; RestoreWindow: { EarliestTime: Date; LatestTime: Date }; IAMDatabaseAuthenticationEnabled?: boolean; AllocatedStorage?: number; StorageType?: string; Iops?: number; StorageThroughput?: number; KmsKeyId?: string; DBInstanceAutomatedBackupsArn: string; MasterUsername: string }>;
   /** States a restored instance passes through before 'available' (or before `restoreEndsIn`). */
   creatingSteps?: number;
   restoreEndsIn?: string;
@@ -369,6 +371,10 @@ export class FakeRds extends FakeAws {
     }
     const t = i.RestoreTime as Date | undefined;
     if (t && (t > src.latest || (src.earliest && t < src.earliest))) throw new AwsError('InvalidRestoreFault', 'Restore time is outside the restore window'); // [PITR]
+    // [GP3] RDS User Guide, "Amazon RDS DB instance storage" (gp3): below 400 GiB, RDS for PostgreSQL has a fixed
+    // baseline of 3,000 IOPS and 125 MiBps; provisioned IOPS and throughput can only be set from 400 GiB.
+    const storage = (i.AllocatedStorage as number | undefined) ?? (i.SourceDBInstanceIdentifier ? this.instances.get(i.SourceDBInstanceIdentifier as string)?.AllocatedStorage : (this.o.automatedBackups ?? []).find((x) => x.DbiResourceId === i.SourceDbiResourceId)?.AllocatedStorage) ?? 0;
+    if ((i.StorageType ?? 'gp3') === 'gp3' && (i.Iops !== undefined || i.StorageThroughput !== undefined) && storage < 400) throw new AwsError('InvalidParameterCombination', 'You cannot specify IOPS or storage throughput for engine postgres and a storage size less than 400.');
     if (this.o.restoreError) throw this.o.restoreError;
     const inst: FakeInstance = {
       DBInstanceIdentifier: target,
