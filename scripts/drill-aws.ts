@@ -13,6 +13,9 @@
 //   --database pgkit
 //   --ca FILE                     RDS CA bundle (default certs/rds-global-bundle.pem); --insecure-tls to skip (reported)
 //   --host H --port P             connect here instead of the endpoint (the local end of an SSM port-forward)
+//   --tunnel-via INSTANCE-ID      let the drill open the port-forwards through the bastion (stack output
+//                                 bastionInstanceId; aws CLI + Session Manager plugin; local port --port, default 15432),
+//                                 to the source in the preflight and to the temporary instance once it is ready
 //   --marker-url URL              a connection to the SOURCE allowed to create schema pgkit_drill: two marker rows
 //                                 around the target prove the restore time
 //   --expected-url URL            a connection to the source: its structure (catalogs only, no row reads) must match
@@ -27,7 +30,8 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { BackupClient } from '@aws-sdk/client-backup';
 import pg from 'pg';
 import { repoRoot } from '../src/config.js';
-import { pgMarkerSource, renderAwsMarkdown, runAwsDrill, type AwsRestoreSource, type TlsMode } from '../src/drills/aws.js';
+import { defaultTempId, pgMarkerSource, renderAwsMarkdown, runAwsDrill, ssmTunnelArgs, type AwsRestoreSource, type TlsMode } from '../src/drills/aws.js';
+import { runInBackground, type Background } from '../src/proc/run.js';
 import { snapshot } from '../src/drills/verify.js';
 import { withClient } from '../src/db/client.js';
 import { fail } from './lib/fail.js';
@@ -41,7 +45,7 @@ function value(n: string): string | undefined {
   if (v === undefined || v.startsWith('--')) fail(`--${n} needs a value`);
   return v;
 }
-const known = new Set(['instance', 'time', 'backup', 'iam-role', 'recovery-point', 'vault', 'temp-id', 'class', 'timeout-min', 'verify-timeout-min', 'cleanup-timeout-min', 'database', 'ca', 'insecure-tls', 'host', 'port', 'marker-url', 'expected-url', 'remove-orphans', 'source-dbi-resource-id', 'subnet-group', 'security-group-ids', 'parameter-group', 'dry-run', 'report-dir']);
+const known = new Set(['instance', 'time', 'backup', 'iam-role', 'recovery-point', 'vault', 'temp-id', 'class', 'timeout-min', 'verify-timeout-min', 'cleanup-timeout-min', 'database', 'ca', 'insecure-tls', 'host', 'port', 'marker-url', 'expected-url', 'remove-orphans', 'source-dbi-resource-id', 'subnet-group', 'security-group-ids', 'parameter-group', 'dry-run', 'report-dir', 'tunnel-via']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) fail(`unknown option ${a}; see the header of scripts/drill-aws.ts`);
 
 const minutes = (n: string, d: number) => {
@@ -73,9 +77,11 @@ try {
     if (!existsSync(caPath)) fail(`the RDS CA bundle ${caPath} does not exist: mkdir -p certs && curl -o certs/rds-global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem (or --ca FILE)`);
     tls = { ca: readFileSync(caPath, 'utf8') };
   }
-  const host = value('host');
-  const port = value('port');
+  const tunnelVia = value('tunnel-via');
+  const host = value('host') ?? (tunnelVia ? '127.0.0.1' : undefined);
+  const port = value('port') ?? (tunnelVia ? '15432' : undefined);
   if (Boolean(host) !== Boolean(port)) fail('--host and --port go together (the local end of the SSM port-forward)');
+  const tempId = value('temp-id') ?? defaultTempId(instance, new Date());
   const dbiResourceId = value('source-dbi-resource-id');
 
   // Structure only: catalogs, no table scans on production.
@@ -91,6 +97,27 @@ try {
   // Default provider chain: the clients refresh what their provider can refresh.
   const rds = new RDSClient({ region });
   const backup = new BackupClient({ region });
+
+  // --tunnel-via: port-forwards opened by the drill when it needs them (Session Manager ends idle sessions).
+  const tunnels = new Set<Background>();
+  const tunnel = tunnelVia
+    ? {
+        open: async (remoteHost: string, remotePort: number) => {
+          const localPort = Number(port);
+          const bg = runInBackground('aws', ssmTunnelArgs(remoteHost, remotePort, localPort, tunnelVia));
+          tunnels.add(bg);
+          // The Session Manager plugin prints this once the local port listens.
+          try {
+            await bg.waitFor(/Waiting for connections/, 60_000);
+          } catch (e) {
+            await bg.stop();
+            tunnels.delete(bg);
+            throw e;
+          }
+          return { host: '127.0.0.1', port: localPort, close: async () => void (await bg.stop(), tunnels.delete(bg)) };
+        },
+      }
+    : undefined;
 
   const ac = new AbortController();
   let signals = 0;
@@ -114,12 +141,13 @@ try {
     sourceDbiResourceId: dbiResourceId,
     placement: dbiResourceId || value('subnet-group') ? { subnetGroup: value('subnet-group'), securityGroupIds: value('security-group-ids')?.split(','), parameterGroup: value('parameter-group') } : undefined,
     source,
-    tempInstanceId: value('temp-id'),
+    tempInstanceId: tempId,
     instanceClass: value('class'),
     dryRun: flag('dry-run'),
     database: value('database') ?? 'pgkit',
     tls,
-    connectVia: host && port ? { host, port: Number(port) } : undefined,
+    connectVia: !tunnelVia && host && port ? { host, port: Number(port) } : undefined,
+    tunnel,
     expected,
     markers,
     sweep: flag('remove-orphans') ? 'remove' : 'report',
@@ -138,6 +166,7 @@ try {
     log: (l) => console.log(`[drill:aws] ${l}`),
   });
   await markers?.close();
+  for (const t of tunnels) await t.stop();
   const md = renderAwsMarkdown(result);
   console.log('\n' + md);
   if (!result.dryRun) {

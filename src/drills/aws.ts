@@ -100,6 +100,12 @@ export interface AwsDrillOptions {
   tls: TlsMode;
   /** Connect here instead of the endpoint (the local end of `aws ssm start-session ... PortForwardingSessionToRemoteHost`). */
   connectVia?: { host: string; port: number };
+  /**
+   * Opens a port-forward to a remote host and port (the script: `aws ssm start-session` through the bastion).
+   * Opened only when needed — in the preflight to the source, then to the temporary instance once it is ready —
+   * because Session Manager ends idle sessions (default 20 min) long before a restore is done.
+   */
+  tunnel?: { open(remoteHost: string, remotePort: number): Promise<{ host: string; port: number; close(): Promise<void> }> };
   /** Structure of the source (roles, RLS, policies, extensions, pg_cron jobs, table names; no row reads). */
   expected?: DatabaseSnapshot;
   markers?: MarkerSource;
@@ -198,7 +204,7 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
   const cleanupTimeoutMs = o.cleanupTimeoutMs ?? 60 * 60_000;
   const runId = o.runId ?? randomBytes(6).toString('hex');
   const retry = o.retry ?? { attempts: 6, baseMs: Math.min(pollMs, 2000) };
-  const tempId = o.tempInstanceId ?? `${o.sourceInstanceId}-drill-${stamp(started)}`.slice(0, 63).replace(/-+$/, '');
+  const tempId = o.tempInstanceId ?? defaultTempId(o.sourceInstanceId, started);
   const result: AwsDrillResult = {
     kind: 'pgkit-drill-aws',
     ok: false,
@@ -282,6 +288,7 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
   }
 
   let requestedAt = 0;
+  let closeTunnel: () => Promise<void> = async () => {};
   let jobId: string | null = null;
   try {
     // ---- sweep ----
@@ -358,14 +365,26 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
       check('AWS Backup client', Boolean(o.backup), 'the AWS Backup restore needs a Backup client');
       check('restore role', /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(backupSource.iamRoleArn), `${backupSource.iamRoleArn} (stack output drillRestoreRoleArn)`);
     }
-    const reachHost = o.connectVia?.host ?? src?.Endpoint?.Address;
-    const reachPort = o.connectVia?.port ?? src?.Endpoint?.Port ?? 5432;
+    let reachHost = o.connectVia?.host ?? src?.Endpoint?.Address;
+    let reachPort = o.connectVia?.port ?? src?.Endpoint?.Port ?? 5432;
+    let probe: { host: string; port: number; close(): Promise<void> } | undefined;
+    if (o.tunnel && src?.Endpoint?.Address) {
+      try {
+        probe = await o.tunnel.open(src.Endpoint.Address, src.Endpoint.Port ?? 5432);
+        ({ host: reachHost, port: reachPort } = probe);
+      } catch (e) {
+        check('tunnel', false, `could not open the SSM port-forward to ${src.Endpoint.Address}: ${(e as Error).message}`);
+        reachHost = undefined;
+      }
+    }
     if (reachHost) {
       try {
         await (o.preflight?.reach ?? tcpReach)(reachHost, reachPort);
         check('reachability', true, `${reachHost}:${reachPort} accepts TCP`);
       } catch (e) {
-        check('reachability', false, `${reachHost}:${reachPort}: ${(e as Error).message}. From outside the VPC open an SSM port-forward and pass --host 127.0.0.1 --port <local port>: ${ssmTunnelCommand(predictedEndpoint(tempId, src?.Endpoint?.Address), src?.Endpoint?.Port ?? 5432, o.connectVia?.port ?? 15432)} (docs/drills.md)`);
+        check('reachability', false, `${reachHost}:${reachPort}: ${(e as Error).message}. From outside the VPC pass --tunnel-via <bastionInstanceId>, or open an SSM port-forward and pass --host 127.0.0.1 --port <local port>: ${ssmTunnelCommand(predictedEndpoint(tempId, src?.Endpoint?.Address), src?.Endpoint?.Port ?? 5432, o.connectVia?.port ?? 15432)} (docs/drills.md)`);
+      } finally {
+        await probe?.close();
       }
     }
     const bad = result.preflight.filter((c) => !c.ok);
@@ -522,9 +541,15 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
 
     // ---- verification ----
     const endpoint = db.Endpoint!;
+    let via = o.connectVia;
+    if (o.tunnel) {
+      const tn = await o.tunnel.open(endpoint.Address!, endpoint.Port ?? 5432);
+      closeTunnel = () => tn.close();
+      via = { host: tn.host, port: tn.port };
+    }
     const t: VerifyTarget = {
-      host: o.connectVia?.host ?? endpoint.Address!,
-      port: o.connectVia?.port ?? endpoint.Port ?? 5432,
+      host: via?.host ?? endpoint.Address!,
+      port: via?.port ?? endpoint.Port ?? 5432,
       serverName: endpoint.Address!,
       user: db.MasterUsername ?? settings.user ?? 'pgkit_admin',
       password,
@@ -553,6 +578,7 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
     result.failures.push((e as Error).message);
     log(`FAILED: ${(e as Error).message}`);
   } finally {
+    await closeTunnel().catch(() => {});
     await cleanUp();
   }
   result.ok = result.failures.length === 0;
@@ -660,9 +686,18 @@ export function predictedEndpoint(tempId: string, sourceEndpoint: string | undef
   return sourceEndpoint ? `${tempId.toLowerCase()}.${sourceEndpoint.split('.').slice(1).join('.')}` : `${tempId.toLowerCase()}.<hash>.<region>.rds.amazonaws.com`;
 }
 
-/** The SSM port-forward through the bastion (stack output bastionInstanceId) to a private RDS endpoint. */
+/** The SSM port-forward through the bastion (stack output bastionInstanceId) to a private RDS endpoint, as `aws` arguments. */
+export function ssmTunnelArgs(remoteHost: string, remotePort: number, localPort: number, bastion = '<bastionInstanceId>'): string[] {
+  return ['ssm', 'start-session', '--target', bastion, '--document-name', 'AWS-StartPortForwardingSessionToRemoteHost', '--parameters', JSON.stringify({ host: [remoteHost], portNumber: [String(remotePort)], localPortNumber: [String(localPort)] })];
+}
+
 export function ssmTunnelCommand(remoteHost: string, remotePort: number, localPort: number, bastion = '<bastionInstanceId>'): string {
-  return `aws ssm start-session --target ${bastion} --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{"host":["${remoteHost}"],"portNumber":["${remotePort}"],"localPortNumber":["${localPort}"]}'`;
+  return `aws ${ssmTunnelArgs(remoteHost, remotePort, localPort, bastion).map((a) => (a.startsWith('{') ? `'${a}'` : a)).join(' ')}`;
+}
+
+/** The default temporary instance name: <source>-drill-<yyyymmddhhmmss>, within the 63-character limit. */
+export function defaultTempId(sourceInstanceId: string, at: Date): string {
+  return `${sourceInstanceId}-drill-${stamp(at)}`.slice(0, 63).replace(/-+$/, '');
 }
 
 async function tcpReach(host: string, port: number, timeoutMs = 5000): Promise<void> {

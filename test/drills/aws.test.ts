@@ -277,6 +277,26 @@ describe('AWS drill (fakes that behave like AWS)', () => {
     expect(t).toMatchObject({ host: '127.0.0.1', port: 15432, serverName: `${TEMP}.abcdefghij12.eu-west-1.rds.amazonaws.com` });
   });
 
+  it('--tunnel-via: a port-forward to the source in the preflight, and to the temporary instance only once it is ready (SSM ends idle sessions)', async () => {
+    const rds = new FakeRds();
+    const events: string[] = [];
+    const tunnel = {
+      open: async (remote: string, port: number) => {
+        events.push(`open ${remote}:${port} (temp ${rds.status(TEMP) ?? 'absent'}, password pending ${Boolean(rds.instances.get(TEMP)?.PendingModifiedValues)})`);
+        return { host: '127.0.0.1', port: 15500 + events.length, close: async () => void events.push(`close ${remote}`) };
+      },
+    };
+    const reached: string[] = [];
+    let t!: VerifyTarget;
+    const r = await runAwsDrill(opts(rds, { tunnel, preflight: { reach: async (h, p) => void reached.push(`${h}:${p}`) }, verify: async (x) => ((t = x), okVerification()) }));
+    expect(r.failures).toEqual([]);
+    const src = 'pgkit-prod.abcdefghij12.eu-west-1.rds.amazonaws.com';
+    const tmp = `${TEMP}.abcdefghij12.eu-west-1.rds.amazonaws.com`;
+    expect(events).toEqual([`open ${src}:5432 (temp absent, password pending false)`, `close ${src}`, `open ${tmp}:5432 (temp available, password pending false)`, `close ${tmp}`]);
+    expect(reached).toEqual(['127.0.0.1:15501']);
+    expect(t).toMatchObject({ host: '127.0.0.1', port: 15503, serverName: tmp });
+  });
+
   it('an instance that ends in a failed state fails the drill, names the state, and is deleted', async () => {
     const rds = new FakeRds({ restoreEndsIn: 'incompatible-parameters' });
     const r = await runAwsDrill(opts(rds, { verify: async () => expect.fail('must not verify') }));
