@@ -47,6 +47,8 @@ export type AwsRestoreSource =
 /** Writes marker rows on the SOURCE (pgkit_drill.markers): the one write the drill makes to production. */
 export interface MarkerSource {
   write(runId: string, seq: number): Promise<Marker>;
+  /** Called once both rows are written (the connection to production is not kept through the restore). */
+  close?(): Promise<void>;
 }
 
 export type TlsMode = { ca: string } | { insecure: true };
@@ -395,11 +397,15 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
     let target: Date | null = explicitTime ?? null;
     if (o.markers && !explicitTime && !backupSource) {
       const gap = o.markerGapMs ?? 2000;
-      markers.push(await o.markers.write(runId, 1));
-      await sleep(gap);
-      target = now();
-      await sleep(gap);
-      markers.push(await o.markers.write(runId, 2));
+      try {
+        markers.push(await o.markers.write(runId, 1));
+        await sleep(gap);
+        target = now();
+        await sleep(gap);
+        markers.push(await o.markers.write(runId, 2));
+      } finally {
+        await o.markers.close?.();
+      }
       log(`  markers written; target ${target.toISOString()}; waiting for the latest restorable time to pass the second marker`);
       const until = Date.now() + (o.markerWaitMs ?? 15 * 60_000);
       for (;;) {
@@ -779,6 +785,7 @@ export function pgMarkerSource(connect: () => Promise<pg.Client>): MarkerSource 
     async write(runId, seq) {
       if (!client) {
         client = await connect();
+        client.on('error', () => {}); // a dropped idle connection must not crash the drill; the next query fails instead
         await ensureDrillTables(client);
       }
       const sentAt = Date.now();

@@ -70,7 +70,9 @@ describe('AWS drill (fakes that behave like AWS)', () => {
     const rds = new FakeRds();
     const seen: Array<{ t: VerifyTarget; markers: Marker[]; target: Date | null; pending: unknown; status: string | null }> = [];
     let seq = 0;
+    let closed = 0;
     const markers = {
+      close: async () => void closed++,
       write: async (_run: string, s: number): Promise<Marker> => {
         seq++;
         const at = Date.now();
@@ -93,6 +95,7 @@ describe('AWS drill (fakes that behave like AWS)', () => {
     expect(r.failures).toEqual([]);
     expect(r.ok).toBe(true);
     expect(seq).toBe(2);
+    expect(closed).toBe(1); // the connection to production is closed before the restore
     const restore = rds.calls.find((c) => c.command === 'RestoreDBInstanceToPointInTime')!.input;
     expect(restore).toMatchObject({
       SourceDBInstanceIdentifier: 'pgkit-prod',
