@@ -320,9 +320,11 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
     // ---- preflight ----
     const check = (name: string, ok: boolean, detail: string) => result.preflight.push({ check: name, ok, detail });
     const idProblem = instanceIdProblem(tempId);
-    check('temporary instance name', !idProblem && tempId !== o.sourceInstanceId, idProblem ?? (tempId === o.sourceInstanceId ? 'equals the source' : tempId));
-    if (!tempId.startsWith(`${o.sourceInstanceId}-drill-`)) result.warnings.push(`${tempId} does not start with ${o.sourceInstanceId}-drill-: the drill policy (infra/drillAccess.ts) allows restoring into, changing and deleting only such names`);
-    if (!idProblem && tempId !== o.sourceInstanceId) {
+    // Identifiers are not case-sensitive (RDS API reference, DescribeDBInstances DBInstanceIdentifier).
+    const sameAsSource = tempId.toLowerCase() === o.sourceInstanceId.toLowerCase();
+    check('temporary instance name', !idProblem && !sameAsSource, idProblem ?? (sameAsSource ? 'equals the source' : tempId));
+    if (!tempId.toLowerCase().startsWith(`${o.sourceInstanceId.toLowerCase()}-drill-`)) result.warnings.push(`${tempId} does not start with ${o.sourceInstanceId}-drill-: the drill policy (infra/drillAccess.ts) allows restoring into, changing and deleting only such names`);
+    if (!idProblem && !sameAsSource) {
       const existing = await describe(tempId);
       check('temporary instance name unused', !existing, existing ? `${tempId} already exists (${existing.DBInstanceStatus}): choose another --temp-id; the drill never touches an instance it did not create` : 'free');
     }
@@ -650,7 +652,7 @@ export async function runAwsDrill(o: AwsDrillOptions): Promise<AwsDrillResult> {
         result.cleanup.deleted = true;
         return;
       }
-      if (tag(db, TAG_RUN) !== runId || tempId === o.sourceInstanceId) {
+      if (tag(db, TAG_RUN) !== runId || tempId.toLowerCase() === o.sourceInstanceId.toLowerCase()) {
         result.cleanup.error = `${tempId} does not carry ${TAG_RUN}=${runId}: not deleting an instance this run cannot prove it created`;
         result.failures.push(`clean-up refused: ${result.cleanup.error}`);
         return;

@@ -140,14 +140,14 @@ describe('AWS drill (fakes that behave like AWS)', () => {
   });
 
   it('a name that exists before the call is refused and nothing is deleted (the source included)', async () => {
-    for (const temp of ['pgkit-prod', 'pgkit-staging']) {
+    for (const temp of ['pgkit-prod', 'PGKIT-PROD', 'pgkit-staging']) {
       const rds = new FakeRds({ instances: [sourceInstance({ DeletionProtection: false }), sourceInstance({ DBInstanceIdentifier: 'pgkit-staging', DBInstanceArn: instanceArn('pgkit-staging'), DeletionProtection: false })] });
       const r = await runAwsDrill(opts(rds, { tempInstanceId: temp }));
       expect(r.ok).toBe(false);
       expect(r.failures[0]).toMatch(/preflight failed, nothing was restored/);
       expect(rds.names()).not.toContain('RestoreDBInstanceToPointInTime');
       expect(rds.names()).not.toContain('DeleteDBInstance');
-      expect(rds.instances.has(temp)).toBe(true);
+      expect(rds.instances.has(temp.toLowerCase())).toBe(true);
       expect(r.created).toBe(false);
       expect(renderAwsMarkdown(r)).toMatch(/not created by this run/);
     }
