@@ -3,11 +3,14 @@
 // as it was (it restored under a taken name and then deleted that instance, logged in with the source's
 // secret, listed only the first page of recovery points of any vault, said "deleted" while a restore job
 // still ran, etc.).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DescribeDBInstancesCommand, ModifyDBInstanceCommand, RestoreDBInstanceToPointInTimeCommand } from '@aws-sdk/client-rds';
 import { StartRestoreJobCommand } from '@aws-sdk/client-backup';
 import { runAwsDrill, renderAwsMarkdown, TAG_RUN, type AwsDrillOptions, type AwsVerification, type VerifyTarget } from '../../src/drills/aws.js';
 import type { Marker } from '../../src/drills/verify.js';
+import { repoRoot } from '../../src/config.js';
 import { AwsError, FakeBackup, FakeRds, instanceArn, sourceInstance, validateCommandShape } from './awsFakes.js';
 
 const okVerification = (over: Partial<AwsVerification> = {}): AwsVerification => ({
@@ -39,9 +42,6 @@ const base = (rds: FakeRds, over: Partial<AwsDrillOptions> = {}): AwsDrillOption
   ...over,
 });
 // A syntactically valid certificate for the CA preflight (the fixture the infra tests use).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '../../src/config.js';
 const CA = readFileSync(join(repoRoot, 'test/infra/fixtures/fake-rds-ca-bundle.pem'), 'utf8');
 const opts = (rds: FakeRds, over: Partial<AwsDrillOptions> = {}) => base(rds, { tls: { ca: CA }, ...over });
 
