@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundleChecksum, loadMigrations } from "../src/migrate/index.js";
 import { loadConfig, projectRoot as repoRoot } from "./config.js";
+import { withDrillAccess } from "./drillAccess.js";
 import { createStack, type StackOutputs } from "./stack.js";
 
 const sqlDir = join(repoRoot, "sql");
@@ -37,11 +38,11 @@ function readRdsCaBundle(path: string | undefined): string {
 export default async function program(): Promise<StackOutputs> {
   const cfg = loadConfig(); // fails preview with the key and allowed values when config is wrong
   const files = await loadMigrations(sqlDir);
-  return createStack(cfg, {
+  return withDrillAccess(createStack(cfg, {
     repoRoot,
     sqlDir,
     bundle: { checksum: bundleChecksum(files), files: files.map((f) => f.name) },
     localAdminPassword: () => readLocalAdminPassword(cfg.local.secretsFile), // wrapped in pulumi.secret by the stack
     rdsCaBundle: () => readRdsCaBundle(cfg.databaseObjects.caBundlePath),
-  });
+  }));
 }

@@ -170,6 +170,9 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
 
   return {
     target: "aws",
+    // The restore drill's source (npm run drill:aws --instance; infra/drillAccess.ts scopes its policy to it).
+    instanceId: database.instanceId,
+    instanceArn: database.instanceArn,
     directEndpoint: pulumi.interpolate`${database.address}:${database.port}`,
     pooledEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
     // Public: clients connect with sslmode=verify-full and this file as sslrootcert.

@@ -60,9 +60,10 @@ export async function tableState(c: Queryable, name: string): Promise<TableState
   return { name, rows: Number(r.rows[0].rows), checksum: r.rows[0].checksum };
 }
 
-export async function snapshot(c: Queryable, opts: { schemas?: readonly string[] } = {}): Promise<DatabaseSnapshot> {
+/** `contents: false` reads the catalogs only (table names, no row counts or checksums): safe on production. */
+export async function snapshot(c: Queryable, opts: { schemas?: readonly string[]; contents?: boolean } = {}): Promise<DatabaseSnapshot> {
   const tables: TableState[] = [];
-  for (const name of await coreTables(c, opts.schemas ?? CORE_SCHEMAS)) tables.push(await tableState(c, name));
+  for (const name of await coreTables(c, opts.schemas ?? CORE_SCHEMAS)) tables.push(opts.contents === false ? { name, rows: 0, checksum: '' } : await tableState(c, name));
 
   const roles = await c.query<RoleState>(
     `SELECT r.rolname AS name,
