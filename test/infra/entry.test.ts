@@ -86,6 +86,27 @@ describe("entry refuses bad config at preview", () => {
     expect(run.error).toMatch(/pgkit:rdsCaBundlePath: .*nonexistent-bundle\.pem does not exist; download it: .*truststore\.pki\.rds\.amazonaws\.com/);
   });
 
+  // The program reads the running primary's version through the RDS data sources (mocked: getInstances/getInstance)
+  // before registering anything, so `pulumi preview` itself fails (infra/engineUpgrade.ts).
+  it("a major version change fails at preview with what to do, unless pgkit:allowMajorVersionUpgrade is set", () => {
+    const ca = { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE };
+    const refused = runEntry("dev", { ...ca, "pgkit:engineVersion": "17" }, { deployedEngineVersion: "16.5" });
+    expect(refused.error).toContain("pgkit:engineVersion: pgkit-dev runs PostgreSQL 16.5 and the config asks for 17: a major version upgrade");
+    expect(refused.error).toContain("DROP EVENT TRIGGER pgkit_assign_owner");
+    expect(refused.error).toContain("pulumi config set pgkit:allowMajorVersionUpgrade true");
+    expect(refused.resources).toBeUndefined(); // nothing registered
+    const allowed = runEntry("dev", { ...ca, "pgkit:engineVersion": "17", "pgkit:allowMajorVersionUpgrade": "true" }, { deployedEngineVersion: "16.5" });
+    expect(allowed.error, allowed.stderr).toBeUndefined();
+    expect(allowed.resources?.find((r) => r.name === "pgkit-primary")?.inputs).toMatchObject({ engineVersion: "17", allowMajorVersionUpgrade: true });
+    // the committed dev file ("16") against a running 16.x is no change at all
+    expect(runEntry("dev", ca, { deployedEngineVersion: "16.6" }).error).toBeUndefined();
+  });
+
+  it("a minor below the running one (RDS moved it forward) fails at preview", () => {
+    const run = runEntry("dev", { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE, "pgkit:engineVersion": "16.5" }, { deployedEngineVersion: "16.8" });
+    expect(run.error).toContain("pgkit:engineVersion: 16.5 is below the running pgkit-dev (PostgreSQL 16.8");
+  });
+
   it("the local stack says to run npm start when its secrets file is missing", () => {
     const run = runEntry("local", { "pgkit:localSecretsFile": "/nonexistent/secrets.json" });
     expect(run.error).toMatch(/does not exist; run `npm start` first/);
