@@ -2,7 +2,7 @@
 // `nodeargs` loader flags, ESM import, default export awaited), under mocks, for each example stack.
 // The SqlBundle's serialized provider captured here is the text the engine would receive; the
 // applier test runs that very text against a real PostgreSQL.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,6 +23,22 @@ describe("package.json engines", () => {
     expect(floor, `engines.node = ${pkg.engines?.node}`).not.toBeNull();
     const [major, minor] = [Number(floor?.[1]), Number(floor?.[2] ?? 0)];
     expect(major > 20 || (major === 20 && minor >= 6), `engines.node = ${pkg.engines?.node}`).toBe(true);
+  });
+});
+
+describe("provider plugins", () => {
+  // The language host reports no plugin for this program (it searches node_modules below infra/, the folder of
+  // main, and there is none), so an air-gapped CI installs them by hand from the list in docs/pulumi.md: it must
+  // name every resource package in node_modules at its installed version.
+  it("docs/pulumi.md lists every provider plugin at the version in node_modules", () => {
+    const installed = readdirSync(join(repoRoot, "node_modules", "@pulumi"))
+      .map((d) => JSON.parse(readFileSync(join(repoRoot, "node_modules", "@pulumi", d, "package.json"), "utf8")) as { pulumi?: { resource?: boolean; name?: string; version?: string } })
+      .filter((p) => p.pulumi?.resource)
+      .map((p) => `pulumi plugin install resource ${p.pulumi?.name} ${p.pulumi?.version}`)
+      .sort();
+    const documented = readFileSync(join(repoRoot, "docs", "pulumi.md"), "utf8").match(/^pulumi plugin install resource .+$/gm) ?? [];
+    expect(installed.length).toBeGreaterThan(0);
+    expect([...documented].sort()).toEqual(installed);
   });
 });
 
