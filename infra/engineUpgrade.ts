@@ -42,7 +42,8 @@ export function engineChangeProblem(deployed: string, cfg: StackConfig): string 
 /** The running primary's engine version, or undefined before the first deployment. */
 export async function deployedEngineVersion(environment: string): Promise<string | undefined> {
   const id = primaryIdentifier(environment);
-  // getInstances answers an empty list for an instance that does not exist; getInstance would fail on it.
+  // getInstances (DescribeDBInstances with the db-instance-id filter, RDS API reference) answers an empty list for an
+  // instance that does not exist; getInstance (DescribeDBInstances by identifier) would fail with DBInstanceNotFound.
   const found = await aws.rds.getInstances({ filters: [{ name: "db-instance-id", values: [id] }] });
   if (!found.instanceIdentifiers.includes(id)) return undefined;
   return (await aws.rds.getInstance({ dbInstanceIdentifier: id })).engineVersion;
