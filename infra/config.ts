@@ -60,12 +60,16 @@ export interface DatabaseConfig {
   maintenanceWindow: string;
   deletionProtection: boolean;
   performanceInsightsRetentionDays: number;
+  /** CloudWatch Database Insights: standard, or advanced (needs Performance Insights retention of at least 465 days). */
+  databaseInsightsMode: "standard" | "advanced";
   monitoringIntervalSeconds: number;
   slowQueryMs: number;
   maxConnections?: number;
   databaseName: string;
   adminCidr?: string;
   bastion: boolean;
+  /** Lets `pulumi up` move the instance to another PostgreSQL major (off: a major change fails at preview, see infra/engineUpgrade.ts). */
+  allowMajorVersionUpgrade: boolean;
 }
 
 export interface PoolerConfig {
@@ -80,6 +84,11 @@ export interface PoolerConfig {
   resetAfterTransaction: boolean;
   /** Security groups whose members may connect to the pooler, besides the program's own client group. */
   clientSecurityGroupIds: string[];
+  /**
+   * Pull the image from Docker Hub through an ECR pull-through cache rule (Docker Hub requires credentials: a
+   * Secrets Manager secret whose name starts with `ecr-pullthroughcache/`) instead of anonymously via the NAT.
+   */
+  pullThroughCache?: { credentialArn: string };
 }
 
 export interface BackupConfig {
@@ -166,13 +175,17 @@ export const CONFIG_KEYS = [
   "maintenanceWindow",
   "deletionProtection",
   "performanceInsightsRetentionDays",
+  "databaseInsightsMode",
   "monitoringIntervalSeconds",
   "slowQueryMs",
   "maxConnections",
   "databaseName",
   "adminCidr",
   "bastion",
+  "allowMajorVersionUpgrade",
   "pgbouncerImage",
+  "poolerPullThroughCache",
+  "poolerDockerHubCredentialArn",
   "poolerDesiredCount",
   "poolerCpu",
   "poolerMemory",
@@ -273,6 +286,11 @@ export function parseConfig(raw: RawConfig): StackConfig {
     problems.push("pgkit:privateSubnetIds: must list at least 2 subnets in different AZs (RDS and the pooler span AZs)");
   }
   const vpcCidr = r.match("vpcCidr", CIDR, "an IPv4 CIDR like 10.40.0.0/16") ?? "10.40.0.0/16";
+  if (vpcId === undefined && raw.vpcCidr !== undefined && CIDR.test(raw.vpcCidr) && !isSlash16(raw.vpcCidr)) {
+    // A created VPC is cut into /20 subnets at third octets 0, 16, ... 128 (infra/network.ts): that needs the whole
+    // /16 (the largest VPC AWS allows, Amazon VPC User Guide, "VPC CIDR blocks": netmask /16 to /28), aligned on it.
+    problems.push(`pgkit:vpcCidr: invalid value '${raw.vpcCidr}' (allowed: a /16 with its last two octets 0, like 10.40.0.0/16: the created VPC is split into /20 subnets; for a smaller VPC create it yourself and set pgkit:vpcId and pgkit:privateSubnetIds)`);
+  }
   const azCount = r.oneOf("azCount", ["2", "3"] as const, "2") === "3" ? 3 : 2;
 
   // Database
@@ -302,7 +320,14 @@ export function parseConfig(raw: RawConfig): StackConfig {
   if (prod && !deletionProtection) {
     problems.push("pgkit:deletionProtection: must be true when pgkit:environment is prod (allowed values in prod: true)");
   }
-  const performanceInsightsRetentionDays = r.intIn("performanceInsightsRetentionDays", [7, 31, 93, 186, 372, 731], 7);
+  // 7 (free), a whole number of 31-day months up to 23, or 731 (AWS::RDS::DBInstance PerformanceInsightsRetentionPeriod).
+  const performanceInsightsRetentionDays = r.intIn("performanceInsightsRetentionDays", PI_RETENTION_DAYS, 7);
+  const databaseInsightsMode = r.oneOf("databaseInsightsMode", ["standard", "advanced"] as const, "standard");
+  if (databaseInsightsMode === "advanced" && performanceInsightsRetentionDays < 465) {
+    // "To enable the Advanced mode of Database Insights, you must enable Performance Insights and set the Performance
+    // Insights retention period to at least 465 days (15 months)" (RDS User Guide, "Considerations for Database Insights for Amazon RDS").
+    problems.push(`pgkit:databaseInsightsMode: advanced needs pgkit:performanceInsightsRetentionDays of at least 465 (got ${performanceInsightsRetentionDays}; allowed: 465, 496, ... 713, 731)`);
+  }
   const monitoringIntervalSeconds = r.intIn("monitoringIntervalSeconds", [1, 5, 10, 15, 30, 60], 60);
   const slowQueryMs = r.int("slowQueryMs", 50, 60000, 500);
   const maxConnections = r.optionalInt("maxConnections", 50, 5000);
@@ -312,6 +337,7 @@ export function parseConfig(raw: RawConfig): StackConfig {
     problems.push("pgkit:adminCidr: must not be a /0 (allowed: a private IPv4 CIDR such as your VPN range)");
   }
   const bastion = r.bool("bastion", false);
+  const allowMajorVersionUpgrade = r.bool("allowMajorVersionUpgrade", false);
 
   // Pooler
   const image = r.match("pgbouncerImage", /^[\w.\-/:]+@sha256:[0-9a-f]{64}$/, "an image reference pinned by digest (repo[:tag]@sha256:<64 hex>)") ?? DEFAULT_PGBOUNCER_IMAGE;
@@ -323,6 +349,19 @@ export function parseConfig(raw: RawConfig): StackConfig {
   const maxDbConnections = r.int("poolerMaxDbConnections", 10, 5000, 80);
   const resetAfterTransaction = r.bool("poolerResetAfterTransaction", false);
   const clientSecurityGroupIds = r.list("poolerClientSecurityGroupIds", /^sg-[0-9a-f]{8,17}$/, "security group ids like sg-0123abcd") ?? [];
+  const pullThrough = r.bool("poolerPullThroughCache", false);
+  // CreatePullThroughCacheRule credentialArn pattern (Amazon ECR API reference): the secret's name starts with ecr-pullthroughcache/.
+  const credentialArn = r.match(
+    "poolerDockerHubCredentialArn",
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache\/[A-Za-z0-9/_+=.@-]+$/,
+    "the ARN of a Secrets Manager secret named ecr-pullthroughcache/<name> holding a Docker Hub username and accessToken",
+  );
+  if (pullThrough && !credentialArn && raw.poolerDockerHubCredentialArn === undefined) {
+    problems.push("pgkit:poolerDockerHubCredentialArn: missing (allowed: required with pgkit:poolerPullThroughCache true: ECR's pull-through cache needs Docker Hub credentials, a Secrets Manager secret named ecr-pullthroughcache/<name>)");
+  }
+  if (pullThrough && /^[a-z0-9-]+\.[a-z0-9.-]+(:\d+)?\//.test(image)) {
+    problems.push(`pgkit:pgbouncerImage: '${image}' names a registry; with pgkit:poolerPullThroughCache the image must be a Docker Hub reference (like edoburu/pgbouncer:tag@sha256:...)`);
+  }
 
   // Backups
   const dailyRetentionDays = r.int("backupDailyRetentionDays", 7, 35, 35);
@@ -393,14 +432,16 @@ export function parseConfig(raw: RawConfig): StackConfig {
       maintenanceWindow,
       deletionProtection,
       performanceInsightsRetentionDays,
+      databaseInsightsMode,
       monitoringIntervalSeconds,
       slowQueryMs,
       maxConnections,
       databaseName,
       adminCidr,
       bastion,
+      allowMajorVersionUpgrade,
     },
-    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction, clientSecurityGroupIds },
+    pooler: { image, desiredCount, cpu, memory, defaultPoolSize, maxClientConn, maxDbConnections, resetAfterTransaction, clientSecurityGroupIds, pullThroughCache: pullThrough && credentialArn ? { credentialArn } : undefined },
     backups: { dailyRetentionDays, weeklyRetentionDays, monthlyRetentionDays, copyRegion, dumpsColdAfterDays, dumpsExpireAfterDays, vaultLockMode, dumpsObjectLockDays, dumpsObjectLockMode },
     monitoring: { alarmEmail },
     databaseObjects: { manage, host, port, sslMode, caBundlePath },
@@ -410,6 +451,9 @@ export function parseConfig(raw: RawConfig): StackConfig {
 }
 
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(\d|[12]\d|3[0-2])$/;
+/** A /16 on its boundary (a.b.0.0/16). */
+const isSlash16 = (cidr: string): boolean => /^\d+\.\d+\.0\.0\/16$/.test(cidr);
+const PI_RETENTION_DAYS = [7, ...Array.from({ length: 23 }, (_, i) => 31 * (i + 1)), 731];
 
 /** Small helper that turns each bad value into one message naming the key and what is allowed. */
 class Reader {

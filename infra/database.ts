@@ -73,10 +73,19 @@ export class Database extends pulumi.ComponentResource {
   readonly replicaIds: pulumi.Output<string[]>;
   readonly masterSecretArn: pulumi.Output<string>;
   readonly masterUsername = MASTER_USERNAME;
+  /** The primary's `postgresql` log export group (the scheduled-job failure filter reads it). */
+  readonly postgresqlLogGroupName: pulumi.Output<string>;
+  /** The primary's DbiResourceId, the part of an `rds-db:connect` ARN that names the instance. */
+  readonly resourceId: pulumi.Output<string>;
+  readonly parameterGroupName: pulumi.Output<string>;
+  /** Parameters that take effect only after a reboot (applyMethod pending-reboot). */
+  readonly staticParameters: string[];
   readonly databaseName: string;
   readonly instance: aws.rds.Instance;
   private readonly name: string;
   private readonly securityGroup: aws.ec2.SecurityGroup;
+  private readonly accountId: pulumi.Output<string>;
+  private readonly region: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgkit:infra:Database", name, {}, opts);
@@ -87,6 +96,11 @@ export class Database extends pulumi.ComponentResource {
     const identifier = `${name}-${environment}`;
     const caller = aws.getCallerIdentityOutput({}, { parent: this });
     const region = aws.getRegionOutput({}, { parent: this });
+    this.accountId = caller.accountId;
+    this.region = region.region;
+    // Confused-deputy guard for service principals acting for this account only (IAM User Guide, "The confused
+    // deputy problem": aws:SourceAccount / aws:SourceArn in resource and trust policies).
+    const fromThisAccount = { StringEquals: { "aws:SourceAccount": caller.accountId } };
 
     // One customer-managed key for the instance, its snapshots, Performance Insights, the secrets,
     // the backup vault and the dump bucket: revoking it revokes every copy of the data.
@@ -105,20 +119,39 @@ export class Database extends pulumi.ComponentResource {
             Resource: "*",
           },
           {
-            // CloudWatch alarms publish to the encrypted SNS topic.
-            Sid: "CloudWatchAlarmsToSns",
+            // CloudWatch alarms and RDS event notifications publish to the encrypted SNS topic (Amazon SNS Developer
+            // Guide, "Enable compatibility between event sources from AWS services and encrypted topics"), for this
+            // account's alarms and instances only.
+            Sid: "AlarmsAndRdsEventsToSns",
             Effect: "Allow",
-            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Principal: { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+            Condition: fromThisAccount,
+          },
+          {
+            // EventBridge delivers the failed-backup-job rule's events to the encrypted topic. No aws:SourceAccount
+            // here: EventBridge's delivery to an encrypted topic is not documented to carry it, and a condition the
+            // request lacks would drop every notification silently; the topic policy limits sns:Publish to the rule.
+            Sid: "EventBridgeToSns",
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
             Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
             Resource: "*",
           },
           {
-            // RDS log exports write to KMS-encrypted log groups.
+            // RDS log exports (and the pooler's logs) write to KMS-encrypted log groups of this account and region
+            // only: CloudWatch Logs passes the log group's ARN as encryption context (CloudWatch Logs User Guide,
+            // "Encrypt log data in CloudWatch Logs using AWS Key Management Service", key policy with
+            // kms:EncryptionContext:aws:logs:arn).
             Sid: "CloudWatchLogs",
             Effect: "Allow",
             Principal: { Service: pulumi.interpolate`logs.${region.region}.amazonaws.com` },
             Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             Resource: "*",
+            Condition: {
+              ArnLike: { "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:aws:logs:${region.region}:${caller.accountId}:log-group:*` },
+            },
           },
         ],
       }),
@@ -170,10 +203,20 @@ export class Database extends pulumi.ComponentResource {
       );
     const logGroups = exportLogGroups(name, identifier);
 
+    // Enhanced monitoring assumes this role for this account's instances only (RDS User Guide, "Setting up and
+    // enabling Enhanced Monitoring", confused deputy prevention: aws:SourceArn and aws:SourceAccount in the trust policy).
     const monitoringRole = new aws.iam.Role(`${name}-monitoring`, {
-      assumeRolePolicy: JSON.stringify({
+      assumeRolePolicy: pulumi.jsonStringify({
         Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        Statement: [{
+          Effect: "Allow",
+          Principal: { Service: "monitoring.rds.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: {
+            StringEquals: { "aws:SourceAccount": caller.accountId },
+            ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:aws:rds:${region.region}:${caller.accountId}:db:${identifier}*` },
+          },
+        }],
       }),
       tags,
     }, { parent: this });
@@ -186,6 +229,8 @@ export class Database extends pulumi.ComponentResource {
       performanceInsightsEnabled: true,
       performanceInsightsKmsKeyId: key.arn,
       performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
+      // CloudWatch Database Insights (standard, or advanced with retention >= 465 days: checked in infra/config.ts).
+      databaseInsightsMode: config.databaseInsightsMode,
       monitoringInterval: config.monitoringIntervalSeconds,
       monitoringRoleArn: monitoringRole.arn,
       enabledCloudwatchLogsExports: [...LOG_EXPORTS],
@@ -201,14 +246,22 @@ export class Database extends pulumi.ComponentResource {
       engineVersion: config.engineVersion,
       // Minor upgrades in the maintenance window; majors are a deliberate config change.
       autoMinorVersionUpgrade: true,
-      allowMajorVersionUpgrade: false,
+      // Off unless pgkit:allowMajorVersionUpgrade: a major change otherwise fails at preview (infra/engineUpgrade.ts).
+      allowMajorVersionUpgrade: config.allowMajorVersionUpgrade,
       instanceClass: config.instanceClass,
       storageType: "gp3",
       allocatedStorage: config.allocatedStorageGb,
       maxAllocatedStorage: config.maxAllocatedStorageGb,
       storageEncrypted: true,
       kmsKeyId: key.arn,
-      // The database itself is created by the DatabaseObjects component (so local and AWS match).
+      // The database exists from the start: cron.database_name names it (parameterGroupValues), and pg_cron's
+      // launcher, a background worker connecting to that database, fails and is restarted by the postmaster every
+      // second while it is missing (pg_cron src/pg_cron.c: bgw_restart_time = 1). RDS creates it with the instance
+      // (RDS API reference, CreateDBInstance DBName: "the name of the database to create when the DB instance is
+      // created"); DatabaseObjects no longer creates it. db_name forces a new instance in the provider
+      // (terraform-provider-aws internal/service/rds/instance.go, ForceNew), so it is in ignoreChanges: a stack
+      // created before keeps its instance (and its database, made by the former DatabaseObjects).
+      dbName: config.databaseName,
       username: MASTER_USERNAME,
       manageMasterUserPassword: true, // RDS keeps (and rotates) it in Secrets Manager; never in state
       masterUserSecretKmsKeyId: key.arn,
@@ -231,7 +284,7 @@ export class Database extends pulumi.ComponentResource {
       applyImmediately: !prod,
       ...observability,
       tags,
-    }, { parent: this, dependsOn: [...logGroups, monitoringAttachment], protect: prod });
+    }, { parent: this, dependsOn: [...logGroups, monitoringAttachment], protect: prod, ignoreChanges: ["dbName"] });
 
     const replicas: aws.rds.Instance[] = [];
     for (let i = 0; i < config.readReplicas; i++) {
@@ -262,6 +315,10 @@ export class Database extends pulumi.ComponentResource {
       );
     }
 
+    this.parameterGroupName = parameterGroup.name;
+    this.staticParameters = Object.entries(parameterGroupValues(config)).filter(([, p]) => p.applyMethod === "pending-reboot").map(([k]) => k);
+    this.postgresqlLogGroupName = logGroups[LOG_EXPORTS.indexOf("postgresql")].name;
+    this.resourceId = this.instance.resourceId;
     this.instanceId = this.instance.identifier;
     this.instanceArn = this.instance.arn;
     this.address = this.instance.address;
@@ -280,6 +337,23 @@ export class Database extends pulumi.ComponentResource {
       masterSecretArn: this.masterSecretArn,
       replicaAddresses: this.replicaAddresses,
     });
+  }
+
+  /**
+   * IAM database authentication for `dbUser` (a role granted rds_iam): the `rds-db:connect` ARN of that user on the
+   * primary, and a policy allowing it, for the operators' roles to attach (RDS User Guide, "Creating and using an IAM
+   * policy for IAM database access": arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<db user>).
+   */
+  iamAuth(dbUser: string): { userArn: pulumi.Output<string>; policyArn: pulumi.Output<string> } {
+    const userArn = pulumi.interpolate`arn:aws:rds-db:${this.region}:${this.accountId}:dbuser:${this.resourceId}/${dbUser}`;
+    const policy = new aws.iam.Policy(`${this.name}-iam-connect-${dbUser}`, {
+      description: `rds-db:connect as ${dbUser} to ${this.name} (IAM database authentication)`,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "rds-db:connect", Resource: userArn }],
+      }),
+    }, { parent: this });
+    return { userArn, policyArn: policy.arn };
   }
 
   /** Admits PostgreSQL traffic from one security group (the pooler's, the bastion's). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { bundleChecksum, loadMigrations } from "../src/migrate/index.js";
 import { loadConfig, projectRoot as repoRoot } from "./config.js";
 import { withDrillAccess } from "./drillAccess.js";
+import { checkEngineVersionChange } from "./engineUpgrade.js";
 import { createStack, type StackOutputs } from "./stack.js";
 
 const sqlDir = join(repoRoot, "sql");
@@ -37,6 +38,7 @@ function readRdsCaBundle(path: string | undefined): string {
 
 export default async function program(): Promise<StackOutputs> {
   const cfg = loadConfig(); // fails preview with the key and allowed values when config is wrong
+  await checkEngineVersionChange(cfg); // a major upgrade (or a downgrade) fails preview, saying what to do
   const files = await loadMigrations(sqlDir);
   return withDrillAccess(createStack(cfg, {
     repoRoot,

@@ -10,6 +10,10 @@ export interface MonitoringArgs {
   kmsKeyArn: pulumi.Input<string>;
   instanceId: pulumi.Input<string>;
   replicaIds: pulumi.Input<string>[];
+  /** The primary's `postgresql` log export group, where the scheduled jobs' failure line lands. */
+  postgresqlLogGroupName: pulumi.Input<string>;
+  /** The instances' parameter group: its configuration changes are notified (a static one waits for a reboot). */
+  parameterGroupName: pulumi.Input<string>;
   allocatedStorageGb: number;
   /** The storage autoscaling ceiling (pgkit:maxAllocatedStorageGb). */
   maxAllocatedStorageGb: number;
@@ -27,6 +31,34 @@ export interface MonitoringArgs {
 
 const GiB = 1024 ** 3;
 
+/**
+ * CloudWatch Logs filter pattern for the line a failed scheduled job writes: ops.job_fail (sql/definitions/ops.job_fail.sql)
+ * raises `RAISE WARNING 'pgkit job % failed: % (%)'`, which PostgreSQL logs as `…WARNING:  pgkit job <job> failed:
+ * <error> (<sqlstate>)` after the log_line_prefix. Quoted terms, all of which must appear, case-sensitive (CloudWatch Logs
+ * User Guide, "Filter pattern syntax for metric filters…", "Matching terms in unstructured log events"). `WARNING:` keeps
+ * out the DDL of ops.job_fail itself, which `log_statement = ddl` logs when the bundle is applied (`RAISE WARNING 'pgkit
+ * job % failed: …'`: no colon after WARNING). test/infra/job-failure-filter.test.ts matches it against the lines a real
+ * failing job and that DDL write on the local server.
+ */
+export const JOB_FAILURE_FILTER_PATTERN = '"WARNING:" "pgkit job" "failed:"';
+/** One namespace per environment, so two stacks in one account never add to each other's count. */
+export const jobFailureMetric = (environment: string) => ({ namespace: `pgkit/${environment}`, name: "ScheduledJobFailures" });
+
+/**
+ * RDS event categories notified for the instances (RDS User Guide, "Amazon RDS event categories and event messages",
+ * source type db-instance): everything that needs a person, not the daily backup notices.
+ */
+export const RDS_INSTANCE_EVENT_CATEGORIES = [
+  "availability", "configuration change", "deletion", "failover", "failure", "low storage", "maintenance", "notification", "read replica", "recovery", "restoration",
+];
+
+/**
+ * AWS Backup job states that mean a recovery point is missing (AWS Backup Developer Guide, "Amazon EventBridge events":
+ * detail-type "Backup Job State Change" / "Copy Job State Change", detail.state). EXPIRED: the job never started within
+ * its start window.
+ */
+export const FAILED_BACKUP_JOB_STATES = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
+
 export class Monitoring extends pulumi.ComponentResource {
   readonly topicArn: pulumi.Output<string>;
   readonly dashboardName: pulumi.Output<string>;
@@ -37,11 +69,67 @@ export class Monitoring extends pulumi.ComponentResource {
     const { tags, pooler } = args;
     const region = aws.getRegionOutput({}, { parent: this });
 
+    const caller = aws.getCallerIdentityOutput({}, { parent: this });
     const topic = new aws.sns.Topic(`${name}-alerts`, { kmsMasterKeyId: args.kmsKeyArn, tags }, { parent: this });
     if (args.config.alarmEmail) {
       new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.config.alarmEmail }, { parent: this });
     }
     this.topicArn = topic.arn;
+
+    // AWS Backup jobs that fail, abort or never start, through EventBridge to the topic.
+    const backupFailures = new aws.cloudwatch.EventRule(`${name}-backup-job-failed`, {
+      description: `pgkit ${args.environment}: AWS Backup or copy job failed, aborted or expired`,
+      eventPattern: JSON.stringify({
+        source: ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        detail: { state: FAILED_BACKUP_JOB_STATES },
+      }),
+      tags,
+    }, { parent: this });
+    new aws.cloudwatch.EventTarget(`${name}-backup-job-failed`, { rule: backupFailures.name, arn: topic.arn }, { parent: this });
+
+    // The topic's policy replaces SNS's default one, so it restates it (the account's own principals) and adds the two
+    // services that publish here: EventBridge for that rule only (EventBridge User Guide, "Amazon SNS permissions") and
+    // RDS event notifications for this account (RDS User Guide, "Granting permissions to publish notifications to an
+    // Amazon SNS topic"). CloudWatch alarms of this account publish under the default statement.
+    const publishBy = (sid: string, service: string, condition: Record<string, unknown>) => ({
+      Sid: sid, Effect: "Allow", Principal: { Service: service }, Action: "sns:Publish", Resource: topic.arn, Condition: condition,
+    });
+    new aws.sns.TopicPolicy(`${name}-alerts`, {
+      arn: topic.arn,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AccountOwner",
+            Effect: "Allow",
+            Principal: { AWS: "*" },
+            Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
+            Resource: topic.arn,
+            Condition: { StringEquals: { "AWS:SourceOwner": caller.accountId } },
+          },
+          publishBy("BackupJobFailures", "events.amazonaws.com", { ArnEquals: { "aws:SourceArn": backupFailures.arn } }),
+          publishBy("RdsEvents", "events.rds.amazonaws.com", { StringEquals: { "aws:SourceAccount": caller.accountId } }),
+        ],
+      }),
+    }, { parent: this });
+
+    // RDS events of the primary and replicas (failover, failure, low storage, maintenance, ...) and of their parameter
+    // group (a change to a static parameter waits for a reboot: docs/pulumi.md, "Pending reboot").
+    new aws.rds.EventSubscription(`${name}-rds-instances`, {
+      snsTopic: topic.arn,
+      sourceType: "db-instance",
+      sourceIds: [args.instanceId, ...args.replicaIds],
+      eventCategories: RDS_INSTANCE_EVENT_CATEGORIES,
+      tags,
+    }, { parent: this });
+    new aws.rds.EventSubscription(`${name}-rds-parameters`, {
+      snsTopic: topic.arn,
+      sourceType: "db-parameter-group",
+      sourceIds: [args.parameterGroupName],
+      eventCategories: ["configuration change"],
+      tags,
+    }, { parent: this });
 
     const alarms: aws.cloudwatch.MetricAlarm[] = [];
     const alarm = (
@@ -119,6 +207,20 @@ export class Monitoring extends pulumi.ComponentResource {
       comparisonOperator: "LessThanThreshold", threshold: pooler.desiredCount,
       treatMissingData: "breaching",
       alarmDescription: `Fewer than ${pooler.desiredCount} PgBouncer tasks running`,
+    });
+    // Failed scheduled jobs (seed 004 #45): every failure writes one WARNING line (JOB_FAILURE_FILTER_PATTERN) to the
+    // postgresql log, exported to CloudWatch Logs; one such line in 5 minutes alarms.
+    const jobFailures = jobFailureMetric(args.environment);
+    new aws.cloudwatch.LogMetricFilter(`${name}-job-failures`, {
+      logGroupName: args.postgresqlLogGroupName,
+      pattern: JOB_FAILURE_FILTER_PATTERN,
+      metricTransformation: { namespace: jobFailures.namespace, name: jobFailures.name, value: "1" },
+    }, { parent: this });
+    alarm("scheduled-job-failures", {
+      namespace: jobFailures.namespace, metricName: jobFailures.name, statistic: "Sum", period: 300, evaluationPeriods: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1,
+      treatMissingData: "notBreaching", // no failure line, no data
+      alarmDescription: "A scheduled job failed (ops.job_fail: see ops.logs event_type job_failed, or cron.job_run_details)",
     });
     this.alarmNames = pulumi.all(alarms.map((a) => a.name));
 

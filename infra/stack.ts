@@ -63,6 +63,15 @@ function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
   };
 }
 
+/** The IAM-authenticated login (rds_iam + pgkit_readonly), made with the database objects. */
+export const IAM_LOGIN = "pgkit_ops_iam";
+
+/** Checks whether static parameter changes wait for a reboot (docs/pulumi.md, "Pending reboot"). */
+export const pendingRebootCheck = (instanceIds: string[]): string =>
+  instanceIds
+    .map((id) => `aws rds describe-db-instances --db-instance-identifier ${id} --query "DBInstances[0].DBParameterGroups[].ParameterApplyStatus" --output text`)
+    .join(" && ");
+
 function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
   if (!ctx.rdsCaBundle) throw new Error("aws target needs the RDS CA bundle (pgkit:rdsCaBundlePath)");
   const { tags, environment } = cfg;
@@ -124,6 +133,8 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     environment,
     kmsKeyArn: database.kmsKeyArn,
     instanceId: database.instanceId,
+    postgresqlLogGroupName: database.postgresqlLogGroupName,
+    parameterGroupName: database.parameterGroupName,
     replicaIds: Array.from({ length: cfg.database.readReplicas }, (_, i) => database.replicaIds.apply((ids) => ids[i])),
     allocatedStorageGb: cfg.database.allocatedStorageGb,
     maxAllocatedStorageGb: cfg.database.maxAllocatedStorageGb,
@@ -137,6 +148,9 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     },
     tags,
   });
+
+  // IAM database authentication: the login's rds-db:connect ARN and a policy for operators' roles to attach.
+  const iamAuth = database.iamAuth(IAM_LOGIN);
 
   let objects: DatabaseObjects | undefined;
   if (cfg.databaseObjects.manage) {
@@ -155,10 +169,11 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
         superuser: false,
       },
       databaseName: cfg.database.databaseName,
-      createDatabase: true,
+      // RDS created it with the instance (dbName, infra/database.ts), so pg_cron finds it from the first boot.
+      createDatabase: false,
       extensions: ["pg_cron"], // the bundle creates pgcrypto, citext, vector, pg_stat_statements itself
       logins: credentials.logins,
-      iamLogins: [{ name: "pgkit_ops_iam", groups: ["rds_iam", "pgkit_readonly"] }],
+      iamLogins: [{ name: IAM_LOGIN, groups: ["rds_iam", "pgkit_readonly"] }],
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
       protect: prod,
     }, { dependsOn: [database.instance] });
@@ -191,5 +206,12 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     dashboardName: monitoring.dashboardName,
     bastionInstanceId: bastion?.instanceId,
     sqlBundleChecksum: objects?.bundleChecksum,
+    // IAM login: attach the policy to the operators' roles, then `aws rds generate-db-auth-token … --username pgkit_ops_iam`.
+    iamDbUserArn: iamAuth.userArn,
+    iamConnectPolicyArn: iamAuth.policyArn,
+    // Static parameters change only after a reboot; this prints `pending-reboot` until then (docs/pulumi.md, "Pending reboot").
+    staticParameters: database.staticParameters,
+    pendingRebootCheck: pulumi.all([database.instanceId, database.replicaIds]).apply(([id, replicas]) => pendingRebootCheck([id, ...replicas])),
+    poolerImage: pooler.image,
   };
 }

@@ -19,6 +19,10 @@ const T = {
   ec2Instance: "aws:ec2/instance:Instance",
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  sgRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  snsTopic: "aws:sns/topic:Topic",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
   loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
   ecsService: "aws:ecs/service:Service",
 } as const;
@@ -42,7 +46,7 @@ function rule(
 
 export const encryptionAtRest = rule(
   "pgkit-encryption-at-rest",
-  "Database storage, backups, dumps, secrets and volumes are encrypted with a customer-managed KMS key.",
+  "Database storage, backups, dumps, secrets, volumes, alarm topics and log groups are encrypted with a customer-managed KMS key.",
   (type, p, report) => {
     switch (type) {
       case T.rdsInstance:
@@ -69,13 +73,20 @@ export const encryptionAtRest = rule(
         if (root?.encrypted !== true) report("EC2 root volume must be encrypted");
         break;
       }
+      // Alarm notifications and exported database logs (slow statements, errors) carry data: our key, not AWS's.
+      case T.snsTopic:
+        if (!p.kmsMasterKeyId || String(p.kmsMasterKeyId) === "alias/aws/sns") report("SNS topic must be encrypted with a customer-managed KMS key (kmsMasterKeyId)");
+        break;
+      case T.logGroup:
+        if (!p.kmsKeyId) report("CloudWatch log group must be encrypted with a customer-managed KMS key (kmsKeyId)");
+        break;
     }
   },
 );
 
 export const noPublicAccess = rule(
   "pgkit-no-public-access",
-  "Nothing is reachable from the internet: private RDS, internal load balancers, no public IPs, no open ingress, S3 public access blocked.",
+  "Nothing is reachable from the internet: private RDS, internal load balancers, no public IPs, S3 public access blocked (security groups: pgkit-security-group-rules).",
   (type, p, report) => {
     switch (type) {
       case T.rdsInstance:
@@ -97,18 +108,45 @@ export const noPublicAccess = rule(
           if (p[k] !== true) report(`S3 public access block must set ${k}: true`);
         }
         break;
-      case T.securityGroup: {
-        const ingress = Array.isArray(p.ingress) ? (p.ingress as Props[]) : [];
-        for (const r of ingress) {
-          const cidrs = [...((r.cidrBlocks as string[] | undefined) ?? []), ...((r.ipv6CidrBlocks as string[] | undefined) ?? [])];
-          if (cidrs.some((c) => OPEN.has(c))) report("Security group must not allow ingress from the whole internet");
-        }
-        break;
+    }
+  },
+);
+
+/** The only traffic allowed out to the whole internet: HTTPS (image pulls, AWS APIs, SSM through the NAT). */
+const HTTPS = 443;
+const num = (v: unknown): number | undefined => (v === undefined || v === null || v === "" ? undefined : Number(v));
+/** A rule's protocol and port range is HTTPS only (tcp 443-443), not all traffic (-1) or a range around it. */
+const httpsOnly = (r: Props): boolean =>
+  ["tcp", "6"].includes(String(r.protocol ?? r.ipProtocol ?? "")) && num(r.fromPort) === HTTPS && num(r.toPort) === HTTPS;
+const openCidrs = (r: Props): boolean =>
+  [...((r.cidrBlocks as string[] | undefined) ?? []), ...((r.ipv6CidrBlocks as string[] | undefined) ?? []), r.cidrIpv4, r.cidrIpv6].some((c) => OPEN.has(String(c ?? "")));
+
+export const securityGroupRules = rule(
+  "pgkit-security-group-rules",
+  "No security group rule admits the whole internet (0.0.0.0/0, ::/0), and none sends to it except HTTPS (tcp 443): inline rules, aws.ec2.SecurityGroupRule and the aws.vpc ingress/egress rule resources.",
+  (type, p, report) => {
+    const ingress = (r: Props) => {
+      if (openCidrs(r)) report("Security group must not allow ingress from the whole internet");
+    };
+    const egress = (r: Props) => {
+      if (openCidrs(r) && !httpsOnly(r)) {
+        report(`Security group must not allow egress to the whole internet except HTTPS (tcp ${HTTPS}); got protocol ${String(r.protocol ?? r.ipProtocol)} ports ${String(r.fromPort)}-${String(r.toPort)}`);
       }
+    };
+    switch (type) {
+      case T.securityGroup:
+        for (const r of Array.isArray(p.ingress) ? (p.ingress as Props[]) : []) ingress(r);
+        for (const r of Array.isArray(p.egress) ? (p.egress as Props[]) : []) egress(r);
+        break;
       case T.ingressRule:
-        if (OPEN.has(String(p.cidrIpv4 ?? "")) || OPEN.has(String(p.cidrIpv6 ?? ""))) {
-          report("Security group ingress rule must not be open to the whole internet");
-        }
+        ingress(p);
+        break;
+      case T.egressRule:
+        egress(p);
+        break;
+      case T.sgRule:
+        if (p.type === "egress") egress(p);
+        else ingress(p);
         break;
     }
   },
@@ -156,4 +194,4 @@ export const tlsRequired = rule(
   },
 );
 
-export const policies: ResourceValidationPolicy[] = [encryptionAtRest, noPublicAccess, backupRetention, prodDeletionProtection, tlsRequired];
+export const policies: ResourceValidationPolicy[] = [encryptionAtRest, noPublicAccess, securityGroupRules, backupRetention, prodDeletionProtection, tlsRequired];

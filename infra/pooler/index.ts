@@ -2,12 +2,17 @@
 // At least two tasks across the private subnets (ECS spreads a service's tasks over the AZs of its
 // subnets; AZ rebalancing keeps it that way after an AZ recovers). Reachable only from the client
 // security groups; the only database ingress it gets is one rule on the database security group.
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { scramVerifier } from "../../src/local/secrets.js";
 import type { Environment, PoolerConfig } from "../config.js";
-import { secretNamePrefix } from "../credentials.js";
+import { SCRAM_ITERATIONS, SCRAM_SALT_BYTES, secretNamePrefix } from "../credentials.js";
 import type { Database } from "../database.js";
-import { CONTAINER_FILES, ENTRYPOINT_SCRIPT, PGBOUNCER_PORT, renderAuthFile, renderPgbouncerIni } from "./pgbouncer.ini.js";
+import {
+  CONTAINER_FILES, ENTRYPOINT_SCRIPT, HEALTH_LOGIN, PGBOUNCER_PORT, healthCheckCommand, healthPgpassLine, renderAuthFile, renderPgbouncerIni,
+} from "./pgbouncer.ini.js";
 import { regionalRdsCaBundle } from "./rdsCa.js";
 import { poolerTls } from "./tls.js";
 
@@ -32,6 +37,20 @@ export interface PoolerArgs {
   tags: Record<string, string>;
 }
 
+/** ECR pull-through cache prefix for Docker Hub (the prefix the ECR console uses for it). */
+export const DOCKER_HUB_CACHE_PREFIX = "docker-hub";
+
+/**
+ * A Docker Hub reference as pulled through the account's ECR pull-through cache:
+ * `<account>.dkr.ecr.<region>.amazonaws.com/docker-hub/<repo>[:tag]@sha256:…`, official images under `library/`
+ * (Amazon ECR User Guide, "Pulling an image with a pull through cache rule in Amazon ECR").
+ */
+export function pullThroughImage(image: string, accountId: string, region: string): string {
+  const repo = image.split(/[:@]/)[0];
+  const withNamespace = repo.includes("/") ? image : `library/${image}`;
+  return `${accountId}.dkr.ecr.${region}.amazonaws.com/${DOCKER_HUB_CACHE_PREFIX}/${withNamespace}`;
+}
+
 export class Pooler extends pulumi.ComponentResource {
   readonly endpoint: pulumi.Output<string>;
   /** The CA of the certificate PgBouncer presents: clients verify against it (sslmode=verify-full). Public. */
@@ -45,6 +64,8 @@ export class Pooler extends pulumi.ComponentResource {
   /** Members of this security group may connect to the pooler. */
   readonly clientSecurityGroupId: pulumi.Output<string>;
   readonly desiredCount: number;
+  /** The image reference the task pulls (Docker Hub, or the ECR pull-through cache's). */
+  readonly image: pulumi.Output<string>;
 
   constructor(name: string, args: PoolerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgkit:infra:Pooler", name, {}, opts);
@@ -128,12 +149,20 @@ export class Pooler extends pulumi.ComponentResource {
       recoveryWindowInDays: args.environment === "prod" ? 30 : 7,
       tags: { ...tags, role: "pgbouncer" },
     }, { parent: this });
+    // The health check's own login (HEALTH_LOGIN): a password of its own, its verifier in the auth_file, the password
+    // in a libpq password file the entrypoint writes; salt kept in state like the logins' (infra/credentials.ts).
+    const healthPassword = new random.RandomPassword(`${name}-health`, { length: 40, special: false }, { parent: this });
+    const healthSalt = new random.RandomBytes(`${name}-health-salt`, {
+      length: SCRAM_SALT_BYTES,
+      keepers: { password: pulumi.secret(healthPassword.result).apply((p) => createHash("sha256").update(p).digest("hex")) },
+    }, { parent: this });
+    const healthVerifier = pulumi.all([pulumi.secret(healthPassword.result), healthSalt.base64]).apply(([p, b64]) => scramVerifier(p, SCRAM_ITERATIONS, Buffer.from(b64, "base64")));
     const authFile = pulumi
-      .all(args.pooledLogins.map((l) => pulumi.all([l.name, l.verifier])))
+      .all([...args.pooledLogins, { name: HEALTH_LOGIN, verifier: healthVerifier }].map((l) => pulumi.all([l.name, l.verifier])))
       .apply((entries) => renderAuthFile(entries.map(([loginName, verifier]) => ({ name: loginName, verifier }))));
     const poolerSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-secret`, {
       secretId: poolerSecret.id,
-      secretString: pulumi.secret(pulumi.jsonStringify({ authFile, tlsKey: clientTls.keyPem })),
+      secretString: pulumi.secret(pulumi.jsonStringify({ authFile, tlsKey: clientTls.keyPem, healthPgpass: healthPassword.result.apply(healthPgpassLine) })),
     }, { parent: this });
     // ECS reads a secret only when a task starts (a new value never reaches running tasks). Naming the
     // version in valueFrom (`<arn>:<json-key>:<version-stage>:<version-id>`, version-id pinned, stage
@@ -158,6 +187,34 @@ export class Pooler extends pulumi.ComponentResource {
         ],
       }),
     }, { parent: this });
+    // Image source. By default Docker Hub, anonymously, through the one NAT IP (Docker Hub rate-limits anonymous pulls per
+    // IP). With pgkit:poolerPullThroughCache, ECR caches it: a pull-through cache rule for Docker Hub with the
+    // credentials secret ECR requires for it, and the execution role may create the cached repository and import the
+    // image on first pull (Amazon ECR User Guide, "IAM permissions required to sync an upstream registry":
+    // ecr:CreateRepository, ecr:BatchImportUpstreamImage; pulls themselves are in AmazonECSTaskExecutionRolePolicy).
+    const caller = aws.getCallerIdentityOutput({}, { parent: this });
+    if (config.pullThroughCache) {
+      const rule = new aws.ecr.PullThroughCacheRule(`${name}-docker-hub`, {
+        ecrRepositoryPrefix: DOCKER_HUB_CACHE_PREFIX,
+        upstreamRegistryUrl: "registry-1.docker.io",
+        credentialArn: config.pullThroughCache.credentialArn,
+      }, { parent: this });
+      new aws.iam.RolePolicy(`${name}-exec-pull-through`, {
+        role: executionRole.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Effect: "Allow",
+            Action: ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"],
+            Resource: pulumi.interpolate`arn:aws:ecr:${region.region}:${caller.accountId}:repository/${rule.ecrRepositoryPrefix}/*`,
+          }],
+        }),
+      }, { parent: this });
+      this.image = pulumi.all([caller.accountId, region.region, rule.ecrRepositoryPrefix]).apply(([account, r]) => pullThroughImage(config.image, account, r));
+    } else {
+      this.image = pulumi.output(config.image);
+    }
+
     // The task itself calls no AWS API.
     const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assume, tags }, { parent: this });
 
@@ -189,7 +246,7 @@ export class Pooler extends pulumi.ComponentResource {
       containerDefinitions: pulumi.jsonStringify([
         {
           name: "pgbouncer",
-          image: config.image, // pinned by digest (config pgkit:pgbouncerImage)
+          image: this.image, // pinned by digest (config pgkit:pgbouncerImage), from Docker Hub or the ECR pull-through cache
           essential: true,
           entryPoint: ["/bin/sh", "-c"],
           command: [ENTRYPOINT_SCRIPT],
@@ -202,7 +259,12 @@ export class Pooler extends pulumi.ComponentResource {
           secrets: [
             { name: CONTAINER_FILES.authFile.env, valueFrom: fromPoolerSecret("authFile") },
             { name: CONTAINER_FILES.clientTlsKey.env, valueFrom: fromPoolerSecret("tlsKey") },
+            { name: CONTAINER_FILES.healthPgpass.env, valueFrom: fromPoolerSecret("healthPgpass") },
           ],
+          // A login through PgBouncer (TLS + SCRAM to its console), not only a TCP connect (healthCheckCommand). ECS
+          // replaces a task whose container turns UNHEALTHY, and a deployment counts a new task only once it is HEALTHY
+          // (Amazon ECS Developer Guide, "Determining Amazon ECS task health using container health checks").
+          healthCheck: { command: ["CMD-SHELL", healthCheckCommand()], interval: 15, timeout: 5, retries: 3, startPeriod: 15 },
           ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
           stopTimeout: 60, // time for in-flight transactions after SIGTERM before SIGKILL
           logConfiguration: {
@@ -244,6 +306,11 @@ export class Pooler extends pulumi.ComponentResource {
       deploymentMinimumHealthyPercent: 100,
       deploymentMaximumPercent: 200,
       deploymentCircuitBreaker: { enable: true, rollback: true },
+      // `pulumi up` waits until the deployment is steady (the tasks running and healthy, like `aws ecs wait
+      // services-stable`), so it fails when the pooler does not come up instead of succeeding with it down
+      // (Pulumi AWS provider, ecs.Service waitForSteadyState; with the circuit breaker a failed rollout is rolled
+      // back and reported as a failure).
+      waitForSteadyState: true,
       healthCheckGracePeriodSeconds: 30,
       networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [taskSg.id], assignPublicIp: false },
       loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: "pgbouncer", containerPort: PGBOUNCER_PORT }],

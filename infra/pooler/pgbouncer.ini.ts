@@ -21,6 +21,13 @@ export interface PgbouncerIniOptions {
   runDir?: string;
 }
 
+/**
+ * The login the container health check uses: in the auth_file (its own SCRAM verifier) and in stats_users, so it may
+ * log in to PgBouncer's admin console (the virtual database `pgbouncer`) and run SHOW commands. It never exists on the
+ * server, so it reaches no data; PgBouncer authenticates it itself.
+ */
+export const HEALTH_LOGIN = "pgkit_pooler_health";
+
 export const PGBOUNCER_PORT = 6432;
 /** Inside the container: written by the entrypoint (umask 077), readable only by the pgbouncer process's user. */
 export const RUN_DIR = "/tmp/pgbouncer";
@@ -37,6 +44,8 @@ export const CONTAINER_FILES = {
   clientTlsCert: { env: "PGBOUNCER_CLIENT_TLS_CERT", file: "client-tls.crt" },
   /** Its private key (ECS secret from Secrets Manager). */
   clientTlsKey: { env: "PGBOUNCER_CLIENT_TLS_KEY", file: "client-tls.key" },
+  /** The health login's password as a libpq password file line (ECS secret from Secrets Manager; 0600, as libpq requires). */
+  healthPgpass: { env: "PGBOUNCER_HEALTH_PGPASS", file: "health.pgpass" },
 } as const;
 export type ContainerFile = keyof typeof CONTAINER_FILES;
 
@@ -88,7 +97,8 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     // logins in the file can use the pooler (admin logins are never in it).
     "auth_type = scram-sha-256",
     `auth_file = ${containerPath("authFile", runDir)}`,
-    // No admin_users/stats_users: the NLB health check is a TCP connect and needs no console login.
+    // The container health check logs in as this read-only console user (healthCheckCommand); no admin_users.
+    `stats_users = ${HEALTH_LOGIN}`,
     "",
     "; --- pooling --------------------------------------------------------------",
     // Transaction pooling: a server connection is held only for the length of a transaction, so
@@ -179,3 +189,22 @@ export function entrypointScript(runDir = RUN_DIR): string {
 
 /** The entrypoint the task runs (`/bin/sh -c`). */
 export const ENTRYPOINT_SCRIPT = entrypointScript();
+
+/** The libpq password file line of the health login (`\\` and `:` escaped, libpq "The Password File"; a newline is refused). */
+export function healthPgpassLine(password: string): string {
+  if (/[\r\n]/.test(password)) throw new Error("health login password: no line breaks");
+  return `*:*:pgbouncer:${HEALTH_LOGIN}:${password.replace(/[\\:]/g, (c) => `\\${c}`)}`;
+}
+
+/**
+ * The container health check (ECS `CMD-SHELL`, run inside the container as its user): a real login through PgBouncer,
+ * over TLS (client_tls_sslmode = require) with SCRAM against the auth_file, to the admin console, and one SHOW command.
+ * A TCP connect would pass while logins fail (a broken auth_file, a missing certificate or key); this does not. It does
+ * not touch RDS, so the pooler stays healthy while the database restarts or before its logins exist (phase 1 of a
+ * deployment). The image ships psql (edoburu/docker-pgbouncer v1.24.1-p1 Dockerfile: `apk add … postgresql-client`).
+ * test/infra/pooler-tls-scram.test.ts runs this command against a real PgBouncer started by the entrypoint.
+ */
+export function healthCheckCommand(runDir = RUN_DIR, port = 6432): string {
+  const conninfo = `host=127.0.0.1 port=${port} dbname=pgbouncer user=${HEALTH_LOGIN} sslmode=require connect_timeout=3`;
+  return `PGPASSFILE='${containerPath("healthPgpass", runDir)}' psql -XAtq -d '${conninfo}' -c 'SHOW VERSION' > /dev/null`;
+}

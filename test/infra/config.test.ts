@@ -26,6 +26,11 @@ const BAD: [keyof RawConfig & string, string, string][] = [
   ["vpcId", "my-vpc", "vpc-"],
   ["privateSubnetIds", '["subnet-1"]', "subnet ids"],
   ["vpcCidr", "10.0.0.0", "IPv4 CIDR"],
+  ["vpcCidr", "10.40.0.0/24", "a /16 with its last two octets 0"],
+  ["databaseInsightsMode", "premium", "standard | advanced"],
+  ["allowMajorVersionUpgrade", "yes", "true | false"],
+  ["poolerPullThroughCache", "on", "true | false"],
+  ["poolerDockerHubCredentialArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dockerhub", "ecr-pullthroughcache/"],
   ["azCount", "4", "2 | 3"],
   ["engineVersion", "13", "14-17"],
   ["instanceClass", "t3.medium", "db.t4g.medium"],
@@ -133,6 +138,35 @@ describe("stack config validation", () => {
 
   it.each(["17.1", "16.5", "16.10", "15.9", "14.14", "14.20", "16"])("engineVersion %s (ships pgvector 0.8) is accepted", (version) => {
     expect(parseConfig({ ...base, engineVersion: version }).database.engineVersion).toBe(version);
+  });
+
+  // The created VPC's subnets are /20s at third octets 0..128 (infra/network.ts): only an aligned /16 holds them.
+  it.each(["10.40.0.0/24", "10.40.0.0/20", "10.40.0.0/17", "10.40.1.0/16", "10.0.0.0/8", "10.40.128.0/16"])("vpcCidr %s (the subnet maths needs an aligned /16) fails, saying how to use a smaller VPC", (cidr) => {
+    expect(problemsOf({ ...base, vpcCidr: cidr })).toEqual([
+      `pgkit:vpcCidr: invalid value '${cidr}' (allowed: a /16 with its last two octets 0, like 10.40.0.0/16: the created VPC is split into /20 subnets; for a smaller VPC create it yourself and set pgkit:vpcId and pgkit:privateSubnetIds)`,
+    ]);
+  });
+
+  it("vpcCidr is not checked against the subnet maths when the VPC exists (its subnets are given)", () => {
+    expect(problemsOf({ ...base, vpcId: "vpc-0123456789abcdef0", privateSubnetIds: '["subnet-0123456789abcdef0","subnet-0fedcba9876543210"]', vpcCidr: "10.40.0.0/24" })).toEqual([]);
+    expect(parseConfig({ ...base, vpcCidr: "172.16.0.0/16" }).network.vpcCidr).toBe("172.16.0.0/16");
+  });
+
+  it("databaseInsightsMode=advanced needs Performance Insights retention of at least 465 days", () => {
+    expect(problemsOf({ ...base, databaseInsightsMode: "advanced" })).toEqual([
+      "pgkit:databaseInsightsMode: advanced needs pgkit:performanceInsightsRetentionDays of at least 465 (got 7; allowed: 465, 496, ... 713, 731)",
+    ]);
+    expect(parseConfig({ ...base, databaseInsightsMode: "advanced", performanceInsightsRetentionDays: "465" }).database.databaseInsightsMode).toBe("advanced");
+    expect(parseConfig(base).database.databaseInsightsMode).toBe("standard");
+  });
+
+  it("poolerPullThroughCache needs the Docker Hub credentials secret and a Docker Hub image", () => {
+    expect(problemsOf({ ...base, poolerPullThroughCache: "true" }).join("\n")).toContain("pgkit:poolerDockerHubCredentialArn: missing (allowed: required with pgkit:poolerPullThroughCache true");
+    const credentialArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf";
+    expect(parseConfig({ ...base, poolerPullThroughCache: "true", poolerDockerHubCredentialArn: credentialArn }).pooler.pullThroughCache).toEqual({ credentialArn });
+    expect(parseConfig({ ...base, poolerDockerHubCredentialArn: credentialArn }).pooler.pullThroughCache).toBeUndefined(); // off unless asked
+    const ghcr = `ghcr.io/acme/pgbouncer:1@sha256:${"a".repeat(64)}`;
+    expect(problemsOf({ ...base, poolerPullThroughCache: "true", poolerDockerHubCredentialArn: credentialArn, pgbouncerImage: ghcr }).join("\n")).toContain("names a registry");
   });
 
   it("refuses a dump lock that outlasts the dumps' expiry", () => {

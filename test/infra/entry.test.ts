@@ -2,7 +2,7 @@
 // `nodeargs` loader flags, ESM import, default export awaited), under mocks, for each example stack.
 // The SqlBundle's serialized provider captured here is the text the engine would receive; the
 // applier test runs that very text against a real PostgreSQL.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,6 +23,22 @@ describe("package.json engines", () => {
     expect(floor, `engines.node = ${pkg.engines?.node}`).not.toBeNull();
     const [major, minor] = [Number(floor?.[1]), Number(floor?.[2] ?? 0)];
     expect(major > 20 || (major === 20 && minor >= 6), `engines.node = ${pkg.engines?.node}`).toBe(true);
+  });
+});
+
+describe("provider plugins", () => {
+  // The language host reports no plugin for this program (it searches node_modules below infra/, the folder of
+  // main, and there is none), so an air-gapped CI installs them by hand from the list in docs/pulumi.md: it must
+  // name every resource package in node_modules at its installed version.
+  it("docs/pulumi.md lists every provider plugin at the version in node_modules", () => {
+    const installed = readdirSync(join(repoRoot, "node_modules", "@pulumi"))
+      .map((d) => JSON.parse(readFileSync(join(repoRoot, "node_modules", "@pulumi", d, "package.json"), "utf8")) as { pulumi?: { resource?: boolean; name?: string; version?: string } })
+      .filter((p) => p.pulumi?.resource)
+      .map((p) => `pulumi plugin install resource ${p.pulumi?.name} ${p.pulumi?.version}`)
+      .sort();
+    const documented = readFileSync(join(repoRoot, "docs", "pulumi.md"), "utf8").match(/^pulumi plugin install resource .+$/gm) ?? [];
+    expect(installed.length).toBeGreaterThan(0);
+    expect([...documented].sort()).toEqual(installed);
   });
 });
 
@@ -84,6 +100,27 @@ describe("entry refuses bad config at preview", () => {
   it("an AWS stack says where to download the RDS CA bundle when the file is missing", () => {
     const run = runEntry("dev", { "pgkit:rdsCaBundlePath": "certs/nonexistent-bundle.pem" });
     expect(run.error).toMatch(/pgkit:rdsCaBundlePath: .*nonexistent-bundle\.pem does not exist; download it: .*truststore\.pki\.rds\.amazonaws\.com/);
+  });
+
+  // The program reads the running primary's version through the RDS data sources (mocked: getInstances/getInstance)
+  // before registering anything, so `pulumi preview` itself fails (infra/engineUpgrade.ts).
+  it("a major version change fails at preview with what to do, unless pgkit:allowMajorVersionUpgrade is set", () => {
+    const ca = { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE };
+    const refused = runEntry("dev", { ...ca, "pgkit:engineVersion": "17" }, { deployedEngineVersion: "16.5" });
+    expect(refused.error).toContain("pgkit:engineVersion: pgkit-dev runs PostgreSQL 16.5 and the config asks for 17: a major version upgrade");
+    expect(refused.error).toContain("DROP EVENT TRIGGER pgkit_assign_owner");
+    expect(refused.error).toContain("pulumi config set pgkit:allowMajorVersionUpgrade true");
+    expect(refused.resources).toBeUndefined(); // nothing registered
+    const allowed = runEntry("dev", { ...ca, "pgkit:engineVersion": "17", "pgkit:allowMajorVersionUpgrade": "true" }, { deployedEngineVersion: "16.5" });
+    expect(allowed.error, allowed.stderr).toBeUndefined();
+    expect(allowed.resources?.find((r) => r.name === "pgkit-primary")?.inputs).toMatchObject({ engineVersion: "17", allowMajorVersionUpgrade: true });
+    // the committed dev file ("16") against a running 16.x is no change at all
+    expect(runEntry("dev", ca, { deployedEngineVersion: "16.6" }).error).toBeUndefined();
+  });
+
+  it("a minor below the running one (RDS moved it forward) fails at preview", () => {
+    const run = runEntry("dev", { "pgkit:rdsCaBundlePath": FAKE_RDS_CA_BUNDLE, "pgkit:engineVersion": "16.5" }, { deployedEngineVersion: "16.8" });
+    expect(run.error).toContain("pgkit:engineVersion: 16.5 is below the running pgkit-dev (PostgreSQL 16.8");
   });
 
   it("the local stack says to run npm start when its secrets file is missing", () => {

@@ -10,7 +10,7 @@ import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb.js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb.js";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { backupRetention, encryptionAtRest, noPublicAccess, policies, prodDeletionProtection, tlsRequired } from "../../policy/rules.js";
+import { backupRetention, encryptionAtRest, noPublicAccess, policies, prodDeletionProtection, securityGroupRules, tlsRequired } from "../../policy/rules.js";
 import { runInBackground } from "../../src/proc/run.js";
 import { repoRoot } from "./support/mocks.js";
 
@@ -25,6 +25,8 @@ function violations(policy: ResourceValidationPolicy, type: string, props: Recor
 }
 
 const RDS = "aws:rds/instance:Instance";
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+const HTTPS_OUT = { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] };
 const goodRds = {
   storageEncrypted: true, kmsKeyId: "arn:kms", publiclyAccessible: false, backupRetentionPeriod: 7,
   deletionProtection: true, skipFinalSnapshot: false, parameterGroupName: "pgkit-params", tags: { environment: "prod" },
@@ -47,8 +49,18 @@ const CASES: [ResourceValidationPolicy, string, Record<string, unknown>, Record<
   [noPublicAccess, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
     { blockPublicAcls: true, blockPublicPolicy: false, ignorePublicAcls: true, restrictPublicBuckets: true }, /blockPublicPolicy/],
-  [noPublicAccess, "aws:ec2/securityGroup:SecurityGroup", { ingress: [{ cidrBlocks: ["10.0.0.0/16"] }] }, { ingress: [{ cidrBlocks: ["0.0.0.0/0"] }] }, /whole internet/],
-  [noPublicAccess, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { referencedSecurityGroupId: "sg-1" }, { cidrIpv4: "0.0.0.0/0" }, /whole internet/],
+  [encryptionAtRest, "aws:sns/topic:Topic", { kmsMasterKeyId: "arn:kms" }, {}, /SNS topic/],
+  [encryptionAtRest, "aws:sns/topic:Topic", { kmsMasterKeyId: "arn:kms" }, { kmsMasterKeyId: "alias/aws/sns" }, /customer-managed/],
+  [encryptionAtRest, "aws:cloudwatch/logGroup:LogGroup", { kmsKeyId: "arn:kms", retentionInDays: 30 }, { retentionInDays: 30 }, /log group/],
+  [securityGroupRules, SG, { ingress: [{ cidrBlocks: ["10.0.0.0/16"] }] }, { ingress: [{ cidrBlocks: ["0.0.0.0/0"] }] }, /ingress from the whole internet/],
+  [securityGroupRules, SG, { ingress: [{ cidrBlocks: ["10.0.0.0/16"] }] }, { ingress: [{ ipv6CidrBlocks: ["::/0"] }] }, /ingress from the whole internet/],
+  [securityGroupRules, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { referencedSecurityGroupId: "sg-1" }, { cidrIpv4: "0.0.0.0/0" }, /whole internet/],
+  // egress: HTTPS to the internet (image pulls, AWS APIs, SSM) is the only open egress allowed
+  [securityGroupRules, SG, { egress: [HTTPS_OUT] }, { egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }, /egress to the whole internet except HTTPS/],
+  [securityGroupRules, SG, { egress: [HTTPS_OUT, { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.0.0.0/16"] }] }, { egress: [{ protocol: "tcp", fromPort: 0, toPort: 65535, cidrBlocks: ["0.0.0.0/0"] }] }, /ports 0-65535/],
+  [securityGroupRules, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0" }, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" }, /egress/],
+  [securityGroupRules, "aws:ec2/securityGroupRule:SecurityGroupRule", { type: "egress", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }, { type: "egress", protocol: "udp", fromPort: 53, toPort: 53, cidrBlocks: ["0.0.0.0/0"] }, /egress/],
+  [securityGroupRules, "aws:ec2/securityGroupRule:SecurityGroupRule", { type: "ingress", protocol: "tcp", fromPort: 443, toPort: 443, sourceSecurityGroupId: "sg-1" }, { type: "ingress", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }, /ingress/],
   [backupRetention, RDS, goodRds, { ...goodRds, backupRetentionPeriod: 3 }, />= 7 days \(got 3\)/],
   [backupRetention, RDS, { ...goodRds, replicateSourceDb: "pgkit-prod", backupRetentionPeriod: 0 }, { ...goodRds, backupRetentionPeriod: undefined }, /got 0/],
   [prodDeletionProtection, RDS, goodRds, { ...goodRds, deletionProtection: false }, /deletionProtection: true/],
@@ -89,10 +101,10 @@ describe("policy pack loading", () => {
       const [, port] = await pack.waitFor(/^(\d+)\s*$/m, 60_000);
       const client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
       try {
-        const analyze = (props: Record<string, unknown>) => {
+        const analyze = (props: Record<string, unknown>, type: string = RDS) => {
           const req = new analyzerPb.AnalyzeRequest();
-          req.setType(RDS);
-          req.setUrn(`urn:pulumi:test::pgkit::${RDS}::db`);
+          req.setType(type);
+          req.setUrn(`urn:pulumi:test::pgkit::${type}::db`);
           req.setName("db");
           req.setProperties(Struct.fromJavaScript(props as never));
           req.setOptions(new analyzerPb.AnalyzerResourceOptions()); // the engine always sends them
@@ -104,6 +116,19 @@ describe("policy pack loading", () => {
         const bad = await analyze({ ...goodRds, publiclyAccessible: true, storageEncrypted: false });
         expect(bad.some((d) => d.startsWith(`${noPublicAccess.name}:`))).toBe(true);
         expect(bad.some((d) => d.startsWith(`${encryptionAtRest.name}:`))).toBe(true);
+        // the SNS, log group and security group rules, through the same runner
+        expect(await analyze({ kmsMasterKeyId: "arn:kms" }, "aws:sns/topic:Topic")).toEqual([]);
+        // the runner prefixes the rule's description: "<rule>: <description>\n<message>"
+        const one = (found: string[], name: string, message: string) => {
+          expect(found).toHaveLength(1);
+          expect([found[0].startsWith(`${name}: `), found[0].endsWith(`\n${message}`)], found[0]).toEqual([true, true]);
+        };
+        one(await analyze({}, "aws:sns/topic:Topic"), encryptionAtRest.name, "SNS topic must be encrypted with a customer-managed KMS key (kmsMasterKeyId)");
+        expect(await analyze({ kmsKeyId: "arn:kms" }, "aws:cloudwatch/logGroup:LogGroup")).toEqual([]);
+        one(await analyze({ retentionInDays: 30 }, "aws:cloudwatch/logGroup:LogGroup"), encryptionAtRest.name, "CloudWatch log group must be encrypted with a customer-managed KMS key (kmsKeyId)");
+        expect(await analyze({ egress: [HTTPS_OUT], ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.0.0.0/16"] }] }, SG)).toEqual([]);
+        one(await analyze({ egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }, SG), securityGroupRules.name,
+          "Security group must not allow egress to the whole internet except HTTPS (tcp 443); got protocol -1 ports 0-0");
       } finally {
         client.close();
       }

@@ -20,7 +20,9 @@ import { runInBackground, runSync, type Background } from "../../src/proc/run.js
 import { osUserIds } from "../../src/proc/system.js";
 import { scramVerifier } from "../../src/local/secrets.js";
 import { SCRAM_ITERATIONS, SCRAM_SALT_BYTES } from "../../infra/credentials.js";
-import { CONTAINER_FILES, type ContainerFile, entrypointScript, renderAuthFile, renderPgbouncerIni } from "../../infra/pooler/pgbouncer.ini.js";
+import {
+  CONTAINER_FILES, type ContainerFile, entrypointScript, HEALTH_LOGIN, healthCheckCommand, healthPgpassLine, renderAuthFile, renderPgbouncerIni,
+} from "../../infra/pooler/pgbouncer.ini.js";
 
 const tools = [join(pgBinDir, "initdb"), join(pgBinDir, "pg_ctl"), "/usr/bin/psql", "/usr/bin/openssl"];
 const pgbouncer = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].find((p) => existsSync(p));
@@ -33,6 +35,9 @@ const PASSWORD = randomBytes(24).toString("base64url");
 const SUPERUSER_PASSWORD = randomBytes(24).toString("base64url");
 // As infra/credentials.ts computes it: the role and the auth_file both get this, never the password.
 const VERIFIER = scramVerifier(PASSWORD, SCRAM_ITERATIONS, randomBytes(SCRAM_SALT_BYTES));
+// The container health check's own login (infra/pooler/index.ts): alphanumeric, like a RandomPassword without specials.
+const HEALTH_PASSWORD = randomBytes(24).toString("hex");
+const HEALTH_VERIFIER = scramVerifier(HEALTH_PASSWORD, SCRAM_ITERATIONS, randomBytes(SCRAM_SALT_BYTES));
 
 let root = "";
 let dbPort = 0;
@@ -90,19 +95,22 @@ async function startPooler(
   serverCa: string,
   client: { cert: string; key: string },
   verifier = VERIFIER,
-): Promise<{ port: number; log: () => string }> {
+  healthPassword = HEALTH_PASSWORD,
+  serverPort = dbPort,
+): Promise<{ port: number; runDir: string; log: () => string }> {
   const listenPort = await freePort();
   const runDir = join(root, `run-${listenPort}`);
-  const ini = renderPgbouncerIni({ dbHost, dbPort, dbName: "pgkit", listenPort, defaultPoolSize: 5, maxClientConn: 100, maxDbConnections: 10, runDir })
+  const ini = renderPgbouncerIni({ dbHost, dbPort: serverPort, dbName: "pgkit", listenPort, defaultPoolSize: 5, maxClientConn: 100, maxDbConnections: 10, runDir })
     .replace("listen_addr = 0.0.0.0", "listen_addr = 127.0.0.1")
     // the distribution's PgBouncer predates this setting (1.21); the image's has it
     .replace(/^max_prepared_statements = .*$/m, "");
   const files: Record<ContainerFile, string> = {
     ini,
-    authFile: renderAuthFile([{ name: LOGIN, verifier }]),
+    authFile: renderAuthFile([{ name: LOGIN, verifier }, { name: HEALTH_LOGIN, verifier: HEALTH_VERIFIER }]),
     serverCa: read(serverCa),
     clientTlsCert: read(client.cert),
     clientTlsKey: read(client.key),
+    healthPgpass: healthPgpassLine(healthPassword),
   };
   const env = Object.fromEntries((Object.keys(CONTAINER_FILES) as ContainerFile[]).map((f) => [CONTAINER_FILES[f].env, files[f]]));
   const child = runInBackground("/bin/sh", ["-c", entrypointScript(runDir)], {
@@ -116,7 +124,7 @@ async function startPooler(
   } catch (e) {
     throw new Error(`PgBouncer did not start: ${String(e)}\n${child.output()}`);
   }
-  return { port: listenPort, log: () => child.output() };
+  return { port: listenPort, runDir, log: () => child.output() };
 }
 
 /** PgBouncer's log once it shows `pattern` (its output reaches the pipe with a delay), or what it has after `ms`. */
@@ -134,8 +142,15 @@ function psql(port: number, conninfo: string, sql: string, password = PASSWORD, 
   return { ok: r.code === 0, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
+/** The task definition's health check command, run as the container would run it (`/bin/sh -c`, as PgBouncer's user). */
+function healthCheck(runDir: string, port: number): { ok: boolean; out: string } {
+  const r = runSync("/bin/sh", ["-c", healthCheckCommand(runDir, port)], { osUser, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }, timeoutMs: 15_000 });
+  return { ok: r.code === 0, out: `${r.stdout}${r.stderr}`.trim() };
+}
+
 describe.skipIf(!available)("pooler: SCRAM pass-through and TLS on every hop, with real PostgreSQL and PgBouncer", () => {
   let goodPooler = 0;
+  let goodRunDir = "";
   let goodLog: () => string = () => "";
   let poolerCa = "";
   let pooler: { cert: string; key: string };
@@ -164,7 +179,7 @@ describe.skipIf(!available)("pooler: SCRAM pass-through and TLS on every hop, wi
 
     admin("CREATE DATABASE pgkit", "postgres");
     admin(`CREATE ROLE ${LOGIN} LOGIN PASSWORD '${VERIFIER}'`);
-    ({ port: goodPooler, log: goodLog } = await startPooler("localhost", rds.ca, pooled));
+    ({ port: goodPooler, runDir: goodRunDir, log: goodLog } = await startPooler("localhost", rds.ca, pooled));
   }, 120_000);
 
   afterAll(async () => {
@@ -228,7 +243,27 @@ describe.skipIf(!available)("pooler: SCRAM pass-through and TLS on every hop, wi
   it("PgBouncer's log holds no password, verifier or key", async () => {
     const log = await logShowing({ log: goodLog }, /SASL authentication failed/);
     expect(log).toContain("SASL authentication failed"); // the log was captured (the wrong-password test ran)
-    for (const secret of [PASSWORD, VERIFIER.split("$")[2], read(pooler.key).split("\n")[1]]) expect(log).not.toContain(secret);
+    for (const secret of [PASSWORD, HEALTH_PASSWORD, VERIFIER.split("$")[2], HEALTH_VERIFIER.split("$")[2], read(pooler.key).split("\n")[1]]) expect(log).not.toContain(secret);
+  });
+
+  it("the container health check logs in through PgBouncer (TLS, SCRAM, admin console) and passes", () => {
+    expect(healthCheck(goodRunDir, goodPooler)).toEqual({ ok: true, out: "" });
+  });
+
+  it("the health check fails when the login fails, where a TCP check would pass", async () => {
+    // the auth_file holds the health login's verifier, but the task got another password: logins are broken
+    const bouncer = await startPooler("localhost", join(root, "rds-ca.crt"), pooler, VERIFIER, "0123456789abcdef0123456789abcdef");
+    await waitForPort(bouncer.port); // TCP is up
+    const r = healthCheck(bouncer.runDir, bouncer.port);
+    expect(r.ok).toBe(false);
+    expect(r.out).toMatch(/password authentication failed|SASL authentication failed/);
+  });
+
+  it("the health check does not depend on the server: it passes while PostgreSQL is unreachable", async () => {
+    // the ini names a server port where nothing listens (reserved, never bound)
+    const unreachable = await startPooler("localhost", join(root, "rds-ca.crt"), pooler, VERIFIER, HEALTH_PASSWORD, await freePort());
+    expect(psql(unreachable.port, "sslmode=require", "SELECT 1", PASSWORD, 3).ok).toBe(false); // no server behind it
+    expect(healthCheck(unreachable.runDir, unreachable.port)).toEqual({ ok: true, out: "" });
   });
 
   it("the files the entrypoint wrote are private to PgBouncer's user", () => {

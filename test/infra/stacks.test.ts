@@ -10,6 +10,7 @@ import type { ResourceValidationArgs } from "@pulumi/policy";
 import { parseConfig, type RawConfig } from "../../infra/config.js";
 import { policies } from "../../policy/rules.js";
 import { createStack } from "../../infra/stack.js";
+import { pullThroughImage } from "../../infra/pooler/index.js";
 import { DEFAULT_PORTS } from "../../src/config.js";
 import { scramVerifier } from "../../src/local/secrets.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
@@ -58,6 +59,16 @@ const T = {
   pgDatabase: "postgresql:index/database:Database",
   pgExtension: "postgresql:index/extension:Extension",
   bundle: "pulumi-nodejs:dynamic/pgkit:SqlBundle",
+  kmsKey: "aws:kms/key:Key",
+  role: "aws:iam/role:Role",
+  iamPolicy: "aws:iam/policy:Policy",
+  topic: "aws:sns/topic:Topic",
+  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  eventSubscription: "aws:rds/eventSubscription:EventSubscription",
+  eventRule: "aws:cloudwatch/eventRule:EventRule",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  pullThrough: "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
 } as const;
 
 let bundle: { checksum: string; files: string[] };
@@ -100,6 +111,7 @@ const props = <T = Record<string, unknown>>(r: Recorded, key: string): T => r.in
 
 interface Container {
   image: string;
+  healthCheck?: { command: string[]; interval: number; retries: number };
   environment: { name: string; value: string }[];
   secrets: { name: string; valueFrom: string }[];
 }
@@ -310,6 +322,7 @@ describe.each([
     expect(container.secrets).toEqual([
       { name: "PGBOUNCER_AUTH_FILE", valueFrom: `${arn}:authFile::${versionId}` },
       { name: "PGBOUNCER_CLIENT_TLS_KEY", valueFrom: `${arn}:tlsKey::${versionId}` },
+      { name: "PGBOUNCER_HEALTH_PGPASS", valueFrom: `${arn}:healthPgpass::${versionId}` },
     ]);
     // no password, verifier or the file itself anywhere in the task definition
     const text = JSON.stringify(s.of(T.task)[0].inputs);
@@ -345,9 +358,14 @@ describe.each([
     expect(version.secretKeys).toContain("secretString");
     const { authFile } = JSON.parse(String(version.inputs.secretString)) as { authFile: string };
     const roles = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.password]));
-    expect(authFile).toBe(`"pgkit_app_login" "${String(roles.pgkit_app_login)}"\n"pgkit_worker_login" "${String(roles.pgkit_worker_login)}"\n`);
+    const [logins, health] = [authFile.split("\n").slice(0, 2).join("\n"), authFile.split("\n")[2]];
+    expect(`${logins}\n`).toBe(`"pgkit_app_login" "${String(roles.pgkit_app_login)}"\n"pgkit_worker_login" "${String(roles.pgkit_worker_login)}"\n`);
+    // the third and last entry is the health check's own login, which exists only in PgBouncer
+    expect(health).toMatch(/^"pgkit_pooler_health" "SCRAM-SHA-256\$4096:/);
+    expect(authFile.trim().split("\n")).toHaveLength(3);
+    expect(Object.keys(roles)).not.toContain("pgkit_pooler_health");
     const passwords = loginPasswords(s);
-    for (const line of authFile.trim().split("\n")) {
+    for (const line of logins.trim().split("\n")) {
       const [, name, verifier] = /^"([^"]+)" "([^"]+)"$/.exec(line) ?? [];
       expectVerifierOf(verifier, passwords[name]);
     }
@@ -384,7 +402,7 @@ describe.each([
   it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
     const alarms = s.of(T.alarm);
     const names = alarms.map((a) => a.name.replace("pgkit-monitoring-", "")).sort();
-    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "max-used-transaction-ids", "oldest-replication-slot-lag", "pooler-healthy-targets", "pooler-running-tasks", "transaction-logs-disk", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
+    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "max-used-transaction-ids", "oldest-replication-slot-lag", "pooler-healthy-targets", "pooler-running-tasks", "scheduled-job-failures", "transaction-logs-disk", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
     expect(names).toEqual(expected);
     for (const a of alarms) expect(a.inputs.alarmActions).toEqual(["arn:aws:mock:eu-west-1:123456789012:sns/topic/pgkit-monitoring-alerts"]);
     const metrics = Object.fromEntries(alarms.map((a) => [a.name.replace("pgkit-monitoring-", ""), a.inputs.metricName]));
@@ -482,8 +500,16 @@ describe.each([
     );
   });
 
-  it("creates the database, pg_cron, login roles granted the bundle's group roles, and the SQL bundle with its checksum", () => {
-    expect(s.of(T.pgDatabase).map((d) => d.inputs.name)).toEqual(["pgkit"]);
+  it("creates the database with the instance (dbName = cron.database_name), so pg_cron's launcher finds it from the first boot", () => {
+    const params = Object.fromEntries(props<{ name: string; value: string }[]>(s.of(T.params)[0], "parameters").map((p) => [p.name, p.value]));
+    expect([s.one(T.rds, "pgkit-primary").inputs.dbName, params["cron.database_name"]]).toEqual(["pgkit", "pgkit"]);
+    for (const r of s.of(T.rds).filter((x) => x.name !== "pgkit-primary")) expect(r.inputs.dbName, r.name).toBeUndefined(); // not allowed on a replica
+    // and nothing creates it a second time in phase 2 (CREATE DATABASE would fail: it exists)
+    expect(s.of(T.pgDatabase)).toEqual([]);
+    expect(s.of(T.pgExtension).map((e) => e.inputs.database)).toEqual(["pgkit"]);
+  });
+
+  it("creates pg_cron, login roles granted the bundle's group roles, and the SQL bundle with its checksum", () => {
     expect(s.of(T.pgExtension).map((e) => e.inputs.name)).toEqual(["pg_cron"]);
     const grants = Object.fromEntries(s.of(T.pgRole).map((r) => [r.inputs.name, r.inputs.roles]));
     expect(grants).toEqual({
@@ -511,6 +537,94 @@ describe.each([
     }
     expect(s.recorded.length).toBeGreaterThan(50);
     expect(found).toEqual([]);
+  });
+
+  it("the pooler: pulumi up waits for a steady service, and the container health check logs in through PgBouncer", () => {
+    expect(s.of(T.service)[0].inputs.waitForSteadyState).toBe(true);
+    const { container, ini } = poolerContainer(s);
+    expect(container.healthCheck?.command[0]).toBe("CMD-SHELL");
+    expect(container.healthCheck?.command[1]).toBe(
+      "PGPASSFILE='/tmp/pgbouncer/health.pgpass' psql -XAtq -d 'host=127.0.0.1 port=6432 dbname=pgbouncer user=pgkit_pooler_health sslmode=require connect_timeout=3' -c 'SHOW VERSION' > /dev/null",
+    );
+    expect(ini).toContain("stats_users = pgkit_pooler_health\n");
+    expect(ini).not.toMatch(/^admin_users/m);
+    // the password file comes from the pooler's secret: the health login's password, for the console database only
+    const { healthPgpass, authFile } = JSON.parse(String(s.one(T.secretVersion, "pgkit-pooler-secret").inputs.secretString)) as { healthPgpass: string; authFile: string };
+    const password = `${MOCK_PASSWORD_PREFIX}pgkit-pooler-health`;
+    expect(healthPgpass).toBe(`*:*:pgbouncer:pgkit_pooler_health:${password}`);
+    const verifier = /"pgkit_pooler_health" "([^"]+)"/.exec(authFile)?.[1] ?? "";
+    expectVerifierOf(verifier, password);
+    // pulled from Docker Hub by default
+    expect(s.outputs.poolerImage).toBe(container.image);
+    expect(s.of(T.pullThrough)).toEqual([]);
+  });
+
+  it("alarms on failed scheduled jobs: a metric filter on the primary's postgresql log group, matching ops.job_fail's line", () => {
+    const filter = s.one(T.metricFilter, "pgkit-monitoring-job-failures").inputs as { logGroupName: string; pattern: string; metricTransformation: { namespace: string; name: string; value: string } };
+    expect(filter).toMatchObject({
+      logGroupName: `/aws/rds/instance/pgkit-${stack}/postgresql`,
+      pattern: '"WARNING:" "pgkit job" "failed:"',
+      metricTransformation: { namespace: `pgkit/${stack}`, name: "ScheduledJobFailures", value: "1" },
+    });
+    expect(s.one(T.alarm, "pgkit-monitoring-scheduled-job-failures").inputs).toMatchObject({
+      namespace: `pgkit/${stack}`, metricName: "ScheduledJobFailures", statistic: "Sum", comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1, treatMissingData: "notBreaching",
+    });
+  });
+
+  it("notifies RDS events of every instance and of the parameter group, and failed AWS Backup jobs, to the topic", () => {
+    const topicArn = "arn:aws:mock:eu-west-1:123456789012:sns/topic/pgkit-monitoring-alerts";
+    const instances = s.one(T.eventSubscription, "pgkit-monitoring-rds-instances").inputs;
+    expect(instances).toMatchObject({ snsTopic: topicArn, sourceType: "db-instance", sourceIds: [`pgkit-${stack}`, ...Array.from({ length: replicas }, (_, i) => `pgkit-${stack}-replica-${i}`)] });
+    expect(instances.eventCategories).toEqual(expect.arrayContaining(["failover", "failure", "low storage", "maintenance", "availability"]));
+    expect(s.one(T.eventSubscription, "pgkit-monitoring-rds-parameters").inputs).toMatchObject({ snsTopic: topicArn, sourceType: "db-parameter-group", sourceIds: ["pgkit-params"], eventCategories: ["configuration change"] });
+    const rule = s.one(T.eventRule, "pgkit-monitoring-backup-job-failed");
+    expect(JSON.parse(String(rule.inputs.eventPattern))).toEqual({
+      source: ["aws.backup"], "detail-type": ["Backup Job State Change", "Copy Job State Change"], detail: { state: ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"] },
+    });
+    expect(s.one(T.eventTarget, "pgkit-monitoring-backup-job-failed").inputs).toMatchObject({ rule: "pgkit-monitoring-backup-job-failed", arn: topicArn });
+    // the topic lets EventBridge publish for that rule only, and RDS for this account only
+    const policy = JSON.parse(String(s.one(T.topicPolicy, "pgkit-monitoring-alerts").inputs.policy)) as { Statement: { Sid: string; Principal: unknown; Condition: unknown }[] };
+    const bySid = Object.fromEntries(policy.Statement.map((st) => [st.Sid, st]));
+    expect(bySid.BackupJobFailures).toMatchObject({ Principal: { Service: "events.amazonaws.com" }, Condition: { ArnEquals: { "aws:SourceArn": outputsOf(rule).arn } } });
+    expect(bySid.RdsEvents).toMatchObject({ Principal: { Service: "events.rds.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
+    expect(bySid.AccountOwner).toMatchObject({ Condition: { StringEquals: { "AWS:SourceOwner": "123456789012" } } });
+  });
+
+  it("KMS key policy: log groups of this account and region only, service principals for this account, and EventBridge for the topic", () => {
+    const policy = JSON.parse(String(s.one(T.kmsKey, "pgkit-key").inputs.policy)) as { Statement: { Sid: string; Principal: { Service?: unknown }; Condition?: unknown }[] };
+    const bySid = Object.fromEntries(policy.Statement.map((st) => [st.Sid, st]));
+    expect(bySid.CloudWatchLogs.Condition).toEqual({ ArnLike: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:123456789012:log-group:*" } });
+    expect(bySid.AlarmsAndRdsEventsToSns).toMatchObject({ Principal: { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] }, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
+    expect(bySid.EventBridgeToSns.Principal).toEqual({ Service: "events.amazonaws.com" });
+    // every statement for a service principal names a condition, except EventBridge's (see infra/database.ts)
+    for (const st of policy.Statement.filter((x) => x.Principal.Service && x.Sid !== "EventBridgeToSns")) expect(st.Condition, st.Sid).toBeDefined();
+  });
+
+  it("enhanced monitoring's role trusts RDS only for this account's instances (confused deputy)", () => {
+    const trust = JSON.parse(String(s.one(T.role, "pgkit-monitoring").inputs.assumeRolePolicy)) as { Statement: { Principal: unknown; Condition: unknown }[] };
+    expect(trust.Statement).toEqual([{
+      Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole",
+      Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": `arn:aws:rds:eu-west-1:123456789012:db:pgkit-${stack}*` } },
+    }]);
+  });
+
+  it("IAM database login: an rds-db:connect policy for pgkit_ops_iam on the primary, and its user ARN as an output", () => {
+    const userArn = "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-PGKITPRIMARY/pgkit_ops_iam";
+    expect(s.outputs.iamDbUserArn).toBe(userArn);
+    const policy = s.one(T.iamPolicy, "pgkit-iam-connect-pgkit_ops_iam");
+    expect(JSON.parse(String(policy.inputs.policy))).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "rds-db:connect", Resource: userArn }] });
+    expect(s.outputs.iamConnectPolicyArn).toBe(outputsOf(policy).arn);
+    expect(s.of(T.pgRole).find((r) => r.inputs.name === "pgkit_ops_iam")?.inputs.roles).toEqual(["rds_iam", "pgkit_readonly"]);
+  });
+
+  it("surfaces static parameters waiting for a reboot: their names and the command that shows pending-reboot", () => {
+    expect(s.outputs.staticParameters).toEqual(["shared_preload_libraries", "cron.database_name", "pg_stat_statements.max", ...(prod ? ["max_connections"] : [])]);
+    const ids = [`pgkit-${stack}`, ...Array.from({ length: replicas }, (_, i) => `pgkit-${stack}-replica-${i}`)];
+    expect(s.outputs.pendingRebootCheck).toBe(ids.map((id) => `aws rds describe-db-instances --db-instance-identifier ${id} --query "DBInstances[0].DBParameterGroups[].ParameterApplyStatus" --output text`).join(" && "));
+  });
+
+  it("Database Insights: standard by default on every instance", () => {
+    for (const r of s.of(T.rds)) expect(r.inputs.databaseInsightsMode, r.name).toBe("standard");
   });
 
   it("admits clients to the pooler by security group (its own client group, exported), never by the VPC's CIDR", () => {
@@ -577,6 +691,31 @@ describe("AWS stack options", () => {
     const s = await build("dev", { poolerClientSecurityGroupIds: '["sg-0123456789abcdef0","sg-0fedcba9876543210"]' });
     const nlbSg = s.one(T.sg, "pgkit-pooler-nlb").inputs as { ingress: { cidrBlocks?: string[]; securityGroups?: string[] }[] };
     expect(nlbSg.ingress.map((r) => [r.cidrBlocks ?? [], r.securityGroups])).toEqual([[[], ["pgkit-pooler-clients-id", "sg-0123456789abcdef0", "sg-0fedcba9876543210"]]]);
+  });
+
+  it("poolerPullThroughCache pulls the digest-pinned image through an ECR pull-through cache rule for Docker Hub", async () => {
+    const credentialArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf";
+    const s = await build("dev", { poolerPullThroughCache: "true", poolerDockerHubCredentialArn: credentialArn });
+    expect(s.one(T.pullThrough, "pgkit-pooler-docker-hub").inputs).toEqual({ ecrRepositoryPrefix: "docker-hub", upstreamRegistryUrl: "registry-1.docker.io", credentialArn });
+    const { container } = poolerContainer(s);
+    expect(container.image).toMatch(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/docker-hub\/edoburu\/pgbouncer:v1\.24\.1-p1@sha256:[0-9a-f]{64}$/);
+    const policy = JSON.parse(String(s.one(T.rolePolicy, "pgkit-pooler-exec-pull-through").inputs.policy)) as { Statement: { Action: string[]; Resource: string }[] };
+    expect(policy.Statement).toEqual([{ Effect: "Allow", Action: ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"], Resource: "arn:aws:ecr:eu-west-1:123456789012:repository/docker-hub/*" }]);
+  });
+
+  it("pullThroughImage puts Docker Hub official images under library/", () => {
+    expect(pullThroughImage("pgbouncer/pgbouncer:1.24.1@sha256:ab", "1", "eu-west-1")).toBe("1.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/pgbouncer/pgbouncer:1.24.1@sha256:ab");
+    expect(pullThroughImage("postgres:16@sha256:ab", "1", "eu-west-1")).toBe("1.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/postgres:16@sha256:ab");
+  });
+
+  it("databaseInsightsMode=advanced (with 465 days of Performance Insights) reaches every instance", async () => {
+    const s = await build("prod", { databaseInsightsMode: "advanced", performanceInsightsRetentionDays: "465" });
+    for (const r of s.of(T.rds)) expect([r.inputs.databaseInsightsMode, r.inputs.performanceInsightsRetentionPeriod], r.name).toEqual(["advanced", 465]);
+  });
+
+  it("allowMajorVersionUpgrade=true reaches the instance (off by default)", async () => {
+    expect((await build("dev")).one(T.rds, "pgkit-primary").inputs.allowMajorVersionUpgrade).toBe(false);
+    expect((await build("dev", { allowMajorVersionUpgrade: "true" })).one(T.rds, "pgkit-primary").inputs.allowMajorVersionUpgrade).toBe(true);
   });
 
   it("poolerResetAfterTransaction=true makes PgBouncer run DISCARD ALL after every transaction", async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { runSync } from "../../../src/proc/run.js";
-import { repoRoot, type Recorded } from "./mocks.js";
+import { repoRoot, type MockOptions, type Recorded } from "./mocks.js";
 
 export interface PulumiYaml {
   name: string;
@@ -19,10 +19,10 @@ export interface EntryRun {
   stderr: string;
 }
 
-export function runEntry(stack: string, overrides: Record<string, string> = {}): EntryRun {
+export function runEntry(stack: string, overrides: Record<string, string> = {}, mockOptions: MockOptions = {}): EntryRun {
   const args = [...project.runtime.options.nodeargs.split(/\s+/).filter(Boolean), join("test", "infra", "support", "run-entry.ts"), stack];
   // Synchronous: the callers run it while vitest collects their describe blocks.
-  const r = runSync(process.execPath, args, { cwd: repoRoot, env: { PGKIT_TEST_CONFIG_OVERRIDES: JSON.stringify(overrides) }, timeoutMs: 120_000 });
+  const r = runSync(process.execPath, args, { cwd: repoRoot, env: { PGKIT_TEST_CONFIG_OVERRIDES: JSON.stringify(overrides), PGKIT_TEST_MOCK_OPTIONS: JSON.stringify(mockOptions) }, timeoutMs: 120_000 });
   const last = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return { ...(JSON.parse(last) as object), stderr: r.stderr };

@@ -37,6 +37,7 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, u
         address: `${name}.abc123.eu-west-1.rds.amazonaws.com`,
         endpoint: `${name}.abc123.eu-west-1.rds.amazonaws.com:5432`,
         port: 5432,
+        resourceId: `db-${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
         masterUserSecrets: inputs.manageMasterUserPassword ? [{ secretArn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!${name}`, secretStatus: "active" }] : [],
       };
     case "aws:lb/loadBalancer:LoadBalancer":
@@ -79,6 +80,8 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, u
 export interface MockOptions {
   /** RandomPassword resources (by name) that answer with another password, as after `pulumi up --replace`. */
   rotatedPasswords?: string[];
+  /** The engine version of an already deployed primary (`pgkit-<env>`) the RDS data sources report; none by default. */
+  deployedEngineVersion?: string;
 }
 
 export function createMocks(recorded: Recorded[], options: MockOptions = {}): pulumi.runtime.Mocks {
@@ -113,6 +116,14 @@ export function createMocks(recorded: Recorded[], options: MockOptions = {}): pu
           return { id: args.inputs.id, cidrBlock: "10.20.0.0/16" };
         case "aws:ssm/getParameter:getParameter":
           return { name: args.inputs.name, value: "ami-0123456789abcdef0", type: "String" };
+        case "aws:rds/getInstances:getInstances": {
+          const id = String((args.inputs.filters as { values: string[] }[] | undefined)?.[0]?.values[0]);
+          const ids = options.deployedEngineVersion ? [id] : [];
+          return { id: "eu-west-1", instanceIdentifiers: ids, instanceArns: ids.map((i) => `arn:aws:rds:eu-west-1:123456789012:db:${i}`) };
+        }
+        case "aws:rds/getInstance:getInstance":
+          if (!options.deployedEngineVersion) throw new Error(`DBInstanceNotFound: ${String(args.inputs.dbInstanceIdentifier)}`);
+          return { id: args.inputs.dbInstanceIdentifier, dbInstanceIdentifier: args.inputs.dbInstanceIdentifier, engineVersion: options.deployedEngineVersion };
         case "aws:secretsmanager/getSecretVersion:getSecretVersion":
           return { secretId: args.inputs.secretId, secretString: JSON.stringify({ username: "pgkit_admin", password: `${MOCK_PASSWORD_PREFIX}master` }) };
         default:

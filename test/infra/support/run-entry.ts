@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
-import { createMocks, repoRoot, resolveOutputs, settle, stackFileConfig, type Recorded } from "./mocks.js";
+import { createMocks, repoRoot, resolveOutputs, settle, stackFileConfig, type MockOptions, type Recorded } from "./mocks.js";
 
 const stack = process.argv[2];
 if (!stack) throw new Error("usage: run-entry.ts <stack>");
@@ -16,7 +16,8 @@ const project = load(readFileSync(resolve(repoRoot, "Pulumi.yaml"), "utf8")) as 
 const overrides = JSON.parse(process.env.PGKIT_TEST_CONFIG_OVERRIDES ?? "{}") as Record<string, string>;
 
 const recorded: Recorded[] = [];
-await pulumi.runtime.setMocks(createMocks(recorded), project.name, stack, false);
+const mockOptions = JSON.parse(process.env.PGKIT_TEST_MOCK_OPTIONS ?? "{}") as MockOptions;
+await pulumi.runtime.setMocks(createMocks(recorded, mockOptions), project.name, stack, false);
 pulumi.runtime.setAllConfig({ ...stackFileConfig(stack), ...overrides });
 
 try {
