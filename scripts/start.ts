@@ -37,6 +37,7 @@ try {
   console.log(`  direct (admin, migrations):   ${result.urls.adminDirect}`);
   console.log(`  direct (app role):            ${result.urls.appDirect}`);
   console.log(`  pooled (app role, PgBouncer): ${result.urls.appPooled}`);
+  console.log(`  direct (queue worker role):   ${result.urls.workerDirect}`);
   console.log(`  pooled (queue worker role):   ${result.urls.workerPooled}`);
   console.log('\n' + formatStatusTable(await stackStatus(cfg)));
   console.log(`\nThe full migration ledger: \`npm run status\`, or \`npm run migrate -- status\` with DATABASE_URL from ${shownEnvFile}.`);

@@ -41,6 +41,11 @@ export interface SeedOptions {
   recallQueries: number;
   log?: (line: string) => void;
   now?: number;
+  /**
+   * The request-context keys the data file's tokens and the seeder's own checks are signed with; registered in the
+   * database first (sql/0930). Default: the stack's (loadtests/lib/local.ts contextKeys).
+   */
+  contextKeys?: ContextSigningKey[];
 }
 
 export interface SeedReport {
@@ -80,7 +85,9 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
   const { scale } = opts;
   const c = new pg.Client({ connectionString: opts.adminUrl, application_name: 'pgkit-seed' });
   await c.connect();
+  const keys = signingKeys(opts.contextKeys ?? contextKeys());
   try {
+    await registerContextKeys(c, [keys.user, keys.worker]);
     const existing = await tableCount(c, 'SELECT count(*) AS n FROM app.organizations');
     if (existing > 0) {
       if (!opts.reset) {
@@ -96,7 +103,8 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
          WHERE n.nspname IN ('app', 'app_private') AND c.relkind IN ('r', 'p') AND NOT c.relispartition
            AND format('%I.%I', n.nspname, c.relname) <> ALL ($1::text[])
            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')`,
-        [REFERENCE_TABLES],
+        // The request-context keys are the platform's, not seed data (sql/0930): kept.
+        [[...REFERENCE_TABLES, 'app_private.context_signing_keys', 'app_private.context_mac_key']],
       );
       // rate_limits' per-organization rows go with the organizations (cascade); the default row stays.
       await c.query(`TRUNCATE ${t.rows.map((r) => r.t).join(', ')} CASCADE`);
@@ -280,7 +288,7 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
     if (opts.embeddings && embeddingRows > 0 && opts.recallQueries > 0) {
       const targets = loadTargets();
       const rr = new Rng(`${opts.seed}/recall`);
-      const signer = new ContextSigner(signingKeys());
+      const signer = new ContextSigner(keys);
       const qs = Array.from({ length: opts.recallQueries }, () => {
         const u = w.users[rr.int(0, w.users.length - 1)];
         const org = w.orgs[u.org];
@@ -301,12 +309,12 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
 
     // Tenancy through the application role: a sample of users sees only their own organization's rows.
     let tenancyChecked = 0;
-    if (opts.appUrl) tenancyChecked = await checkTenancy(opts.appUrl, w);
+    if (opts.appUrl) tenancyChecked = await checkTenancy(opts.appUrl, w, keys);
 
     let dataFile: string | null = null;
     if (opts.dataFile) {
       dataFile = resolve(opts.dataFile);
-      await writeDataFile(dataFile, w, queryVectors, fixtures);
+      await writeDataFile(dataFile, w, queryVectors, fixtures, keys);
       log(`wrote ${dataFile}`);
     }
     const report: SeedReport = { scale, seed: opts.seed, tables, rows, dataSeconds, embeddingRows, embeddingSeconds, hnswSeconds, recall, tenancyChecked, dataFile };
@@ -392,9 +400,9 @@ async function ensureEncryptionKey(c: pg.Client) {
 }
 
 /** Each of up to 20 users, through the app role under their own context, sees only their organization's projects. */
-async function checkTenancy(appUrl: string, w: World): Promise<number> {
+async function checkTenancy(appUrl: string, w: World, keys: SigningKeys): Promise<number> {
   const pool = new pg.Pool({ connectionString: appUrl, max: 2 });
-  const signer = new ContextSigner(signingKeys());
+  const signer = new ContextSigner(keys);
   try {
     const can = await pool.query("SELECT has_table_privilege('app.projects', 'SELECT') AS ok");
     if (!can.rows[0].ok) return 0; // the security bundle has not granted the app role anything yet
@@ -418,8 +426,7 @@ async function checkTenancy(appUrl: string, w: World): Promise<number> {
 }
 
 /** The k6 scenarios' data: users with their organization and a signed token, ids to sample, query vectors. */
-async function writeDataFile(file: string, w: World, queryVectors: Float32Array[], fixtures: unknown[][]) {
-  const keys = signingKeys();
+async function writeDataFile(file: string, w: World, queryVectors: Float32Array[], fixtures: unknown[][], keys: SigningKeys) {
   const users = [];
   for (let u = 0; u < w.users.length; u++) {
     const user = w.users[u];
@@ -461,19 +468,11 @@ async function ensureDatabase(adminUrl: string, create: boolean, log: (l: string
   }
   // The schema must be current: apply pending sql/ files (a no-op when up to date).
   await applyMigrations({ connectionString: adminUrl, log: (l: string) => log(`migrate: ${l}`) });
-  // The tokens the data file carries are verified by this database too (sql/0930): register the stack's keys.
-  const a = new pg.Client({ connectionString: adminUrl });
-  await a.connect();
-  try {
-    await registerContextKeys(a, contextKeys());
-  } finally {
-    await a.end();
-  }
 }
 
 /** The newest live key of each purpose signs (secrets.json lists them newest first). */
-function signingKeys(): { user: ContextSigningKey; worker: ContextSigningKey } {
-  const keys = contextKeys();
+type SigningKeys = { user: ContextSigningKey; worker: ContextSigningKey };
+function signingKeys(keys: ContextSigningKey[]): SigningKeys {
   const user = keys.find((k) => k.purpose === 'user');
   const worker = keys.find((k) => k.purpose === 'worker');
   if (!user || !worker) throw new Error('the stack has no user or worker context key: run npm start (it creates them)');

@@ -18,7 +18,8 @@ describe('docs/traceability.md', () => {
     const { problems, refs } = checkDocument(doc, tests, sqlFileNames(root), listTestFiles(root));
     expect(refs.length).toBeGreaterThan(100);
     expect(formatProblems(problems)).toBe('');
-  });
+    // `vitest list` collects every test file: a minute on a quiet box, several on a loaded shared one.
+  }, 600_000);
 
   it('the checker finds a renamed test, a missing sql/ file and a built row without a test (it can fail)', () => {
     const tests = [{ file: 'test/sql/constraints.test.ts', name: 'unique keys reject duplicates > x rejects y' }];

@@ -11,6 +11,8 @@ import { repoRoot } from '../../src/config.js';
 import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 import { runInBackground, type Background } from '../../src/proc/run.js';
 import { seed } from '../../loadtests/seed/index.js';
+import { stackSecrets } from '../../src/local/stack.js';
+import { testStack } from '../support/stack.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { execution, installGlobals, recorded } from '../support/k6/runtime.js';
@@ -39,20 +41,22 @@ beforeAll(async () => {
   const env = {
     DATABASE_URL: db.url,
     APP_POOLED_DATABASE_URL: db.appPooledUrl,
-    LOADTEST_JWT_SECRET: randomBytes(24).toString('hex'),
+    WORKER_POOLED_DATABASE_URL: db.workerPooledUrl,
+    // The test stack's context keys, registered in the test database: the seeder signs the data file's tokens
+    // with them, the service checks them, and the database verifies them again (sql/0930).
+    PGKIT_CONTEXT_KEYS: JSON.stringify(stackSecrets(testStack).contextKeys),
     PGKIT_ENC_KEYS: JSON.stringify({ 'k6-test-1': randomBytes(32).toString('base64') }),
   };
-  // The seeder signs the data file's tokens with the same secret the service verifies them with.
-  const saved = { jwt: process.env.LOADTEST_JWT_SECRET, keys: process.env.PGKIT_ENC_KEYS };
-  process.env.LOADTEST_JWT_SECRET = env.LOADTEST_JWT_SECRET;
+  const saved = { ctx: process.env.PGKIT_CONTEXT_KEYS, keys: process.env.PGKIT_ENC_KEYS };
+  process.env.PGKIT_CONTEXT_KEYS = env.PGKIT_CONTEXT_KEYS;
   process.env.PGKIT_ENC_KEYS = env.PGKIT_ENC_KEYS;
   const dataFile = join(work, 'loadtest-data.json');
   try {
     await seed({ adminUrl: db.superUrl, scale: resolveScale('tiny'), seed: 'k6-test', reset: false, embeddings: true, dataFile, recallQueries: 0, log: () => {} });
   } finally {
-    process.env.LOADTEST_JWT_SECRET = saved.jwt;
+    process.env.PGKIT_CONTEXT_KEYS = saved.ctx;
     process.env.PGKIT_ENC_KEYS = saved.keys;
-    if (saved.jwt === undefined) delete process.env.LOADTEST_JWT_SECRET;
+    if (saved.ctx === undefined) delete process.env.PGKIT_CONTEXT_KEYS;
     if (saved.keys === undefined) delete process.env.PGKIT_ENC_KEYS;
   }
   servicePort = await reservePorts(1);

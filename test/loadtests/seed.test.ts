@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { testContextKeys } from '../support/context.js';
 import { AlreadySeededError, seed } from '../../loadtests/seed/index.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
 import { EmbeddingSpace, cosine } from '../../loadtests/lib/embeddings.js';
@@ -11,7 +12,7 @@ import { parsePgbenchLog, percentile } from '../../loadtests/bench/report.js';
 
 let db: TestDb;
 const NOW = Date.UTC(2026, 10, 20, 12);
-const opts = () => ({ adminUrl: db.superUrl, appUrl: db.appPooledUrl, scale: resolveScale('tiny'), seed: 'seed-test', reset: false, embeddings: true, dataFile: null, recallQueries: 40, now: NOW, log: () => {} });
+const opts = () => ({ adminUrl: db.superUrl, appUrl: db.appPooledUrl, scale: resolveScale('tiny'), seed: 'seed-test', reset: false, embeddings: true, dataFile: null, recallQueries: 40, now: NOW, log: () => {}, contextKeys: testContextKeys() });
 
 beforeAll(async () => {
   db = await migratedDatabase();

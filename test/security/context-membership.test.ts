@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_A, ORG_B, TENANT_TABLES_SQL, USER_A, USER_B, orgChecksum, seedTwoTenants } from '../../src/security/attacks.js';
 import { generateKey, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
-import { asUser, setContext } from '../support/context.js';
+import { AUTHENTICATE_SQL } from '../../src/db/context.js';
+import { asUser, asWorker } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
@@ -118,11 +119,10 @@ describe('a context naming an organization the user is not a member of', () => {
   });
 
   it('the organization without a user is nothing for the application login role (a request that lost its user)', async () => {
-    const r = await asApp(ORG_A, '', async (c) => ({
-      org: (await c.query('SELECT app.current_org_id() AS o')).rows[0].o,
-      a: await visible(c, ORG_A),
-    }));
-    expect(r).toEqual({ org: null, a: {} });
+    // A token without its user is refused (sql/0930), and so is a worker token for A on the app login.
+    await expect(asApp(ORG_A, '', async (c) => visible(c, ORG_A))).rejects.toMatchObject({ code: '28000', message: /sub and org/ });
+    await expect(withSecureContext(app, asWorker({ orgId: ORG_A }), keyring, (c) => visible(c, ORG_A), { retries: 0 }))
+      .rejects.toMatchObject({ code: '28000', message: /worker tokens are for the worker login/ });
   });
 });
 
@@ -148,7 +148,7 @@ describe('a removed membership', () => {
 });
 
 describe('queue workers: an organization without a user, for pgkit_worker logins only', () => {
-  it('a pgkit_worker login acts for the organization it names; with a user named, membership applies again', async () => {
+  it('a pgkit_worker login acts for the organization its worker token names; a user token is refused on it', async () => {
     const role = `pgkit_test_worker_${process.pid}_${Date.now().toString(36)}`;
     const password = randomUUID();
     await db.pool.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD ${pg.escapeLiteral(password)} IN ROLE pgkit_worker`);
@@ -158,18 +158,20 @@ describe('queue workers: an organization without a user, for pgkit_worker logins
     const w = new pg.Client({ connectionString: url.toString() });
     await w.connect();
     try {
-      const run = async (org: string, user: string) => {
+      const run = async (token: string | null) => {
         await w.query('BEGIN');
         try {
-          await setContext(w, org, user);
+          if (token !== null) await w.query(AUTHENTICATE_SQL, [token]);
           return { org: (await w.query('SELECT app.current_org_id() AS o')).rows[0].o, projects: (await w.query('SELECT count(*)::int AS n FROM app.projects')).rows[0].n };
         } finally {
           await w.query('ROLLBACK');
         }
       };
-      expect(await run(ORG_B, '')).toEqual({ org: ORG_B, projects: 1 });
-      expect(await run(ORG_B, USER_A)).toEqual({ org: null, projects: 0 });
-      expect(await run('', '')).toEqual({ org: null, projects: 0 });
+      // A worker token scoped to B acts for B (sql/0930); a user token, even a valid one, is refused on this
+      // login; no token is no organization.
+      expect(await run(asWorker({ orgId: ORG_B }).token)).toEqual({ org: ORG_B, projects: 1 });
+      await expect(run(asUser(ORG_B, USER_A).token)).rejects.toMatchObject({ code: '28000' });
+      expect(await run(null)).toEqual({ org: null, projects: 0 });
     } finally {
       await w.end();
       await db.pool.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);

@@ -46,6 +46,11 @@ const vec = (seed = 1, dims = 1536) => `[${Array.from({ length: dims }, (_, i) =
 let n = 0;
 const next = () => ++n;
 
+// What a table's base row needs first, inside the case's transaction: the MAC key is a singleton the bundle fills.
+const baseSetup: Record<string, string> = {
+  'app_private.context_mac_key': 'DELETE FROM app_private.context_mac_key',
+};
+
 // A valid new row per table (fresh unique values on every call).
 const base: Record<string, () => Row> = {
   'app.organizations': () => ({ name: 'Org', slug: `org-${next()}` }),
@@ -298,7 +303,7 @@ const checks: Case[] = [
   { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_purpose_check', label: 'purpose admin', bad: { purpose: 'admin' }, good: { purpose: 'worker' } },
   { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_secret_check', label: 'a 16-byte secret', bad: { secret: `\\x${'ab'.repeat(16)}` } },
   { table: 'app_private.context_signing_keys', constraint: 'context_signing_keys_retired_after_created_check', label: 'retired before created', bad: { created_at: '2026-01-02T00:00:00Z', retired_at: '2026-01-01T00:00:00Z' } },
-  { table: 'app_private.context_mac_key', constraint: 'context_mac_key_singleton_check', label: 'a second key row', setup: 'DELETE FROM app_private.context_mac_key', bad: { singleton: false } },
+  { table: 'app_private.context_mac_key', constraint: 'context_mac_key_singleton_check', label: 'a second key row', bad: { singleton: false } },
   // job_locks (sql/0890)
   { table: 'ops.job_locks', constraint: 'job_locks_job_check', label: 'job name with capitals', bad: { job: 'Reset-Limits' } },
   // rate_limits (sql/0630)
@@ -489,6 +494,7 @@ async function expectError(fn: () => Promise<unknown>): Promise<pg.DatabaseError
 
 async function runCase(c: Case) {
   await rolledBack(async () => {
+    if (baseSetup[c.table]) await client.query(baseSetup[c.table]);
     if (c.setup) await client.query(c.setup);
     const err = await expectError(() => insert(c.table, { ...base[c.table](), ...c.bad }));
     expect({ code: err.code, constraint: err.constraint }).toEqual({ code: c.code ?? '23514', constraint: c.constraint });
@@ -545,6 +551,7 @@ describe('every table accepts its valid base row', () => {
   for (const table of Object.keys(base)) {
     it(`${table} base row inserts`, async () => {
       await rolledBack(async () => {
+        if (baseSetup[table]) await client.query(baseSetup[table]);
         const q = insertSql(table, base[table]());
         const r = await client.query(`${q.text} RETURNING 1 AS ok`, q.values);
         expect(r.rows).toEqual([{ ok: 1 }]);

@@ -2,6 +2,7 @@
 // test/support/db.ts): what trusted platform code does with src/db/context-token.ts.
 import { AUTHENTICATE_SQL, type RequestContext } from '../../src/db/context.js';
 import type { ContextSigner } from '../../src/db/context-token.js';
+import { contextKeysOf } from '../../src/local/secrets.js';
 import { stackSecrets, stackSigner } from '../../src/local/stack.js';
 import { testStack } from './stack.js';
 
@@ -33,3 +34,6 @@ export async function leaveVerifiedContextBehind(client: { query: (sql: string, 
     "SELECT set_config('app.org_id', $1, false), set_config('app.user_id', $2, false), set_config('app.ctx_role', $3, false), set_config('app.ctx_scope', $4, false), set_config('app.ctx_mac', $5, false)",
     [v.o, v.u, v.r, v.s, v.m]);
 }
+
+/** The test stack's live context keys (registered in every migrated test database): for the seeder's `contextKeys`. */
+export const testContextKeys = () => contextKeysOf(stackSecrets(testStack));
