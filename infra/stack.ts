@@ -64,6 +64,7 @@ function createLocalStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
 }
 
 function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  if (cfg.database.engineWarning) pulumi.log.warn(cfg.database.engineWarning);
   if (!ctx.rdsCaBundle) throw new Error("aws target needs the RDS CA bundle (pgkit:rdsCaBundlePath)");
   const { tags, environment } = cfg;
   const prod = environment === "prod";
