@@ -134,7 +134,7 @@ build_pgvector() {
 # plain upstream way (configure/make, PGXS, meson) into one kit-owned prefix. Built once per machine: a stamp
 # keyed by the recipe and the versions makes a repeat run a check of a second. pgBackRest comes along because
 # Debian 12's 2.45 does not support PostgreSQL 17 (2.55 does).
-PG17_PREFIX=/opt/pgkit/postgresql-17
+PG17_PREFIX="${PGKIT_PG17_PREFIX:-/opt/pgkit/postgresql-17}"   # src/config.ts PG17_PREFIX
 # Upstream series wanted from trixie (whatever point release trixie serves within the series is taken and
 # recorded in the stamp; a series change is a recipe change and rebuilds).
 PG17_SOURCES=("postgresql-17:17." "pg-partman:5.2." "pg-cron:1.6." "pgbackrest:2.55." "pgvector:${PGVECTOR_VERSION}" "pgextwlist:1.19")
@@ -166,10 +166,14 @@ build_pg17() {
   fi
   local work
   work="$(mktemp -d /var/tmp/pgkit-pg17.XXXXXX)"
+  mkdir -p "$LOG_DIR"
   local entry pkg series dsc ver built=()
   for entry in "${PG17_SOURCES[@]}"; do
     pkg="${entry%%:*}"; series="${entry#*:}"
-    run_step "pg17-source-$pkg" bash -c "cd '$work' && apt-get source --download-only -t trixie '$pkg'"
+    if ! (cd "$work" && apt-get source --download-only "$pkg") >"$LOG_DIR/pg17-source-$pkg.log" 2>&1; then
+      tail -n 8 "$LOG_DIR/pg17-source-$pkg.log" >&2; rm -rf "$work"
+      fail "Debian's archive did not serve trixie's source package $pkg (log: $LOG_DIR/pg17-source-$pkg.log), so PostgreSQL 17 cannot be built on this machine. Nothing was installed; PGKIT_PG_MAJOR=15 (the default) still works."
+    fi
     dsc="$(ls "$work"/"${pkg}"_*.dsc | head -n1)"
     ver="$(basename "$dsc" .dsc)"; ver="${ver#${pkg}_}"; ver="${ver%%-*}"
     [[ "$ver" == "$series"* ]] || fail "trixie serves $pkg $ver; this set-up builds the $series series (edit PG17_SOURCES in scripts/setup.sh)"
@@ -215,14 +219,16 @@ ensure_node_modules() {
   echo "$want" > node_modules/.pgkit-lock-sha256
 }
 
+# What the PostgreSQL 17 stamp's first line must say (test/scripts/setup.test.ts).
+[[ "${1:-}" == "--print-pg17-recipe" ]] && { echo "$PG17_RECIPE"; exit 0; }
 [[ -f package-lock.json ]] || fail "package-lock.json is missing: run this from a pgkit checkout"
-install_system_packages
-build_pgvector
 case "$WANT_MAJOR" in
-  15) ;;
-  17) build_pg17 ;;
+  15|17) ;;
   *) fail "PGKIT_PG_MAJOR=$WANT_MAJOR is not a tested target: use 15 (the default) or 17" ;;
 esac
+install_system_packages
+build_pgvector
+[[ "$WANT_MAJOR" == 17 ]] && build_pg17
 ensure_os_user
 [[ $SYSTEM_ONLY -eq 1 ]] || ensure_node_modules
 say "ready"
