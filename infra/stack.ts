@@ -73,6 +73,7 @@ export const pendingRebootCheck = (instanceIds: string[]): string =>
     .join(" && ");
 
 function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
+  if (cfg.database.engineWarning) pulumi.log.warn(cfg.database.engineWarning);
   if (!ctx.rdsCaBundle) throw new Error("aws target needs the RDS CA bundle (pgkit:rdsCaBundlePath)");
   const { tags, environment } = cfg;
   const prod = environment === "prod";

@@ -14,6 +14,10 @@
 -- Serves: seed 000 P1, seed 003 §3.4 (roles for access levels), seed 004 #26 (definer functions run as a
 --         least-privileged owner).
 -- pgkit:replaces sha256:5fe4c85034344271a2b91919d6019ed615e41aeb6ddd85bd508849ba9166c0d7
+-- pgkit:replaces sha256:158f9fd3f8e14c1e7c4fcf706c3fcd27d6ab3468a06e272ed467e8b0453ca4a0
+-- (issue 14: the membership check below asks app_private.can_set_role, not pg_has_role(..., 'MEMBER'): on
+-- PostgreSQL 16+ the admin that created pgkit_owner holds ADMIN OPTION alone on it, which counts as MEMBER
+-- but not for ALTER ... OWNER TO. A database that applied the old text is unchanged: on 15 both checks agree.)
 -- What this file wrote of functions and views (their definitions, grants, comments and triggers) now lives in
 --   sql/definitions/: app_private.assign_owner.sql, app_private.close_tenant_table.sql,
 --   app_private.evt_assign_owner.sql.
@@ -21,7 +25,7 @@
 DO $$
 BEGIN
   IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-     AND NOT pg_catalog.pg_has_role(current_user, 'pgkit_owner', 'MEMBER') THEN
+     AND NOT app_private.can_set_role(current_user, 'pgkit_owner') THEN
     EXECUTE format('GRANT pgkit_owner TO %I', current_user);
   END IF;
 END

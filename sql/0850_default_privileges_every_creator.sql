@@ -7,6 +7,9 @@
 --   ALTER DEFAULT PRIVILEGES FOR ROLE needs membership in that role: the applying admin (CREATEROLE, as the
 --   RDS master user) grants it to itself, as 0410 does for pgkit_owner.
 -- Serves: seed 000 P1 (database-level security), seed 004 #26; issue 12 (RDS parity).
+-- pgkit:replaces sha256:af8ecb10f5d6591262aed579ab0fbab2b502d0ea7a59cc41f0a06ab60a603e6c
+-- (issue 14: membership is checked with app_private.can_set_role, which on PostgreSQL 16+ asks for the SET
+-- option the command needs; a database that applied the old text is unchanged: on 15 both checks agree.)
 
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '1min';
@@ -14,7 +17,7 @@ SET LOCAL statement_timeout = '1min';
 DO $$
 BEGIN
   IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-     AND NOT pg_catalog.pg_has_role(current_user, 'pgkit_migrator', 'MEMBER') THEN
+     AND NOT app_private.can_set_role(current_user, 'pgkit_migrator') THEN
     EXECUTE format('GRANT pgkit_migrator TO %I', current_user);
   END IF;
 END

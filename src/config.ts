@@ -9,8 +9,52 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const sqlDir = join(repoRoot, 'sql');
 
-export const PG_MAJOR = 15;
-export const pgBinDir = process.env.PGKIT_PG_BINDIR ?? `/usr/lib/postgresql/${PG_MAJOR}/bin`;
+/**
+ * Where one PostgreSQL major's programs live on this machine: the one place that knows the install layout of
+ * each tested major (scripts/setup.sh installs them; keep the two in step).
+ *   15: Debian 12's packages (postgresql-15, -partman 4.7, -cron, -pgextwlist; pgbackrest 2.45; pgvector built).
+ *   17: built by `PGKIT_PG_MAJOR=17 bash scripts/setup.sh` from Debian 13's source packages into one kit-owned
+ *       prefix, pgBackRest 2.55 included (Debian 12's 2.45 does not support 17).
+ */
+export interface PgInstall {
+  major: number;
+  /** initdb, pg_ctl, postgres, psql, pg_dump, pgbench. */
+  binDir: string;
+  /** Where the extensions' shared libraries are (pg_config --pkglibdir). */
+  libDir: string;
+  /** The pgBackRest program that supports this major. */
+  pgbackrest: string;
+  /** What to run when this install is missing. */
+  setupHint: string;
+}
+
+/** The majors the kit has a local test target for (`PGKIT_PG_MAJOR`); 15 is the default. */
+export const TESTED_PG_MAJORS = [15, 17] as const;
+export type TestedPgMajor = (typeof TESTED_PG_MAJORS)[number];
+export const PG17_PREFIX = '/opt/pgkit/postgresql-17';
+
+export function pgInstall(major: TestedPgMajor): PgInstall {
+  if (major === 15) {
+    return { major, binDir: '/usr/lib/postgresql/15/bin', libDir: '/usr/lib/postgresql/15/lib', pgbackrest: '/usr/bin/pgbackrest', setupHint: '`npm run setup` (as root, or `sudo bash scripts/setup.sh --system`)' };
+  }
+  return { major, binDir: `${PG17_PREFIX}/bin`, libDir: `${PG17_PREFIX}/lib`, pgbackrest: `${PG17_PREFIX}/bin/pgbackrest`, setupHint: '`PGKIT_PG_MAJOR=17 npm run setup` (as root; builds PostgreSQL 17 once per machine)' };
+}
+
+/** PGKIT_PG_MAJOR: 15 (default) or 17; anything else is refused with the list of tested majors. */
+export function pgMajorFromEnv(raw: string | undefined = process.env.PGKIT_PG_MAJOR): TestedPgMajor {
+  if (raw === undefined || raw === '') return 15;
+  const n = Number(raw);
+  const tested = TESTED_PG_MAJORS as readonly number[];
+  if (!Number.isInteger(n) || !tested.includes(n)) {
+    throw new Error(`PGKIT_PG_MAJOR=${raw} is not valid: the kit has a local test target for PostgreSQL ${TESTED_PG_MAJORS.join(' and ')} only`);
+  }
+  return n as TestedPgMajor;
+}
+
+/** The major this process runs, chosen once by PGKIT_PG_MAJOR (npm start, npm test, the drills, the bench). */
+export const PG_MAJOR: TestedPgMajor = pgMajorFromEnv();
+export const PG_INSTALL: PgInstall = pgInstall(PG_MAJOR);
+export const pgBinDir = process.env.PGKIT_PG_BINDIR ?? PG_INSTALL.binDir;
 
 export type StackName = 'local' | 'test';
 
@@ -82,7 +126,8 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
   const isRoot = process.getuid?.() === 0;
   return {
     name,
-    home: process.env[envKey(name, 'HOME')] ?? join(repoRoot, '.pgkit', name),
+    // A data folder belongs to one major: a 17 stack lives beside the 15 one instead of meeting its files.
+    home: process.env[envKey(name, 'HOME')] ?? join(repoRoot, '.pgkit', PG_MAJOR === 15 ? name : `${name}-pg${PG_MAJOR}`),
     host: '127.0.0.1',
     pgPort: envInt(envKey(name, 'PG_PORT'), d.pgPort, 1024, 65535),
     bouncerPort: envInt(envKey(name, 'BOUNCER_PORT'), d.bouncerPort, 1024, 65535),

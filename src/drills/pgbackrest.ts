@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
-import { stackPaths } from '../config.js';
+import { PG_INSTALL, stackPaths } from '../config.js';
 import { run, runStep, StepError } from '../proc/run.js';
 import { sleep } from '../proc/system.js';
 import { ownedDir, writeOwnedFile, type ScratchCluster } from './cluster.js';
@@ -17,7 +17,7 @@ export function backrestArgs(cfg: StackConfig, ...rest: string[]): string[] {
 }
 
 export async function backrest(cfg: StackConfig, step: string, ...args: string[]) {
-  return runStep(`pgBackRest ${step}`, 'pgbackrest', backrestArgs(cfg, ...args), { osUser: cfg.osUser });
+  return runStep(`pgBackRest ${step}`, PG_INSTALL.pgbackrest, backrestArgs(cfg, ...args), { osUser: cfg.osUser });
 }
 
 export interface BackupInfo {
@@ -75,12 +75,12 @@ export async function backup(cfg: StackConfig, type: BackupType): Promise<{ type
 
 /** `check`: the archive_command works and WAL reaches the repository (within `archiveTimeoutS`). */
 export async function check(cfg: StackConfig, archiveTimeoutS = 30) {
-  return run('pgbackrest', backrestArgs(cfg, `--archive-timeout=${archiveTimeoutS}`, 'check'), { osUser: cfg.osUser });
+  return run(PG_INSTALL.pgbackrest, backrestArgs(cfg, `--archive-timeout=${archiveTimeoutS}`, 'check'), { osUser: cfg.osUser });
 }
 
 /** `verify`: every file of every backup and archived WAL segment is read back and its checksum compared. */
 export async function verifyRepo(cfg: StackConfig) {
-  return run('pgbackrest', backrestArgs(cfg, '--log-level-console=info', 'verify'), { osUser: cfg.osUser });
+  return run(PG_INSTALL.pgbackrest, backrestArgs(cfg, '--log-level-console=info', 'verify'), { osUser: cfg.osUser });
 }
 
 export interface ArchiveHealth {
@@ -192,6 +192,6 @@ export async function restoreInto(cfg: StackConfig, c: ScratchCluster, target: R
   if (target.time) args.push('--type=time', `--target=${pgTimestamp(target.time)}`, '--target-action=promote');
   else args.push('--type=default');
   const t0 = performance.now();
-  await runStep('pgBackRest restore', 'pgbackrest', [...args, 'restore'], { osUser: c.osUser });
+  await runStep('pgBackRest restore', PG_INSTALL.pgbackrest, [...args, 'restore'], { osUser: c.osUser });
   return { ms: performance.now() - t0 };
 }

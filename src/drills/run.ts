@@ -4,7 +4,7 @@
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { repoRoot, stackConfig, type StackConfig } from '../config.js';
+import { PG_INSTALL, repoRoot, stackConfig, type StackConfig } from '../config.js';
 import { reservePorts } from '../proc/ports.js';
 import { run } from '../proc/run.js';
 import { pgBin } from '../local/render.js';
@@ -74,7 +74,7 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
       cpus: availableParallelism(),
       memoryGb: Math.round(totalmem() / 1e9),
       postgres: await version(pgBin('postgres'), ['--version']),
-      pgbackrest: await version('pgbackrest', ['version']),
+      pgbackrest: await version(PG_INSTALL.pgbackrest, ['version']),
     },
     stacks: {
       pitrAndLogical: `the ${o.source.name} stack (${o.source.host}:${o.source.pgPort}, ${o.source.home})`,

@@ -3,7 +3,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { StackConfig } from '../config.js';
-import { pgBinDir, stackPaths } from '../config.js';
+import { PG_INSTALL, pgBinDir, stackPaths } from '../config.js';
 import { renderStandInConf } from './platform.js';
 
 const MB = 1024 * 1024;
@@ -17,7 +17,8 @@ export function renderPostgresConf(cfg: StackConfig): string {
   const p = stackPaths(cfg);
   const ram = totalmem();
   const cores = availableParallelism();
-  const backrest = `pgbackrest --config=${p.backrestConf} --stanza=${cfg.stanza}`;
+  // The pgBackRest that supports this major (src/config.ts PG_INSTALL): on 17, not the one on the PATH.
+  const backrest = `${PG_INSTALL.pgbackrest} --config=${p.backrestConf} --stanza=${cfg.stanza}`;
   return `# Written by pgkit on every start: edit src/local/render.ts, not this file.
 listen_addresses = '${cfg.host}'
 port = ${cfg.pgPort}

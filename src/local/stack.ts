@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { StackConfig } from '../config.js';
-import { envKey, fallbackHome, pgBinDir, stackPaths } from '../config.js';
+import { envKey, fallbackHome, PG_INSTALL, pgBinDir, stackPaths } from '../config.js';
 import {
   addContextKey, contextKeysOf, keepOnlyNewestContextKey, loadOrCreateSecrets, readSecrets, rotatePassword, signingKeyOf,
   type LoginKey, type StackSecrets,
@@ -99,10 +99,11 @@ function writeOwned(path: string, content: string, ids: { uid: number; gid: numb
 }
 
 function checkInstalled() {
-  const needed = [pgBin('initdb'), pgBin('pg_ctl'), pgBin('postgres'), '/usr/sbin/pgbouncer', '/usr/bin/pgbackrest', '/usr/bin/openssl', `/usr/lib/postgresql/15/lib/pgextwlist.so`, `/usr/lib/postgresql/15/lib/vector.so`, `/usr/lib/postgresql/15/lib/pg_cron.so`];
+  const lib = PG_INSTALL.libDir;
+  const needed = [pgBin('initdb'), pgBin('pg_ctl'), pgBin('postgres'), '/usr/sbin/pgbouncer', PG_INSTALL.pgbackrest, '/usr/bin/openssl', `${lib}/pgextwlist.so`, `${lib}/vector.so`, `${lib}/pg_cron.so`];
   const missing = needed.filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new StepError('installation', `missing ${missing.join(', ')}: run \`npm run setup\` (as root, or \`sudo bash scripts/setup.sh --system\`)`);
+    throw new StepError('installation', `PostgreSQL ${PG_INSTALL.major}: missing ${missing.join(', ')}: run ${PG_INSTALL.setupHint}`);
   }
 }
 
@@ -223,7 +224,7 @@ async function ensureStanza(cfg: StackConfig, log: Log) {
   const p = stackPaths(cfg);
   if (existsSync(join(p.backrestRepo, 'backup', cfg.stanza, 'backup.info'))) return;
   log(`creating pgBackRest stanza '${cfg.stanza}' in ${shortPath(join(cfg.home, 'backrest', 'repo'))}`);
-  await runStep('pgBackRest stanza-create', 'pgbackrest', [`--config=${p.backrestConf}`, `--stanza=${cfg.stanza}`, 'stanza-create'], { osUser: cfg.osUser });
+  await runStep('pgBackRest stanza-create', PG_INSTALL.pgbackrest, [`--config=${p.backrestConf}`, `--stanza=${cfg.stanza}`, 'stanza-create'], { osUser: cfg.osUser });
 }
 
 async function startPgbouncer(cfg: StackConfig, log: Log): Promise<boolean> {

@@ -1,9 +1,11 @@
-// Partitions, retention and scheduled jobs (sql/0700, 0710, 0790) against real PostgreSQL with pg_partman 4.7:
+// Partitions, retention and scheduled jobs (sql/0700, 0710, 0790) against real PostgreSQL with the pg_partman of
+// the chosen major (PGKIT_PG_MAJOR, src/config.ts): 4.7 on 15 (Debian 12), 5.2 on 17 (built from trixie's source):
 // rows dated months apart land in their monthly partitions, retention drops exactly the expired partitions,
 // a row outside the premade range lands in the DEFAULT partition and is reported; the 5.x create_parent call
 // binds to 5.x's signature; jobs are registered with pg_cron in the cron database and say why not elsewhere.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_MAJOR } from '../../src/config.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { adminUrl, testStack } from '../support/stack.js';
 
@@ -16,6 +18,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** The pg_partman each local target installs (scripts/setup.sh). */
+const PARTMAN = PG_MAJOR === 15 ? { label: '4.7', version: /^4\.7\./ } : { label: '5.2', version: /^5\.2\./ };
+
 const partitionsOf = async (parent: string) =>
   (await db.pool.query<{ name: string; bound: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
@@ -27,9 +32,9 @@ const monthStart = async (offset: number): Promise<string> =>
     `SELECT to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => $1), 'YYYY-MM-DD') AS d`, [offset])).rows[0].d;
 
 describe('pg_partman manages the append-only tables', () => {
-  it('every policy table is registered with partman 4.7, premade ahead, with its DEFAULT partition and retention', async () => {
+  it(`every policy table is registered with partman ${PARTMAN.label}, premade ahead, with its DEFAULT partition and retention`, async () => {
     const v = await db.pool.query("SELECT extversion FROM pg_extension WHERE extname = 'pg_partman'");
-    expect(v.rows[0].extversion).toMatch(/^4\.7\./);
+    expect(v.rows[0].extversion).toMatch(PARTMAN.version);
     const cfg = await db.pool.query(
       `SELECT p.parent_table, c.retention, c.premake, c.retention_keep_table, c.infinite_time_partitions, c.partition_interval
        FROM ops.partition_policies p JOIN partman.part_config c USING (parent_table) ORDER BY 1`);
@@ -155,9 +160,11 @@ describe('create_parent for pg_partman 4.x and 5.x', () => {
       // binding, so the generator must pick by version): the installed 4.7 rejects 5.x's p_default_table.
       const call5on4 = (await c.query<{ s: string }>(
         "SELECT ops.partman_create_parent_sql('app.token_usage', 'created_at', 6, '2026-02-01 00:00:00+00', 5, 'partman') AS s")).rows[0].s;
-      await c.query('SAVEPOINT s');
-      await expect(c.query(call5on4)).rejects.toMatchObject({ code: '42883' }); // no such function signature
-      await c.query('ROLLBACK TO SAVEPOINT s');
+      if (PG_MAJOR === 15) {
+        await c.query('SAVEPOINT s');
+        await expect(c.query(call5on4)).rejects.toMatchObject({ code: '42883' }); // no such function signature
+        await c.query('ROLLBACK TO SAVEPOINT s');
+      } // On 17 the installed partman is 5.x: the bundle itself ran this call for every policy table (test above).
     } finally {
       await c.query('ROLLBACK');
       c.release();

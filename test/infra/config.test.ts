@@ -173,6 +173,17 @@ describe("stack config validation", () => {
     expect(problemsOf({ ...base, dumpsObjectLockDays: "400" })).toEqual(["pgkit:dumpsObjectLockDays: must be less than pgkit:dumpsExpireAfterDays (365) (got 400)"]);
   });
 
+  it("the default engine is 17, a major with a local test target; 14 and 16 are allowed with a warning naming the tested majors (issue 14)", () => {
+    expect(parseConfig(base).database).toMatchObject({ engineVersion: "17", engineMajor: 17, engineWarning: undefined });
+    expect(parseConfig({ ...base, engineVersion: "15.9" }).database.engineWarning).toBeUndefined();
+    for (const v of ["16", "16.5", "14"]) {
+      const major = v.split(".")[0];
+      expect(parseConfig({ ...base, engineVersion: v }).database.engineWarning).toBe(
+        `pgkit:engineVersion: PostgreSQL ${major} has no local test target (the suite runs on 15 and 17; PGKIT_PG_MAJOR, README): the SQL bundle, pg_partman and the role rules have not been tested on it`,
+      );
+    }
+  });
+
   it("collects every problem in one error instead of stopping at the first", () => {
     expect(problemsOf({ ...base, environment: "qa", readReplicas: "9", poolerCpu: "1" })).toHaveLength(3);
   });
@@ -191,7 +202,7 @@ describe("stack config validation", () => {
       databaseName: c.database.databaseName,
     }).toEqual({
       target: "aws",
-      engineVersion: "16",
+      engineVersion: "17",
       instanceClass: "db.t4g.medium",
       backupRetentionDays: 7,
       multiAz: false,

@@ -67,6 +67,49 @@ describe('who applies the bundle', () => {
   });
 });
 
+describe('the CREATEROLE rules of the server major (PostgreSQL 16 changed them)', () => {
+  // On 16+ a CREATEROLE role that creates a role holds ADMIN OPTION alone on it: a member for pg_has_role
+  // 'MEMBER', yet ALTER ... OWNER TO and ALTER DEFAULT PRIVILEGES FOR ROLE are refused. sql/0410 and sql/0850
+  // ask app_private.can_set_role, the one place that knows the difference.
+  it('can_set_role is false for a role the admin only created, true once granted, on this major', async () => {
+    const role = `pgkit_t_cr_${randomBytes(4).toString('hex')}`;
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`CREATE ROLE ${role} NOLOGIN`);
+      const q = async () =>
+        (await c.query<{ major: number; member: boolean; can: boolean }>(
+          `SELECT current_setting('server_version_num')::int / 10000 AS major, pg_has_role(current_user, $1, 'MEMBER') AS member,
+                  app_private.can_set_role(current_user, $1) AS can`,
+          [role],
+        )).rows[0];
+      const before = await q();
+      expect(before.can).toBe(false);
+      // The trap on 16+: membership without the SET option.
+      expect(before.member).toBe(before.major >= 16);
+      await c.query(`GRANT ${role} TO current_user`);
+      expect((await q()).can).toBe(true);
+      // What the check stands for: the admin can now hand an object to that role.
+      await c.query(`CREATE SCHEMA ${role}_s`);
+      await c.query(`GRANT CREATE ON SCHEMA ${role}_s TO ${role}`);
+      await c.query(`CREATE TABLE ${role}_s.t (id int)`);
+      await c.query(`ALTER TABLE ${role}_s.t OWNER TO ${role}`);
+    } finally {
+      await c.query(`DROP SCHEMA IF EXISTS ${role}_s CASCADE`).catch(() => undefined);
+      await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await c.end();
+    }
+  });
+
+  it('the admin that applied the bundle may act as pgkit_owner and pgkit_migrator (sql/0410, sql/0850)', async () => {
+    const r = await one<{ owner: boolean; migrator: boolean }>(
+      db.url,
+      `SELECT app_private.can_set_role(current_user, 'pgkit_owner') AS owner, app_private.can_set_role(current_user, 'pgkit_migrator') AS migrator`,
+    );
+    expect(r).toEqual({ owner: true, migrator: true });
+  });
+});
+
 describe('a file that needs a superuser fails, naming the file and the statement', () => {
   let fresh: TestDb;
   let dir: MigrationDir;
