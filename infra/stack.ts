@@ -175,6 +175,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
       extensions: ["pg_cron"], // the bundle creates pgcrypto, citext, vector, pg_stat_statements itself
       logins: credentials.logins,
       iamLogins: [{ name: IAM_LOGIN, groups: ["rds_iam", "pgkit_readonly"] }],
+      revokePublicOnMaintenanceDatabases: true,
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
       protect: prod,
     }, { dependsOn: [database.instance] });

@@ -33,6 +33,13 @@ export interface DatabaseObjectsArgs {
   logins: LoginCredential[];
   /** Extra login roles without a password (IAM authentication through rds_iam). */
   iamLogins?: { name: string; groups: string[] }[];
+  /**
+   * Revoke PUBLIC's CONNECT and TEMPORARY (REVOKE ALL) on the maintenance databases `postgres` and `template1`
+   * (issue 12 #6): otherwise every login, the app's included, can connect there and create temporary objects.
+   * On RDS the master user can (AWS, "Controlling user access to the PostgreSQL database", recommends revoking
+   * PUBLIC's default database privileges); locally the platform does it as the superuser (src/local/platform.ts).
+   */
+  revokePublicOnMaintenanceDatabases?: boolean;
   bundle: { repoRoot: string; dir: string; info: pulumi.Input<BundleInfo> };
   protect: boolean;
 }
@@ -110,6 +117,14 @@ export class DatabaseObjects extends pulumi.ComponentResource {
           name: r.name, login: true, roles: r.groups, inherit: true, superuser: false, bypassRowLevelSecurity: false,
         }, child({ dependsOn: [bundle] })),
     );
+
+    if (args.revokePublicOnMaintenanceDatabases) {
+      // @pulumi/postgresql Grant: role "public" means PUBLIC, and an empty privilege list revokes all of the
+      // object type's privileges (the provider's grant resource docs, registry.terraform.io/cyrilgdn/postgresql).
+      for (const database of ["postgres", "template1"]) {
+        new postgresql.Grant(`${name}-revoke-public-${database}`, { database, role: "public", objectType: "database", privileges: [] }, child());
+      }
+    }
 
     this.databaseName = dbName;
     this.roleNames = pulumi.all([...logins, ...iam].map((r) => r.name));

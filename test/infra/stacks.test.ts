@@ -58,6 +58,7 @@ const T = {
   pgRole: "postgresql:index/role:Role",
   pgDatabase: "postgresql:index/database:Database",
   pgExtension: "postgresql:index/extension:Extension",
+  pgGrant: "postgresql:index/grant:Grant",
   bundle: "pulumi-nodejs:dynamic/pgkit:SqlBundle",
   kmsKey: "aws:kms/key:Key",
   role: "aws:iam/role:Role",
@@ -507,6 +508,13 @@ describe.each([
     // and nothing creates it a second time in phase 2 (CREATE DATABASE would fail: it exists)
     expect(s.of(T.pgDatabase)).toEqual([]);
     expect(s.of(T.pgExtension).map((e) => e.inputs.database)).toEqual(["pgkit"]);
+  });
+
+  it("revokes PUBLIC's privileges on the maintenance databases postgres and template1 (issue 12 #6)", () => {
+    expect(s.of(T.pgGrant).map((g) => [g.inputs.database, g.inputs.role, g.inputs.objectType, g.inputs.privileges])).toEqual([
+      ["postgres", "public", "database", []],
+      ["template1", "public", "database", []],
+    ]);
   });
 
   it("creates pg_cron, login roles granted the bundle's group roles, and the SQL bundle with its checksum", () => {
