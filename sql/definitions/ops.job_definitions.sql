@@ -28,5 +28,7 @@ AS $$
     -- issue 17 #4 (sql/1002): template uses folded into usage_count; the Month 1 review of unused templates
     ('pgkit_fold_template_use',     '* * * * *',    'SELECT ops.job_fold_template_use()'),
     ('pgkit_disable_unused_templates', '41 4 * * *', 'SELECT ops.job_disable_unused_templates()'),
+    -- issue 17 #6 (sql/1003): analytics materialized views, refreshed CONCURRENTLY
+    ('pgkit_refresh_analytics',     '*/15 * * * *', 'SELECT ops.job_refresh_analytics()'),
     ('pgkit_cron_history_cleanup',  '17 3 * * *',   'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''14 days''')
 $$;
