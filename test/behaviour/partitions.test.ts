@@ -182,7 +182,7 @@ describe('scheduled jobs', () => {
     await c.connect();
     try {
       const want = await c.query('SELECT jobname, schedule, command FROM ops.job_definitions() ORDER BY 1');
-      expect(want.rows.length).toBe(8);
+      expect(want.rows.length).toBe(11);
       const got = await c.query(
         `SELECT j.jobname, j.schedule, j.command FROM cron.job j
          WHERE j.database = current_database() AND j.active AND j.jobname IN (SELECT jobname FROM ops.job_definitions()) ORDER BY 1`);
