@@ -188,7 +188,7 @@ describe('scheduled jobs', () => {
          WHERE j.database = current_database() AND j.active AND j.jobname IN (SELECT jobname FROM ops.job_definitions()) ORDER BY 1`);
       expect(got.rows).toEqual(want.rows);
       const status = await c.query('SELECT scheduled, jsonb_array_length(jobs) AS n FROM ops.job_schedule_status WHERE database_name = current_database()');
-      expect(status.rows).toEqual([{ scheduled: true, n: 8 }]);
+      expect(status.rows).toEqual([{ scheduled: true, n: 11 }]);
     } finally {
       await c.end();
     }
