@@ -8,7 +8,9 @@
 -- Runs at the end of the bundle (sql/1000), when the local stack creates its logins, and every minute as the
 -- guard job (ops.job_guard_login_roles), which is how a login created later (by Pulumi on RDS) gets its timeouts.
 -- SECURITY INVOKER on purpose: ALTER ROLE on a login needs CREATEROLE (PostgreSQL 15; from 16 also ADMIN on the
--- login, which its creator, the admin, holds), which the admin has and pgkit_owner does not.
+-- login, which its creator, the admin, holds), which the admin has and pgkit_owner does not. PostgreSQL 15's
+-- ALTER ROLE: "Roles having CREATEROLE privilege can change defaults for non-superuser roles"
+-- (https://www.postgresql.org/docs/15/sql-alterrole.html); RDS's master user has CREATEROLE (src/local/platform.ts).
 -- Returns one row per change made.
 -- Serves: seed 003 §4.1 (query timeouts), seed 000 P1 (database-level security), seed 004 #45.
 -- pgkit:after 0900_guard_login_roles.sql
