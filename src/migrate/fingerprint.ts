@@ -32,16 +32,18 @@ export async function liveCatalogue(client: ClientBase): Promise<CatalogueSnapsh
   // Names printed schema-qualified whatever the session's search_path (regclass output depends on it).
   const { rows: sp } = await client.query<{ was: string }>("SELECT current_setting('search_path') AS was, set_config('search_path', 'pg_catalog', false)");
   let snap: CatalogueSnapshot;
+  let rows: Array<{ name: string }>;
   try {
     snap = await catalogueSnapshot(client, FINGERPRINT_SCHEMAS);
+    // Read under the same search_path, so the names are qualified exactly as in the snapshot's lines.
+    ({ rows } = await client.query<{ name: string }>(
+      `SELECT c.oid::regclass::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relispartition AND n.nspname = ANY($1::text[])`,
+      [FINGERPRINT_SCHEMAS],
+    ));
   } finally {
     await client.query("SELECT set_config('search_path', $1, false)", [sp[0].was]);
   }
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT c.oid::regclass::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relispartition AND n.nspname = ANY($1::text[])`,
-    [FINGERPRINT_SCHEMAS],
-  );
   if (rows.length === 0) return snap;
   const names = new Set(rows.map((r) => r.name));
   // A line mentions a partition as a whole token: the relation's name followed by a space, a dot (a column) or the

@@ -10,7 +10,10 @@ const opts = () => ({ connectionString: db.url, dir: sqlDir });
 
 beforeAll(async () => {
   db = await migratedDatabase();
-  await applyMigrations(opts()); // nothing pending; records the fingerprint if the template had none
+  // The harness clones the template and copies its database settings itself (test/support/db.ts, not the runner),
+  // which can change their text (TimeZone=UTC vs utc): start from this database's own recording.
+  await db.pool.query("DO $$ BEGIN IF to_regclass('pgkit_migrations.catalogue') IS NOT NULL THEN DELETE FROM pgkit_migrations.catalogue; END IF; END $$");
+  await applyMigrations(opts()); // nothing pending; records the fingerprint, none being recorded
 });
 afterAll(async () => {
   await db?.drop();
