@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from './lib/fail.js';
-import { checkDocument, formatProblems, listTestFiles, listTests, sqlFileNames } from './lib/traceability.js';
+import { checkDocument, formatProblems, listTestFiles, listTests, parseDocument, sqlFileNames } from './lib/traceability.js';
+import { checkSeedItems, extractSeedsDir, parseSeedItems, seedsDir } from './lib/seed-items.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 try {
@@ -20,9 +21,15 @@ try {
   const tests = await listTests(root);
   const { problems, refs, sql } = checkDocument(doc, tests, sqlFileNames(root), listTestFiles(root));
   console.log(`[traceability] ${refs.length} test references (${new Set(refs.map((r) => r.file + ' > ' + r.name)).size} distinct) against ${tests.length} tests; ${sql.length} sql/ references`);
-  if (problems.length) {
-    console.error(formatProblems(problems));
-    fail(`${problems.length} problem(s) in docs/traceability.md`);
+  // Every seed section and numbered item has a row (docs/seed-items.tsv; scripts/lib/seed-items.ts says how).
+  const items = parseSeedItems(readFileSync(join(root, 'docs', 'seed-items.tsv'), 'utf8'));
+  const dir = seedsDir(root);
+  const seedProblems = checkSeedItems(items, new Set(parseDocument(doc).rows.map((r) => r.id)), dir ? extractSeedsDir(dir) : null);
+  console.log(`[traceability] ${items.length} seed items, each with a row or a reason${dir ? ` (compared with ${dir})` : ' (seed files not found: list not compared with them)'}`);
+  if (problems.length || seedProblems.length) {
+    if (problems.length) console.error(formatProblems(problems));
+    for (const p of seedProblems) console.error(`  ${p}`);
+    fail(`${problems.length + seedProblems.length} problem(s) in docs/traceability.md / docs/seed-items.tsv`);
   }
   console.log('[traceability] OK: every reference names an existing test and sql/ file');
 } catch (e) {

@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   if (command === 'status') {
     const report = await migrationStatus(common);
     console.log(formatStatus(report));
-    return report.drifted.length || report.missing.length ? 1 : 0;
+    return report.drifted.length || report.missing.length || report.schemaDrift.changes.length ? 1 : 0;
   }
   if (command === 'plan') {
     const plan = await planMigrations({ ...common, allowDrift: v['allow-drift'], allowOutOfOrder: v['allow-out-of-order'] });

@@ -128,6 +128,8 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "server_idle_timeout = 600",
     // Fail fast instead of queueing forever when the pool is exhausted.
     "query_wait_timeout = 30",
+    // Above every role's statement_timeout (sql/1000: at most 5min, the worker's): a backstop, not the limit.
+    "query_timeout = 330",
     // An idle open transaction pins a server connection; the server also kills it after 60 s.
     "idle_transaction_timeout = 60",
     "server_connect_timeout = 5",

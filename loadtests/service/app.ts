@@ -298,14 +298,17 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const q = req.query as Record<string, string>;
     if (!FOCUSES.has(q.focus)) throw new HttpError(400, 'invalid_request', `focus must be one of ${[...FOCUSES].join(', ')}`);
     if (q.depth !== undefined && !DEPTHS.has(q.depth)) throw new HttpError(400, 'invalid_request', `depth must be one of ${[...DEPTHS].join(', ')}`);
-    const rows = await withContext(pool, ctx(userOf(req)), async (tx) =>
-      (await tx.query(
+    const rows = await withContext(pool, ctx(userOf(req)), async (tx) => {
+      const found = (await tx.query(
         `SELECT id, code, focus, depth, category, template, variables FROM app.question_templates
          WHERE focus = $1 AND ($2::app.interview_depth IS NULL OR depth = $2) AND enabled AND deleted_at IS NULL
          ORDER BY usage_count DESC, id LIMIT 10`,
         [q.focus, q.depth ?? null],
-      )).rows,
-    );
+      )).rows;
+      // The lookup counts as a use of what it returned (usage_count, folded every minute: sql/1002, issue 17 #4).
+      if (found.length) await tx.query('SELECT app.record_template_use($1::uuid[])', [found.map((r) => r.id)]);
+      return found;
+    });
     return { items: rows };
   });
 

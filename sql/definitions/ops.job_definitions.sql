@@ -8,6 +8,7 @@
 -- pgkit:requires ops.job_schedule_projects
 -- pgkit:requires ops.job_fold_episode_counters
 -- pgkit:requires ops.job_reset_weekly_limits
+-- pgkit:requires ops.run_reset_weekly_limits
 
 CREATE OR REPLACE FUNCTION ops.job_definitions()
 RETURNS TABLE (jobname text, schedule text, command text)
@@ -20,8 +21,14 @@ AS $$
     ('pgkit_release_cost_blocks',   '*/15 * * * *', 'SELECT ops.job_release_cost_blocks()'),
     ('pgkit_schedule_projects',     '*/5 * * * *',  'SELECT ops.job_schedule_projects()'),
     ('pgkit_fold_episode_counters', '* * * * *',    'SELECT ops.job_fold_episode_counters()'),
-    ('pgkit_reset_weekly_limits',   '5 * * * *',    'SELECT ops.job_reset_weekly_limits()'),
+    -- issue 17 #2 (sql/1001): a procedure committing after each batch of users
+    ('pgkit_reset_weekly_limits',   '5 * * * *',    'CALL ops.run_reset_weekly_limits()'),
     -- issue 16 #3 (sql/0900): a login's settings for itself are removed within a minute
     ('pgkit_guard_login_roles',     '* * * * *',    'SELECT ops.job_guard_login_roles()'),
+    -- issue 17 #4 (sql/1002): template uses folded into usage_count; the Month 1 review of unused templates
+    ('pgkit_fold_template_use',     '* * * * *',    'SELECT ops.job_fold_template_use()'),
+    ('pgkit_disable_unused_templates', '41 4 * * *', 'SELECT ops.job_disable_unused_templates()'),
+    -- issue 17 #6 (sql/1003): analytics materialized views, refreshed CONCURRENTLY
+    ('pgkit_refresh_analytics',     '*/15 * * * *', 'SELECT ops.job_refresh_analytics()'),
     ('pgkit_cron_history_cleanup',  '17 3 * * *',   'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''14 days''')
 $$;

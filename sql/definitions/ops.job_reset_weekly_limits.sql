@@ -1,5 +1,8 @@
 -- ops.job_reset_weekly_limits: the current definition of this function.
 -- First created by sql/0710_jobs.sql.
+-- One run resets ONE batch of due users and commits with its caller (issue 17 #2); `more` in its result says whether a
+-- full batch was done, so more may be due. The scheduled job is the procedure ops.run_reset_weekly_limits, which
+-- calls this once per batch and COMMITs in between.
 -- Serves: seed 004 #2, #30, #31, #32, #45; seed 001 (queue resilience, circuit breaker release).
 -- pgkit:after 0710_jobs.sql
 
@@ -27,7 +30,8 @@ BEGIN
   END;
   RETURN ops.job_end(v_id, v_job, v_rows, v_started,
     pg_catalog.jsonb_build_object('window', pg_catalog.jsonb_build_object(
-      'week_start', app_private.week_start(p_now), 'next_reset', app_private.week_start(p_now) + interval '7 days')));
+      'week_start', app_private.week_start(p_now), 'next_reset', app_private.week_start(p_now) + interval '7 days'),
+      'more', v_rows >= p_batch));
 END
 $$;
 REVOKE ALL ON FUNCTION ops.job_reset_weekly_limits(timestamptz, integer) FROM PUBLIC;

@@ -146,6 +146,8 @@ reserve_pool_timeout = 3
 max_client_conn = ${cfg.maxClientConn}
 server_idle_timeout = 60
 query_wait_timeout = 30
+; A query running longer than every role's statement_timeout (sql/1000: at most 5min, the worker's) is cut here too.
+query_timeout = 330
 
 ; Authentication: the auth_file holds the SCRAM-SHA-256 verifier of each pooled login (the app, the worker) and of
 ; the console user, exactly as PostgreSQL holds it, so PgBouncer passes SCRAM through to the server. Nothing is

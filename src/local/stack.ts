@@ -367,6 +367,10 @@ export async function ensureLoginRoles(cfg: StackConfig, secrets: StackSecrets) 
         if (hasGroup.rowCount) await admin.query(`GRANT ${pg.escapeIdentifier(l.group)} TO ${id}`);
       }
     }
+    // Their query timeouts (issue 17 #1, sql/1000): set on each login, since a group role's settings do not reach
+    // its members; the guard job keeps them.
+    const enforce = await admin.query<{ ok: boolean }>("SELECT to_regprocedure('ops.enforce_login_settings()') IS NOT NULL AS ok");
+    if (enforce.rows[0].ok) await admin.query('SELECT count(*) FROM ops.enforce_login_settings()');
   });
 }
 

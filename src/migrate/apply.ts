@@ -10,6 +10,7 @@ import { DriftError, MigrationError, OutOfOrderError, toMigrationError } from '.
 import { compare } from './status.js';
 import { splitStatements, type Statement } from './split.js';
 import { withClient } from './connect.js';
+import { formatSchemaDrift, recordCatalogue, schemaDrift } from './fingerprint.js';
 
 export interface ApplyOptions {
   connectionString: string;
@@ -170,8 +171,16 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       for (const n of state.orphanedDefinitions) log(`  warning: ${n} was applied here but its file is gone (its object stays)`);
       if (state.pending.length === 0) {
         log(`nothing to apply (${alreadyApplied} applied)`);
+        // A database applied before fingerprints existed gets its first one now; otherwise the recorded one stays,
+        // so a change made by hand stays visible to status until a migration takes it in.
+        if ((await schemaDrift(client)).recordedAt === null) {
+          await recordCatalogue(client, checksum);
+          log('  recorded the catalogue fingerprint (first time)');
+        }
         return { applied: [], alreadyApplied, checksum, rewritten };
       }
+      const before = await schemaDrift(client);
+      for (const line of before.recordedAt ? formatSchemaDrift(before) : []) log(`  warning: ${line.trim()}`);
       log(`applying ${state.pending.length} file(s); defaults lock_timeout=${lockTimeout} statement_timeout=${statementTimeout} (a file may SET its own)`);
       const byName = new Map(files.map((f) => [f.name, f]));
       const applied: string[] = [];
@@ -187,6 +196,9 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
         log(`  applied ${file.name}${how} in ${Math.round(ms)} ms`);
         applied.push(file.name);
       }
+      // The catalogue as this apply leaves it: status reports any later change made outside the ledger.
+      await recordCatalogue(client, checksum);
+      if (before.changes.length) log(`  the ${before.changes.length} change(s) made outside the ledger above are part of the recorded catalogue from now on`);
       return { applied, alreadyApplied, checksum, rewritten };
     } finally {
       await client.query('RESET ALL').catch(() => undefined);

@@ -38,3 +38,4 @@ export { LEDGER_SCHEMA, LEDGER_TABLE, DEFINITION_LEDGER_TABLE, type LedgerEntry,
 export { MIGRATION_LOCK_KEY } from './lock.js';
 export { splitStatements, type Statement } from './split.js';
 export { catalogueSnapshot, diffCatalogues, CATALOGUE_SCHEMAS, type CatalogueSnapshot } from './catalogue.js';
+export { schemaDrift, recordCatalogue, liveCatalogue, formatSchemaDrift, CATALOGUE_TABLE, type SchemaDrift } from './fingerprint.js';

@@ -5,6 +5,7 @@ import { bundleChecksum, fileNumber, loadMigrations, type FileKind, type Migrati
 import { readDefinitionLedger, readLedger, type DefinitionApply, type LedgerEntry } from './ledger.js';
 import { withClient } from './connect.js';
 import { splitStatements } from './split.js';
+import { formatSchemaDrift, schemaDrift, type SchemaDrift } from './fingerprint.js';
 
 export interface PendingFile {
   name: string;
@@ -46,6 +47,8 @@ export interface Comparison {
 export interface StatusReport extends Comparison {
   /** Database name and server version, for the printout. */
   database: string;
+  /** The live catalogue against the one the last apply recorded (changes outside the ledger). */
+  schemaDrift: SchemaDrift;
   serverVersion: string;
   ledger: LedgerEntry[];
   definitions: DefinitionApply[];
@@ -118,6 +121,7 @@ export async function migrationStatus(opts: StatusOptions): Promise<StatusReport
     return {
       database: rows[0].db,
       serverVersion: rows[0].v,
+      schemaDrift: await schemaDrift(client),
       ledger,
       definitions,
       checksum: bundleChecksum(files),
@@ -195,6 +199,7 @@ export function formatStatus(r: StatusReport): string {
     `${r.drifted.length} drifted, ${r.missing.length} missing (${versioned.length} versioned files, ${nDefs} definitions); ` +
     `bundle ${r.checksum.slice(0, 12)}`;
   const notes = [
+    ...formatSchemaDrift(r.schemaDrift),
     ...r.rewritten.map((f) => `note: ${f.name} was rewritten (-- pgkit:replaces ${f.ledgerChecksum.slice(0, 12)}): counted as applied`),
     ...r.orphanedDefinitions.map((n) => `warning: ${n} was applied here but its file is gone; its object stays until a versioned file drops it`),
   ];

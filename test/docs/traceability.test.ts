@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkDocument, formatProblems, listTestFiles, listTests, parseDocument, sqlFileNames } from '../../scripts/lib/traceability.js';
+import { checkSeedItems, extractSeedItems, extractSeedsDir, parseSeedItems, seedsDir } from '../../scripts/lib/seed-items.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const doc = readFileSync(join(root, 'docs', 'traceability.md'), 'utf8');
@@ -36,5 +37,24 @@ describe('docs/traceability.md', () => {
     const { problems } = checkDocument(bad, tests, ['0001_schemas_and_extensions.sql', 'definitions/app.f.sql'], ['test/sql/constraints.test.ts']);
     expect(problems.map((p) => p.row)).toEqual(['B', 'B', 'E', 'D']);
     expect(problems[2].message).toMatch(/no sql\/definitions\/app\.nope\.sql/);
+  });
+
+  it('every seed section and numbered item has a row or a reason (docs/seed-items.tsv), and the list holds every item of the seeds', () => {
+    const items = parseSeedItems(readFileSync(join(root, 'docs', 'seed-items.tsv'), 'utf8'));
+    expect(items.length).toBeGreaterThan(300);
+    const dir = seedsDir(root);
+    expect(checkSeedItems(items, new Set(parseDocument(doc).rows.map((r) => r.id)), dir ? extractSeedsDir(dir) : null)).toEqual([]);
+  });
+
+  it('the seed-item check finds an item without a row, a row that does not exist, and a seed item missing from the list (it can fail)', () => {
+    const seed = extractSeedItems('009', ['# T', '## Plan', '### Phase 0', '- [ ] Add audit', '1. Do a thing', '```', '## not a heading (code)', '```'].join('\n'));
+    expect(seed.map((i) => i.key)).toEqual(['009:h2:plan', '009:h3:phase-0', '009:c:add-audit', '009:n:1.-do-a-thing']);
+    const list = parseSeedItems(['009:h2:plan\tn/a: a heading over its items\t2\tPlan', '009:h3:phase-0\t\t3\tPhase 0', '009:c:add-audit\tX-1\t4\tAdd audit'].join('\n'));
+    const problems = checkSeedItems(list, new Set(['X-2']), seed);
+    expect(problems).toEqual([
+      'seed item 009:h3:phase-0 ("Phase 0") has no traceability row and no n/a reason',
+      'seed item 009:c:add-audit names row X-1, which docs/traceability.md does not have',
+      'seed 009 line 5 ("1. Do a thing") is not in docs/seed-items.tsv: run npx tsx scripts/extract-seed-items.ts --write and assign it a row',
+    ]);
   });
 });

@@ -37,3 +37,19 @@ export async function leaveVerifiedContextBehind(client: { query: (sql: string, 
 
 /** The test stack's live context keys (registered in every migrated test database): for the seeder's `contextKeys`. */
 export const testContextKeys = () => contextKeysOf(stackSecrets(testStack));
+
+/** A transaction with no request context at all (what a request that authenticated nothing sees). */
+export async function withoutContext<T>(pool: { connect: () => Promise<{ query: (sql: string) => Promise<unknown>; release: () => void }> }, fn: (tx: never) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const r = await fn(c as never);
+    await c.query('COMMIT');
+    return r;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
+}
