@@ -141,8 +141,28 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     application_name: 'pgkit-workload',
     // No statement_timeout startup parameter: PgBouncer refuses unknown startup parameters. The timeout is set
     // per transaction (TX_SETUP_SQL), under the login role's own (issue 17).
+    // The client-side bound: a query with no answer a second after the server's own timeout never reached a
+    // working server (PgBouncer queues it while PostgreSQL is down, up to its query_wait_timeout).
+    query_timeout: statementTimeoutMs + 1000,
   });
   pool.on('error', () => {}); // an idle client's connection dropped: the pool replaces it
+  // A connection whose query timed out on the client side still has that query in flight: end it, so the
+  // ROLLBACK that follows fails at once and the pool drops the connection instead of lending it again.
+  pool.on('connect', (client) => {
+    // A connection that drops while lent out (the pooler or server stopped) reports to its query; the event
+    // itself must not crash the process.
+    client.on('error', () => {});
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+    (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+      const out = query(...a);
+      if (out instanceof Promise) {
+        out.catch((e: Error) => {
+          if (/Query read timeout/.test(e?.message ?? '')) void client.end().catch(() => {});
+        });
+      }
+      return out;
+    };
+  });
   const breaker = new CircuitBreaker(opts.breaker);
   const dim = opts.embeddingDim ?? 1536;
   const ef = opts.efSearch ?? 100;

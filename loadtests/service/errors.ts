@@ -47,7 +47,7 @@ interface PgError {
 /** Connection-level failures: the database (or the pooler in front of it) is not there. These trip the breaker. */
 const UNREACHABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|53400)$/; // connection exceptions, shutdown/crash/starting, too many connections
 const UNREACHABLE_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|timeout exceeded when trying to connect|Connection terminated|connection (was )?closed|server login has been failing|no more connections allowed|pgbouncer cannot connect to server|query_wait_timeout|server conn crashed|Client has encountered a connection error/i;
+  /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|EPIPE|ETIMEDOUT|Connection terminated|connection (was )?closed|server login has been failing|no more connections allowed|pgbouncer cannot connect to server|query_wait_timeout|server conn crashed|Client has encountered a connection error/i;
 /** The database answered, but too slowly: statement timeout / cancel, lock wait. */
 const SLOW_SQLSTATE = new Set(['57014', '55P03']);
 /** Retried by withContext already; what is left is contention. */
@@ -70,7 +70,9 @@ export const isUnreachable = (e: unknown): boolean => {
   if (pe.code && UNREACHABLE_SQLSTATE.test(pe.code)) return true;
   return UNREACHABLE_MESSAGE.test(pe.message ?? '') || UNREACHABLE_MESSAGE.test(String((pe as { code?: unknown }).code ?? ''));
 };
-export const isSlow = (e: unknown): boolean => SLOW_SQLSTATE.has((e as PgError | undefined)?.code ?? '');
+/** No answer in time on the client side: the pool had no free connection, or a query got no answer. */
+const SLOW_MESSAGE = /timeout exceeded when trying to connect|Query read timeout/;
+export const isSlow = (e: unknown): boolean => SLOW_SQLSTATE.has((e as PgError | undefined)?.code ?? '') || SLOW_MESSAGE.test((e as PgError | undefined)?.message ?? '');
 
 const internalOf = (pe: PgError) => ({ sqlstate: pe.code, constraint: pe.constraint, table: pe.table, column: pe.column, dbMessage: pe.message, dbDetail: pe.detail, dbHint: pe.hint });
 
@@ -106,7 +108,7 @@ export function mapError(e: unknown): HttpError {
       const secs = retryAfterSeconds(pe.hint);
       return new HttpError(429, 'rate_limited', `rate limit reached: retry in ${secs} s`, { 'retry-after': String(secs) }, internal);
     }
-    case code !== undefined && SLOW_SQLSTATE.has(code):
+    case isSlow(e) && !(code !== undefined && UNREACHABLE_SQLSTATE.test(code)):
       return new HttpError(503, 'timeout', 'the database took too long to answer: retry later', { 'retry-after': '1' }, internal);
     case code !== undefined && CONTENTION_SQLSTATE.has(code):
       return new HttpError(503, 'unavailable', 'the database is busy: retry', { 'retry-after': '1' }, internal);
