@@ -170,6 +170,8 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   const limits = bodyLimits(dim);
   const app = Fastify({
     logger: opts.logger ?? false,
+    // Only what went wrong is logged (refusals with database details at info, failures at error), not every request.
+    disableRequestLogging: true,
     bodyLimit: limits.text,
     genReqId: () => randomUUID(),
     // The deadline runs from the headers to the answer, so it bounds a body sent slowly too (408 before the body

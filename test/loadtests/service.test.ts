@@ -519,3 +519,25 @@ describe('issue 21: bad input is a 4xx in the contract, never a 500', () => {
     }
   });
 });
+
+describe('issue 21: the request deadline', () => {
+  it('a request still waiting on the database at the deadline gets 503 timeout at the deadline, not when the database answers', async () => {
+    const { app: short } = buildService({ databaseUrl: db.appPooledUrl, jwtSecret: secret, encKeys, poolSize: 2, statementTimeoutMs: 5000, requestTimeoutMs: 400 });
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE app.projects IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      const r = await call('GET', '/v1/projects', tokA, undefined, {}, short);
+      const took = Date.now() - t0;
+      expect(r.status).toBe(503);
+      expect(expectContract(r).code).toBe('timeout');
+      expect(took).toBeGreaterThanOrEqual(350);
+      expect(took).toBeLessThan(2000);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await short.close();
+    }
+  });
+});
