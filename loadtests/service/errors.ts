@@ -64,15 +64,23 @@ const RULES: Record<string, string> = {
   token_usage_cost_gbp_check: 'costGbp must be >= 0',
 };
 
-export const isUnreachable = (e: unknown): boolean => {
+/**
+ * No answer in time: statement timeout / cancel, lock wait, the pool had no free connection, a query got no answer
+ * on the client side, or PgBouncer's query_timeout (it cancels a query that runs too long and reports 08P01,
+ * which is not the database being gone).
+ */
+const SLOW_MESSAGE = /timeout exceeded when trying to connect|Query read timeout|^query_timeout$/;
+export const isSlow = (e: unknown): boolean => {
   const pe = e as PgError | undefined;
   if (!pe || e instanceof HttpError) return false;
+  return SLOW_SQLSTATE.has(pe.code ?? '') || SLOW_MESSAGE.test(pe.message ?? '');
+};
+export const isUnreachable = (e: unknown): boolean => {
+  const pe = e as PgError | undefined;
+  if (!pe || e instanceof HttpError || isSlow(e)) return false;
   if (pe.code && UNREACHABLE_SQLSTATE.test(pe.code)) return true;
   return UNREACHABLE_MESSAGE.test(pe.message ?? '') || UNREACHABLE_MESSAGE.test(String((pe as { code?: unknown }).code ?? ''));
 };
-/** No answer in time on the client side: the pool had no free connection, or a query got no answer. */
-const SLOW_MESSAGE = /timeout exceeded when trying to connect|Query read timeout/;
-export const isSlow = (e: unknown): boolean => SLOW_SQLSTATE.has((e as PgError | undefined)?.code ?? '') || SLOW_MESSAGE.test((e as PgError | undefined)?.message ?? '');
 
 const internalOf = (pe: PgError) => ({ sqlstate: pe.code, constraint: pe.constraint, table: pe.table, column: pe.column, dbMessage: pe.message, dbDetail: pe.detail, dbHint: pe.hint });
 
@@ -108,7 +116,7 @@ export function mapError(e: unknown): HttpError {
       const secs = retryAfterSeconds(pe.hint);
       return new HttpError(429, 'rate_limited', `rate limit reached: retry in ${secs} s`, { 'retry-after': String(secs) }, internal);
     }
-    case isSlow(e) && !(code !== undefined && UNREACHABLE_SQLSTATE.test(code)):
+    case isSlow(e):
       return new HttpError(503, 'timeout', 'the database took too long to answer: retry later', { 'retry-after': '1' }, internal);
     case code !== undefined && CONTENTION_SQLSTATE.has(code):
       return new HttpError(503, 'unavailable', 'the database is busy: retry', { 'retry-after': '1' }, internal);
