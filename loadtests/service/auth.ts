@@ -4,12 +4,18 @@
 // The service checks the token here (401 early, with the reason) and forwards it unchanged to the database,
 // which verifies it again and sets the request context from it (app.authenticate_context): an SQL injection in
 // the service can then act only as the caller.
+// Token rules (issue 21): `exp` required, a lifetime (exp - iat, or exp - now without iat) of at most
+// `maxLifetimeS`, an `iat` not in the future (beyond `CLOCK_TOLERANCE_S`). The scheme name is case-insensitive
+// (RFC 9110 §11.1: "bearer" is "Bearer"). The database applies the same rules (8 days at most).
 import { SignJWT, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import type { ContextSigningKey } from '../../src/db/context-token.js';
 import { HttpError } from './errors.js';
 
 export const ISSUER = 'pgkit-loadtest';
 export const AUDIENCE = 'pgkit-workload';
+/** The seeder's tokens live 7 days (a long k6 campaign); nothing the service accepts lives longer. */
+export const MAX_TOKEN_LIFETIME_S = 7 * 24 * 3600;
+export const CLOCK_TOLERANCE_S = 60;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface Principal {
@@ -22,29 +28,42 @@ export interface Principal {
   token: string;
 }
 
-export async function authenticate(header: string | undefined, keys: readonly ContextSigningKey[]): Promise<Principal> {
-  if (!header || !header.startsWith('Bearer ')) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <jwt>)');
-  const token = header.slice(7);
+const unauthorized = (why: string, internal?: Record<string, unknown>) => new HttpError(401, 'unauthorized', why, { 'www-authenticate': 'Bearer' }, internal);
+
+export async function authenticate(header: string | undefined, keys: readonly ContextSigningKey[], maxLifetimeS = MAX_TOKEN_LIFETIME_S): Promise<Principal> {
+  const m = /^bearer +([^ ]+) *$/i.exec(header ?? '');
+  if (!m) throw unauthorized('missing bearer token (Authorization: Bearer <jwt>)');
+  const token = m[1];
   try {
     const kid = decodeProtectedHeader(token).kid;
     const key = keys.find((k) => k.kid === kid);
-    if (!key) throw new HttpError(401, 'unauthorized', 'token signed with an unknown key (kid)');
-    const { payload } = await jwtVerify(token, key.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
+    if (!key) throw unauthorized('invalid token: signed with an unknown key (kid)');
+    const { payload } = await jwtVerify(token, key.secret, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      requiredClaims: ['exp'],
+      clockTolerance: CLOCK_TOLERANCE_S,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    if (payload.iat !== undefined && payload.iat > now + CLOCK_TOLERANCE_S) throw unauthorized('invalid token: iat is in the future');
+    if (payload.exp! - (payload.iat ?? now) > maxLifetimeS) throw unauthorized(`invalid token: lifetime over the maximum of ${maxLifetimeS} s`);
     if (key.purpose === 'worker') {
-      if (payload.role !== 'worker') throw new HttpError(401, 'unauthorized', 'a worker key signs worker tokens only');
+      if (payload.role !== 'worker') throw unauthorized('invalid token: a worker key signs worker tokens only');
       const orgId = typeof payload.org === 'string' && UUID.test(payload.org) ? payload.org : null;
       return { userId: null, orgId, worker: true, token };
     }
     const userId = payload.sub;
     const orgId = payload.org;
     if (payload.role !== undefined || typeof userId !== 'string' || !UUID.test(userId) || typeof orgId !== 'string' || !UUID.test(orgId)) {
-      throw new HttpError(401, 'unauthorized', 'token must carry sub (user uuid) and org (organization uuid)');
+      throw unauthorized('token must carry sub (user uuid) and org (organization uuid)');
     }
     return { userId, orgId, worker: false, token };
   } catch (e) {
     if (e instanceof HttpError) throw e;
-    const why = e instanceof joseErrors.JWTExpired ? 'token expired' : `invalid token: ${(e as Error).message}`;
-    throw new HttpError(401, 'unauthorized', why);
+    if (e instanceof joseErrors.JWTExpired) throw unauthorized('token expired');
+    if (e instanceof joseErrors.JWTClaimValidationFailed) throw unauthorized(`invalid token: ${e.claim} ${e.reason === 'missing' ? 'is missing' : 'is not acceptable'}`);
+    throw unauthorized('invalid token', { jose: (e as Error).message });
   }
 }
 

@@ -13,6 +13,9 @@ const { app } = buildService({
   jwtKeys: contextKeys(ep.stack),
   encKeys: loadtestEncKeys(ep.stack).material,
   poolSize: Number(values['pool-size'] ?? process.env.SERVICE_POOL_SIZE ?? ep.stack.poolSize),
+  // JSON lines on stdout: each error's request id with its details (SQLSTATE, constraint, cause), which the
+  // client never sees (docs/loadtests.md, "Error contract"). LOG_LEVEL=warn keeps only failures.
+  logger: { level: process.env.LOG_LEVEL ?? 'info' },
 });
 const port = Number(values.port ?? process.env.PORT ?? 8080);
 const host = values.host ?? process.env.HOST ?? '127.0.0.1';
