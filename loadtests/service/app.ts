@@ -9,6 +9,7 @@ import { withContext } from '../../src/db/context.js';
 import { SET_KEYS_SQL } from '../../src/security/keyring.js';
 import { vectorLiteral } from '../lib/embeddings.js';
 import { VECTOR_SEARCH_SQL } from '../lib/vector.js';
+import { LOADTEST_CHUNK_BASE, LOADTEST_CHUNK_MAX } from '../lib/workload.js';
 import { authenticate, type Principal } from './auth.js';
 import { HttpError, mapError } from './errors.js';
 
@@ -318,7 +319,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
       throw new HttpError(400, 'invalid_request', 'vectors must be an array of 1..100 embeddings');
     }
     const lits = b.vectors.map((v, i) => vector(v, dim, `vectors[${i}]`));
-    const first = int(b.firstChunk, 'firstChunk', 0, 1_000_000, 0);
+    const first = int(b.firstChunk, 'firstChunk', 0, LOADTEST_CHUNK_MAX - 99, 0);
     const p = principal(req);
     const n = await withContext(pool, ctx(p), async (tx) => {
       const blk = await tx.query('SELECT 1 FROM app.blocks WHERE id = $1', [blockId]);
@@ -334,6 +335,21 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
       return r.rowCount;
     });
     return reply.status(201).send({ blockId, written: n });
+  });
+
+  // Load-test clean-up (not a product operation): a k6 run's teardown() deletes the block embeddings it wrote, its
+  // chunk range [fromChunk, toChunk) at or above LOADTEST_CHUNK_BASE, in the caller's organization (RLS).
+  app.delete('/v1/embeddings', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const from = int(q.fromChunk, 'fromChunk', LOADTEST_CHUNK_BASE, LOADTEST_CHUNK_MAX);
+    const to = int(q.toChunk, 'toChunk', from + 1, LOADTEST_CHUNK_MAX + 1);
+    const n = await withContext(pool, ctx(principal(req)), async (tx) =>
+      (await tx.query(
+        `DELETE FROM app.rag_embeddings WHERE source_type = 'block' AND chunk_index >= $1 AND chunk_index < $2`,
+        [from, to],
+      )).rowCount,
+    );
+    return { deleted: n ?? 0 };
   });
 
   app.addHook('onClose', async () => {
