@@ -56,7 +56,9 @@ export function k6Invocation(scenario: ScenarioName, o: K6RunOptions): { args: s
   const dir = resolve(o.reportDir);
   const e: Record<string, string> = { REPORT_DIR: dir, ...(o.rate ? { RATE: String(o.rate) } : {}), ...(o.duration ? { DURATION: o.duration } : {}), ...(o.baseUrl ? { BASE_URL: o.baseUrl } : {}), ...o.env };
   const args = ['run', '--quiet', ...Object.entries(e).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(repoRoot, 'loadtests', 'k6', `${scenario}.ts`)];
-  return { args, env: { K6_WEB_DASHBOARD: 'true', K6_WEB_DASHBOARD_PORT: '-1', K6_WEB_DASHBOARD_EXPORT: join(dir, `k6-${scenario}.html`), K6_NO_USAGE_REPORT: 'true' } };
+  // The report needs two or more snapshots (xk6-dashboard report.go: "The test run was short, report generation was
+  // skipped"); one every 5 s (default 10 s) gives short capacity steps and 30 s pull-request runs a report.
+  return { args, env: { K6_WEB_DASHBOARD: 'true', K6_WEB_DASHBOARD_PORT: '-1', K6_WEB_DASHBOARD_PERIOD: '5s', K6_WEB_DASHBOARD_EXPORT: join(dir, `k6-${scenario}.html`), K6_NO_USAGE_REPORT: 'true' } };
 }
 
 export async function runK6(scenario: ScenarioName, o: K6RunOptions): Promise<K6RunResult> {
