@@ -52,6 +52,19 @@ const data = (): DataFile => (parsed ??= JSON.parse(open(DATA_FILE)) as DataFile
 
 export const users = new SharedArray<LoadUser>('users', () => data().users);
 export const queryVectors = new SharedArray<number[]>('queryVectors', () => data().queryVectors);
+
+/**
+ * A query vector as JSON text, kept per VU (each VU has its own JavaScript runtime; at most one string of ~14 KB per
+ * topic, 200 topics). Every read of a SharedArray element is a copy made by parsing it, and a search that read
+ * queryVectors[t] and stringified it again spent ~16 ms of k6 time per request on this project's loaded 2-core box
+ * (a SharedArray of JSON strings was slower still); cached, the body is built once per topic per VU.
+ */
+const vectorJsonCache = new Map<number, string>();
+export function queryVectorJson(topic: number): string {
+  let s = vectorJsonCache.get(topic);
+  if (s === undefined) vectorJsonCache.set(topic, (s = JSON.stringify(queryVectors[topic])));
+  return s;
+}
 export const workerToken: string = new SharedArray<string>('worker', () => [data().workerToken])[0];
 
 /**

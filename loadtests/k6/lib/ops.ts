@@ -3,7 +3,7 @@
 // dynamic URLs: without it every id is its own `url` tag value, one series each).
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE_URL, pick, queryVectors, uuid4, type LoadUser } from './config.ts';
+import { BASE_URL, pick, queryVectorJson, queryVectors, uuid4, type LoadUser } from './config.ts';
 
 // Built once: k6 recommends not creating the callbacks per request.
 const OK_OR_RATE_LIMITED = http.expectedStatuses(200, 201, 429);
@@ -74,7 +74,7 @@ export function recordTokenUsage(u: LoadUser) {
 }
 
 export function vectorSearch(u: LoadUser) {
-  const body = JSON.stringify({ vector: queryVectors[pick(u.tp)], k: 5 });
+  const body = `{"vector":${queryVectorJson(pick(u.tp))},"k":5}`;
   const r = http.post(`${BASE_URL}/v1/search`, body, json(u, 'vector_search'));
   ok(r, 'vector_search', [200]);
 }
