@@ -27,7 +27,7 @@ import { loadTargets } from '../lib/targets.js';
 import { resolveScale, type Scale } from './scale.js';
 import { COLUMNS, REBUILD_TABLES, REFERENCE_TABLES, dropSecondaryIndexes, ensurePastPartitions, recreateIndexes } from './tables.js';
 import { World } from './world.js';
-import { isShmExhausted, parallelMaintenancePlan, shmFreeBytes } from '../../src/local/shm.js';
+import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
 
 export interface SeedOptions {
   /** The loader: COPYs below row-level security (the local superuser; see loadtests/lib/local.ts loaderDirect). */
@@ -278,7 +278,7 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       await c.query('COMMIT');
       embeddingSeconds = (performance.now() - te) / 1000;
       const th = performance.now();
-      hnswBuild = await buildHnsw(c, hnsw.rows.map((h) => h.def), opts.shmBytes === undefined ? localShmBytes(opts.adminUrl) : opts.shmBytes,
+      hnswBuild = await buildIndexes(c, hnsw.rows.map((h) => h.def), opts.shmBytes === undefined ? localShmBytes(opts.adminUrl) : opts.shmBytes,
         (l) => log(`building the HNSW index over ${fmt(embeddingRows)} vectors (m = 16, ef_construction = 64): ${l}`));
       hnswSeconds = (performance.now() - th) / 1000;
       log(`HNSW index built in ${hnswSeconds.toFixed(1)} s`);
@@ -450,41 +450,6 @@ async function writeDataFile(file: string, w: World, queryVectors: Float32Array[
   };
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(data));
-}
-
-/** /dev/shm of this host when the server is on it (loopback or a Unix socket), else null (unknown). */
-export function localShmBytes(url: string): number | null {
-  const u = new URL(url);
-  const host = decodeURIComponent(u.hostname || u.searchParams.get('host') || '');
-  const local = host === '' || host.startsWith('/') || ['localhost', '127.0.0.1', '[::1]', '::1'].includes(host);
-  return local ? shmFreeBytes() : null;
-}
-
-/**
- * Runs the HNSW index definitions with as many parallel maintenance workers as /dev/shm allows: a parallel build
- * puts maintenance_work_mem in one shared memory segment there (src/local/shm.ts). Where /dev/shm is unknown, or
- * shrank since it was measured, a build that fails for want of it is run again serially.
- */
-export async function buildHnsw(c: pg.Client, defs: string[], shmBytes: number | null, log: (l: string) => void): Promise<{ workers: number; reason: string }> {
-  const cur = await c.query<{ w: string; m: string }>(
-    `SELECT current_setting('max_parallel_maintenance_workers') AS w, (SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem')::text AS m`,
-  );
-  const plan = parallelMaintenancePlan(shmBytes, Number(cur.rows[0].m), Number(cur.rows[0].w));
-  log(plan.reason);
-  await c.query(`SET max_parallel_maintenance_workers = ${plan.workers}`);
-  for (const def of defs) {
-    try {
-      await c.query(def);
-    } catch (e) {
-      if (plan.workers === 0 || !isShmExhausted(e)) throw e;
-      log(`the parallel build ran out of shared memory (${(e as Error).message}): building serially`);
-      plan.workers = 0;
-      plan.reason = `serial after the parallel build ran out of shared memory: ${(e as Error).message}`;
-      await c.query('SET max_parallel_maintenance_workers = 0');
-      await c.query(def);
-    }
-  }
-  return plan;
 }
 
 async function ensureDatabase(adminUrl: string, create: boolean, log: (l: string) => void) {

@@ -11,6 +11,7 @@
 // maintenance_work_mem (a graph that fits in memory matters more than parallel workers: pgvector says
 // "hnsw graph no longer fits into maintenance_work_mem" and builds far more slowly on disk).
 import { statfsSync } from 'node:fs';
+import type pg from 'pg';
 
 export const SHM_DIR = '/dev/shm';
 /** Room left for everything else that uses dynamic shared memory meanwhile (parallel queries, other clusters). */
@@ -55,4 +56,46 @@ export function parallelMaintenancePlan(shmBytes: number | null, maintenanceWork
 export function isShmExhausted(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
   return err?.code === '53100' && /shared memory segment/i.test(err.message ?? '');
+}
+
+/**
+ * /dev/shm of this host when the server is on it (loopback or a Unix socket), else null (unknown). Takes a connection
+ * URL or a host name.
+ */
+export function localShmBytes(urlOrHost: string): number | null {
+  let host = urlOrHost;
+  if (urlOrHost.includes('://')) {
+    const u = new URL(urlOrHost);
+    host = decodeURIComponent(u.hostname || u.searchParams.get('host') || '');
+  }
+  const local = host === '' || host.startsWith('/') || ['localhost', '127.0.0.1', '[::1]', '::1'].includes(host);
+  return local ? shmFreeBytes() : null;
+}
+
+/**
+ * Runs index builds (CREATE INDEX, REINDEX) with as many parallel maintenance workers as /dev/shm allows for the
+ * session's maintenance_work_mem. Where /dev/shm is unknown, or shrank since it was measured, a build that fails for
+ * want of it is run again serially (not a CONCURRENTLY one: its failure leaves an invalid index to drop first, so that
+ * error is passed on). Leaves max_parallel_maintenance_workers set in the session.
+ */
+export async function buildIndexes(c: pg.Client, defs: string[], shmBytes: number | null, log: (l: string) => void): Promise<{ workers: number; reason: string }> {
+  const cur = await c.query<{ w: string; m: string }>(
+    `SELECT current_setting('max_parallel_maintenance_workers') AS w, (SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem')::text AS m`,
+  );
+  const plan = parallelMaintenancePlan(shmBytes, Number(cur.rows[0].m), Number(cur.rows[0].w));
+  log(plan.reason);
+  await c.query(`SET max_parallel_maintenance_workers = ${plan.workers}`);
+  for (const def of defs) {
+    try {
+      await c.query(def);
+    } catch (e) {
+      if (plan.workers === 0 || !isShmExhausted(e) || /\bCONCURRENTLY\b/i.test(def)) throw e;
+      log(`the parallel build ran out of shared memory (${(e as Error).message}): building serially`);
+      plan.workers = 0;
+      plan.reason = `serial after the parallel build ran out of shared memory: ${(e as Error).message}`;
+      await c.query('SET max_parallel_maintenance_workers = 0');
+      await c.query(def);
+    }
+  }
+  return plan;
 }

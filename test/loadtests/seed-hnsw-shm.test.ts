@@ -1,4 +1,4 @@
-// The seeder's HNSW build and /dev/shm (src/local/shm.ts, loadtests/seed/index.ts buildHnsw). A parallel HNSW build
+// The seeder's HNSW build and /dev/shm (src/local/shm.ts buildIndexes, used by loadtests/seed and loadtests/bench). A parallel HNSW build
 // puts maintenance_work_mem in one POSIX shared memory segment; in a container with 64 MiB of /dev/shm the seed's
 // parallel build failed ("could not resize shared memory segment ... No space left on device"). Reproduced here
 // for real without filling anyone's /dev/shm: maintenance_work_mem set above the size of this host's /dev/shm makes
@@ -6,8 +6,7 @@
 import { statfsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHnsw, localShmBytes } from '../../loadtests/seed/index.js';
-import { parallelMaintenancePlan, SHM_MARGIN_BYTES, shmFreeBytes } from '../../src/local/shm.js';
+import { buildIndexes as buildHnsw, localShmBytes, parallelMaintenancePlan, SHM_MARGIN_BYTES, shmFreeBytes } from '../../src/local/shm.js';
 import { renderPostgresConf } from '../../src/local/render.js';
 import { stackConfig } from '../../src/config.js';
 import { freshDatabase, type TestDb } from '../support/db.js';
@@ -70,6 +69,19 @@ describe('HNSW builds sized to /dev/shm', () => {
     await c.query('DROP INDEX shm_items_v_idx');
   });
 
+  it('a REINDEX CONCURRENTLY that runs out is not retried (its failure leaves an invalid index behind): the error is passed on', async () => {
+    await c.query('SET max_parallel_maintenance_workers = 0');
+    await c.query(INDEX);
+    await c.query('SET max_parallel_maintenance_workers = 2');
+    await expect(buildHnsw(c, ['REINDEX INDEX CONCURRENTLY shm_items_v_idx'], null, () => {})).rejects.toMatchObject({ code: '53100' });
+    const left = await c.query<{ relname: string }>("SELECT relname FROM pg_class WHERE relname LIKE 'shm_items_v_idx_ccnew%'");
+    expect(left.rowCount).toBe(1);
+    await c.query(`DROP INDEX ${left.rows[0].relname}`);
+    // Measured /dev/shm: serial from the start, and the rebuild succeeds.
+    expect((await buildHnsw(c, ['REINDEX INDEX CONCURRENTLY shm_items_v_idx'], shmFreeBytes(), () => {})).workers).toBe(0);
+    await c.query('DROP INDEX shm_items_v_idx');
+  });
+
   it('room enough: the server setting stands (parallel)', async () => {
     await c.query("SET maintenance_work_mem = '64MB'");
     await c.query('SET max_parallel_maintenance_workers = 2');
@@ -92,6 +104,8 @@ describe('HNSW builds sized to /dev/shm', () => {
     expect(localShmBytes('postgres://u:p@127.0.0.1:5432/db')).toBe(shmFreeBytes());
     expect(localShmBytes('postgres://u:p@localhost/db')).toBe(shmFreeBytes());
     expect(localShmBytes('postgres://u:p@db.example.invalid:5432/db')).toBeNull();
+    expect(localShmBytes('127.0.0.1')).toBe(shmFreeBytes());
+    expect(localShmBytes('db.example.invalid')).toBeNull();
   });
 
   it("the local stack's postgresql.conf gives parallel maintenance workers only where /dev/shm holds maintenance_work_mem", () => {
