@@ -33,6 +33,9 @@ interface Scenario {
 }
 
 const SCENARIOS = ['browse', 'write-mix', 'queue-workers', 'vector-search', 'spike'] as const;
+// A scenario's iterations make ~200 synchronous curl calls: at a load average of 25 on the 2-core build box one took
+// 197 s, past the suite's 120 s default (an idle box: ~10 s).
+const SCENARIO_TIMEOUT_MS = 300_000;
 const targets = JSON.parse(readFileSync(join(repoRoot, 'loadtests', 'targets.json'), 'utf8')) as {
   operations: Record<string, { seed_p95_ms: number; p99_ms: number }>;
   errors: { max_rate: number };
@@ -150,7 +153,7 @@ describe('k6 scenarios against the workload service', () => {
     expect(sent.every((op) => typeof op === 'string')).toBe(true);
     // Each operation the scenario sends is measured against its targets, and each threshold is exercised.
     expect(opsIn(scripts[name]!.options.thresholds)).toEqual(sent);
-  });
+  }, SCENARIO_TIMEOUT_MS);
 
   it.each(SCENARIOS)('%s: thresholds make a run fail when it should (targets, an operation that never ran, unsent load, hopeless runs)', (name) => {
     const th = scripts[name]!.options.thresholds;
@@ -191,7 +194,7 @@ describe('k6 scenarios against the workload service', () => {
       const pattern = new RegExp(`^${route.replace(/:id/g, '[0-9a-f-]{36}')}(\\?.*)?$`);
       expect(new URL(r.url).pathname + new URL(r.url).search).toMatch(pattern);
     }
-  });
+  }, SCENARIO_TIMEOUT_MS);
 
   it('browse spreads users across organizations from the first iteration (one user of each organization first)', () => {
     const data = JSON.parse(readFileSync(join(work, 'loadtest-data.json'), 'utf8')) as { users: Array<{ u: string; o: string; p: string[] }> };
