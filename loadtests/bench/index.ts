@@ -11,6 +11,7 @@ import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/conf
 import { applyMigrations } from '../../src/migrate/index.js';
 import { reservePorts } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
+import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
 import { osUserIds } from '../../src/proc/system.js';
 import { contextKeys, endpoints, loadtestEncKeys, type Endpoints } from '../lib/local.js';
 import { ContextSigner, registerContextKeys } from '../../src/db/context-token.js';
@@ -126,8 +127,11 @@ async function removeLoadtestEmbeddings(admin: pg.Client, why: string): Promise<
      WHERE x.indrelid = 'app.rag_embeddings'::regclass AND a.amname = 'hnsw'`);
   process.stderr.write(`[bench] removed ${del.rowCount} load-test embeddings ${why}; rebuilding ${hnsw.rows.map((h) => h.name).join(', ')} and vacuuming...\n`);
   await admin.query("SET maintenance_work_mem = '1GB'");
-  for (const h of hnsw.rows) await admin.query(`REINDEX INDEX CONCURRENTLY ${h.name}`);
+  // A parallel rebuild puts maintenance_work_mem in /dev/shm: serial where it does not fit (src/local/shm.ts).
+  await buildIndexes(admin, hnsw.rows.map((h) => `REINDEX INDEX CONCURRENTLY ${h.name}`), localShmBytes(admin.host ?? ''),
+    (l) => process.stderr.write(`[bench] rebuilding the HNSW index: ${l}\n`));
   await admin.query('RESET maintenance_work_mem');
+  await admin.query('RESET max_parallel_maintenance_workers');
   await admin.query('VACUUM (ANALYZE) app.rag_embeddings');
   return { rows: del.rowCount, seconds: (performance.now() - t0) / 1000 };
 }

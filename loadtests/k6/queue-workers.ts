@@ -1,24 +1,32 @@
 // Queue workers: many workers claiming due items with SKIP LOCKED and completing them (no item is handed
 // out twice: a second completion would be a 409 and fail the checks).
+// k6 run loadtests/k6/queue-workers.ts   (environment variables: docs/loadtests.md)
 import exec from 'k6/execution';
-import { thresholdsFor, workerToken, summaryTrendStats } from './lib/config.ts';
+import { env, iterationCeiling, num, summaryTrendStats, thresholdsFor, vus, workerToken } from './lib/config.ts';
+import { checkServiceAndData } from './lib/lifecycle.ts';
 import { claimAndComplete } from './lib/ops.ts';
-import { summaryFor } from './lib/summary.ts';
+import { assertReportDir, summaryFor } from './lib/summary.ts';
+
+const RATE = num('RATE', 50);
+assertReportDir();
 
 export const options = {
   scenarios: {
     workers: {
       executor: 'constant-arrival-rate',
-      rate: Number(__ENV.RATE || 50),
+      rate: RATE,
       timeUnit: '1s',
-      duration: __ENV.DURATION || '1m',
-      preAllocatedVUs: 20,
-      maxVUs: 100,
+      duration: env('DURATION') ?? '1m',
+      ...vus(RATE, iterationCeiling({ claim_queue_item: 1, complete_queue_item: 1 })),
     },
   },
   summaryTrendStats,
   thresholds: thresholdsFor(['claim_queue_item', 'complete_queue_item']),
 };
+
+export function setup() {
+  checkServiceAndData({ queue: true });
+}
 
 export default function () {
   claimAndComplete(workerToken, `k6-worker-${exec.vu.idInTest}`);

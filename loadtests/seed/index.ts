@@ -28,6 +28,7 @@ import { loadTargets } from '../lib/targets.js';
 import { resolveScale, type Scale } from './scale.js';
 import { COLUMNS, REBUILD_TABLES, REFERENCE_TABLES, dropSecondaryIndexes, ensurePastPartitions, recreateIndexes } from './tables.js';
 import { World } from './world.js';
+import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
 
 export interface SeedOptions {
   /** The loader: COPYs below row-level security (the local superuser; see loadtests/lib/local.ts loaderDirect). */
@@ -46,7 +47,15 @@ export interface SeedOptions {
    * database first (sql/0930). Default: the stack's (loadtests/lib/local.ts contextKeys).
    */
   contextKeys?: ContextSigningKey[];
+  /**
+   * Free bytes of the server's /dev/shm, which a parallel HNSW build needs for its whole graph (src/local/shm.ts).
+   * Default: measured here when the server is on this host (loopback or a socket), else unknown (null).
+   */
+  shmBytes?: number | null;
 }
+
+/** maintenance_work_mem for the seeder's index builds: the HNSW graph at full scale (~400 MB) fits. */
+export const SEED_MAINTENANCE_WORK_MEM_MB = 1024;
 
 export interface SeedReport {
   scale: Scale;
@@ -57,6 +66,8 @@ export interface SeedReport {
   embeddingRows: number;
   embeddingSeconds: number;
   hnswSeconds: number;
+  /** The HNSW build's max_parallel_maintenance_workers and why (src/local/shm.ts). */
+  hnswBuild: { workers: number; reason: string } | null;
   recall: RecallResult | null;
   tenancyChecked: number;
   dataFile: string | null;
@@ -111,7 +122,7 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       await c.query('DROP SCHEMA IF EXISTS loadtest CASCADE');
     }
     await c.query('SET synchronous_commit = off');
-    await c.query("SET maintenance_work_mem = '1GB'");
+    await c.query(`SET maintenance_work_mem = '${SEED_MAINTENANCE_WORK_MEM_MB}MB'`);
     await c.query(SEED_SCHEMA);
     const run = await c.query('INSERT INTO loadtest.seed_runs (seed, scale) VALUES ($1, $2) RETURNING id', [opts.seed, scale]);
 
@@ -247,6 +258,7 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
     let embeddingRows = 0;
     let embeddingSeconds = 0;
     let hnswSeconds = 0;
+    let hnswBuild: SeedReport['hnswBuild'] = null;
     let recall: RecallResult | null = null;
     const dim = w.space.dim;
     await c.query(`CREATE TABLE IF NOT EXISTS loadtest.query_vectors (topic integer PRIMARY KEY, embedding extensions.vector(${dim}) NOT NULL)`);
@@ -275,8 +287,8 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       await c.query('COMMIT');
       embeddingSeconds = (performance.now() - te) / 1000;
       const th = performance.now();
-      log(`building the HNSW index over ${fmt(embeddingRows)} vectors (m = 16, ef_construction = 64)...`);
-      for (const h of hnsw.rows) await c.query(h.def);
+      hnswBuild = await buildIndexes(c, hnsw.rows.map((h) => h.def), opts.shmBytes === undefined ? localShmBytes(opts.adminUrl) : opts.shmBytes,
+        (l) => log(`building the HNSW index over ${fmt(embeddingRows)} vectors (m = 16, ef_construction = 64): ${l}`));
       hnswSeconds = (performance.now() - th) / 1000;
       log(`HNSW index built in ${hnswSeconds.toFixed(1)} s`);
     }
@@ -317,7 +329,7 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       await writeDataFile(dataFile, w, queryVectors, fixtures, keys);
       log(`wrote ${dataFile}`);
     }
-    const report: SeedReport = { scale, seed: opts.seed, tables, rows, dataSeconds, embeddingRows, embeddingSeconds, hnswSeconds, recall, tenancyChecked, dataFile };
+    const report: SeedReport = { scale, seed: opts.seed, tables, rows, dataSeconds, embeddingRows, embeddingSeconds, hnswSeconds, hnswBuild, recall, tenancyChecked, dataFile };
     await c.query('UPDATE loadtest.seed_runs SET finished_at = now(), report = $2 WHERE id = $1', [run.rows[0].id, JSON.stringify(report)]);
     return report;
   } catch (e) {

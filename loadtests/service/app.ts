@@ -23,6 +23,7 @@ import { VECTOR_SEARCH_SQL } from '../lib/vector.js';
 import { authenticate, MAX_TOKEN_LIFETIME_S, type Principal } from './auth.js';
 import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 import { errorBody, HttpError, isSlow, isUnreachable, mapError, mapFrameworkError } from './errors.js';
+import { LOADTEST_CHUNK_BASE, LOADTEST_CHUNK_MAX } from '../lib/workload.js';
 
 export interface ServiceOptions {
   /** Application login role through PgBouncer. */
@@ -571,7 +572,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     '/v1/blocks/:id/embeddings',
     {
       bodyLimit: limits.bulk,
-      schema: { params: idParams, body: { type: 'object', required: ['vectors'], properties: { vectors: { type: 'array', minItems: 1, maxItems: 100, items: vectorS(dim) }, firstChunk: intS(0, 1_000_000) } } },
+      schema: { params: idParams, body: { type: 'object', required: ['vectors'], properties: { vectors: { type: 'array', minItems: 1, maxItems: 100, items: vectorS(dim) }, firstChunk: intS(0, LOADTEST_CHUNK_MAX - 99) } } },
     },
     async (req, reply) => {
       const { id: blockId } = req.params as { id: string };
@@ -593,6 +594,28 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
         return r.rowCount;
       });
       return reply.status(201).send({ blockId, written: n });
+    },
+  );
+
+  // Load-test clean-up (not a product operation): a k6 run's teardown() deletes the block embeddings it wrote, its
+  // chunk range [fromChunk, toChunk) at or above LOADTEST_CHUNK_BASE, in the caller's organization (RLS).
+  app.delete(
+    '/v1/embeddings',
+    { schema: { querystring: { type: 'object', required: ['fromChunk', 'toChunk'], properties: { fromChunk: { type: 'string', pattern: '^[0-9]{1,9}$' }, toChunk: { type: 'string', pattern: '^[0-9]{1,9}$' } } } } },
+    async (req) => {
+      const q = req.query as { fromChunk: string; toChunk: string };
+      const from = Number(q.fromChunk);
+      const to = Number(q.toChunk);
+      if (from < LOADTEST_CHUNK_BASE || to <= from || to > LOADTEST_CHUNK_MAX + 1) {
+        throw new HttpError(400, 'invalid_request', `fromChunk must be ${LOADTEST_CHUNK_BASE} or more and toChunk above it, at most ${LOADTEST_CHUNK_MAX + 1}`);
+      }
+      const n = await inTx(req, async (tx) =>
+        (await tx.query(
+          `DELETE FROM app.rag_embeddings WHERE source_type = 'block' AND chunk_index >= $1 AND chunk_index < $2`,
+          [from, to],
+        )).rowCount,
+      );
+      return { deleted: n ?? 0 };
     },
   );
 

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { StackConfig } from '../config.js';
 import { PG_INSTALL, pgBinDir, stackPaths } from '../config.js';
 import { renderStandInConf } from './platform.js';
+import { parallelMaintenancePlan, shmFreeBytes } from './shm.js';
 
 const MB = 1024 * 1024;
 
@@ -17,6 +18,9 @@ export function renderPostgresConf(cfg: StackConfig): string {
   const p = stackPaths(cfg);
   const ram = totalmem();
   const cores = availableParallelism();
+  const maintenanceWorkMem = clampMb(ram / 16, 128, 1024);
+  // A parallel HNSW build (or REINDEX) puts maintenance_work_mem in /dev/shm: none where it does not fit (src/local/shm.ts).
+  const parallel = parallelMaintenancePlan(shmFreeBytes(), Number.parseInt(maintenanceWorkMem, 10) * MB, Math.max(1, Math.min(4, cores)));
   // The pgBackRest that supports this major (src/config.ts PG_INSTALL): on 17, not the one on the PATH.
   const backrest = `${PG_INSTALL.pgbackrest} --config=${p.backrestConf} --stanza=${cfg.stanza}`;
   return `# Written by pgkit on every start: edit src/local/render.ts, not this file.
@@ -49,10 +53,11 @@ shared_buffers = ${clampMb(ram / 6, 128, 4096)}
 effective_cache_size = ${clampMb(ram / 2, 512, 8192)}
 work_mem = 16MB
 # HNSW builds are much faster when the graph fits in maintenance_work_mem.
-maintenance_work_mem = ${clampMb(ram / 16, 128, 1024)}
+maintenance_work_mem = ${maintenanceWorkMem}
 max_connections = 200                  # PgBouncer fronts the app; direct connections are for admin and tests
 max_parallel_workers_per_gather = ${Math.max(1, Math.min(4, cores - 1))}
-max_parallel_maintenance_workers = ${Math.max(1, Math.min(4, cores))}
+# ${parallel.reason}
+max_parallel_maintenance_workers = ${parallel.workers}
 random_page_cost = 1.1                 # local SSD
 jit = off                              # short OLTP queries: JIT compilation costs more than it saves
 

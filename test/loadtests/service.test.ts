@@ -19,6 +19,7 @@ import { SignJWT } from 'jose';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { Rng } from '../../loadtests/lib/prng.js';
+import { LOADTEST_CHUNK_BASE, LOADTEST_RUN_SPAN } from '../../loadtests/lib/workload.js';
 
 // The test stack's context keys, registered in every migrated test database: the database verifies them too.
 const keys = contextKeysOf(stackSecrets(testStack));
@@ -43,7 +44,7 @@ const episodeOf = (o: { projects: number[] }) => {
 const openSession = (u: number) => w.sessions.find((s) => s.user === u && s.open)!;
 const vec = (seed: string, topic: number) => Array.from(w.space.sample(new Rng(seed), topic));
 
-async function call(method: 'GET' | 'POST', url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}, on = app) {
+async function call(method: 'GET' | 'POST' | 'DELETE', url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}, on = app) {
   const r = await on.inject({ method, url, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, ...(body !== undefined ? { payload: body as object } : {}) });
   return { status: r.statusCode, headers: r.headers as Record<string, unknown>, text: r.body, body: r.body ? (JSON.parse(r.body) as Record<string, any>) : null };
 }
@@ -174,6 +175,26 @@ describe('operations', () => {
     const b = await call('POST', `/v1/blocks/${w.blockIds[episode.blockStart]}/embeddings`, tokA, { vectors, firstChunk: 1 });
     expect(b.status).toBe(201);
     expect(b.body!.written).toBe(100);
+  });
+
+  it("a k6 run's clean-up deletes its chunk slot in the caller's organization only, and never below the load-test range", async () => {
+    const base = LOADTEST_CHUNK_BASE + 7 * LOADTEST_RUN_SPAN;
+    const blockOf = (o: { projects: number[] }) => w.blockIds[episodeOf(o).episode.blockStart];
+    const write = async (tok: string, o: typeof w.orgs[number], first: number) =>
+      expect((await call('POST', `/v1/blocks/${blockOf(o)}/embeddings`, tok, { vectors: [vec(`c${first}`, o.topics[0]), vec(`d${first}`, o.topics[0])], firstChunk: first })).status).toBe(201);
+    await write(tokA, orgA(), base); // this run, organization A
+    await write(tokB, orgB(), base); // this run, organization B
+    await write(tokA, orgA(), base + LOADTEST_RUN_SPAN); // another run's slot
+    const count = async (from: number, to: number) => Number((await db.pool.query('SELECT count(*) AS n FROM app.rag_embeddings WHERE chunk_index >= $1 AND chunk_index < $2', [from, to])).rows[0].n);
+    const d = await call('DELETE', `/v1/embeddings?fromChunk=${base}&toChunk=${base + LOADTEST_RUN_SPAN}`, tokA);
+    expect(d).toEqual({ status: 200, body: { deleted: 2 } });
+    expect(await count(base, base + LOADTEST_RUN_SPAN)).toBe(2); // B's rows: B's own clean-up removes them
+    expect(await count(base + LOADTEST_RUN_SPAN, base + 2 * LOADTEST_RUN_SPAN)).toBe(2);
+    expect((await call('DELETE', `/v1/embeddings?fromChunk=${base}&toChunk=${base + LOADTEST_RUN_SPAN}`, tokB)).body).toEqual({ deleted: 2 });
+    // Seeded rows (small chunk indexes) are out of reach.
+    const low = await call('DELETE', '/v1/embeddings?fromChunk=0&toChunk=1000', tokA);
+    expect(low.status).toBe(400);
+    expect(low.body!.error.message).toMatch(/fromChunk must be a whole number from 900000/);
   });
 });
 

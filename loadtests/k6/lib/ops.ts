@@ -1,17 +1,36 @@
-// One function per service operation, each tagged `op:<name>` so thresholds and summaries are per operation.
+// One function per service operation, each tagged `op:<name>` so thresholds and summaries are per operation, and
+// `name:<METHOD route>` so k6 groups the URLs that carry ids into one time series per route (k6's convention for
+// dynamic URLs: without it every id is its own `url` tag value, one series each).
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE_URL, pick, queryVectors, uuid4, type LoadUser } from './config.ts';
-import { LOADTEST_CHUNK_BASE } from '../../lib/workload.ts';
+import { BASE_URL, pick, queryVectorJson, queryVectors, uuid4, type LoadUser } from './config.ts';
 
 // Built once: k6 recommends not creating the callbacks per request.
 const OK_OR_RATE_LIMITED = http.expectedStatuses(200, 201, 429);
 const FOUND_OR_NOT = http.expectedStatuses(200, 404);
 const CLAIMED_OR_EMPTY = http.expectedStatuses(200, 204);
 
+/** The route of each operation: the `name` tag. */
+export const ROUTES: Record<string, string> = {
+  list_projects: 'GET /v1/projects',
+  list_episodes: 'GET /v1/projects/:id/episodes',
+  read_episode: 'GET /v1/episodes/:id',
+  create_highlight: 'POST /v1/episodes/:id/highlights',
+  post_chat_message: 'POST /v1/chat-sessions/:id/messages',
+  record_token_usage: 'POST /v1/token-usage',
+  vector_search: 'POST /v1/search',
+  template_lookup: 'GET /v1/templates',
+  session_embedding_lookup: 'GET /v1/chat-sessions/:id/embedding',
+  bulk_insert_embeddings: 'POST /v1/blocks/:id/embeddings',
+  claim_queue_item: 'POST /v1/queue/claim',
+  complete_queue_item: 'POST /v1/queue/:id/complete',
+};
+
+export const tagsOf = (op: string) => ({ op, name: ROUTES[op] });
+
 const json = (u: LoadUser, op: string) => ({
   headers: { Authorization: `Bearer ${u.t}`, 'Content-Type': 'application/json' },
-  tags: { op },
+  tags: tagsOf(op),
 });
 
 function ok(res: http.RefinedResponse<'text'>, op: string, statuses: number[]) {
@@ -55,7 +74,7 @@ export function recordTokenUsage(u: LoadUser) {
 }
 
 export function vectorSearch(u: LoadUser) {
-  const body = JSON.stringify({ vector: queryVectors[pick(u.tp)], k: 5 });
+  const body = `{"vector":${queryVectorJson(pick(u.tp))},"k":5}`;
   const r = http.post(`${BASE_URL}/v1/search`, body, json(u, 'vector_search'));
   ok(r, 'vector_search', [200]);
 }
@@ -110,15 +129,25 @@ export function freshVectors(topics: ArrayLike<number>, n: number): number[][] {
   return out;
 }
 
-export function bulkInsertEmbeddings(u: LoadUser) {
-  const body = JSON.stringify({ vectors: freshVectors(u.tp, 100), firstChunk: LOADTEST_CHUNK_BASE + Math.floor(Math.random() * 990) * 100 });
+/**
+ * The vectors of a bulk insert as JSON text (an array of n vectors), made by freshVectors. The vector-search scenario
+ * makes all of its run's bodies once, in the init context (a SharedArray, before the test starts), so the
+ * measured run spends no k6 CPU on them: made per iteration, they took about half a core of a 2-core box.
+ */
+export function vectorsJson(topics: ArrayLike<number>, n: number): string {
+  return JSON.stringify(freshVectors(topics, n));
+}
+
+/** One bulk insert of prepared vectors (JSON text of 100 vectors) at `firstChunk` into the user's block. */
+export function bulkInsertEmbeddings(u: LoadUser, vectors: string, firstChunk: number) {
+  const body = `{"firstChunk":${firstChunk},"vectors":${vectors}}`;
   const r = http.post(`${BASE_URL}/v1/blocks/${u.b}/embeddings`, body, json(u, 'bulk_insert_embeddings'));
   ok(r, 'bulk_insert_embeddings', [201]);
 }
 
 /** A queue worker: claim one due item, then complete it. 204 = nothing due. */
 export function claimAndComplete(workerToken: string, workerId: string) {
-  const params = (op: string) => ({ headers: { Authorization: `Bearer ${workerToken}`, 'Content-Type': 'application/json' }, tags: { op } });
+  const params = (op: string) => ({ headers: { Authorization: `Bearer ${workerToken}`, 'Content-Type': 'application/json' }, tags: tagsOf(op) });
   const c = http.post(`${BASE_URL}/v1/queue/claim`, JSON.stringify({ worker: workerId, limit: 1 }), { ...params('claim_queue_item'), responseCallback: CLAIMED_OR_EMPTY });
   ok(c, 'claim_queue_item', [200, 204]);
   if (c.status !== 200) return;

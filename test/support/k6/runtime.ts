@@ -35,6 +35,7 @@ export interface ExpectedStatuses {
 }
 
 interface Params {
+  timeout?: string;
   headers?: Record<string, string>;
   tags?: Record<string, string>;
   responseCallback?: ExpectedStatuses;
@@ -44,6 +45,8 @@ export class Response {
   constructor(
     readonly status: number,
     readonly body: string,
+    /** As k6: set when no HTTP answer came (status 0), e.g. a refused connection. */
+    readonly error = '',
   ) {}
   /** k6's json(selector): the parsed body, or the value at a dotted path of it. */
   json(selector?: string): unknown {
@@ -60,6 +63,11 @@ export function request(method: string, url: string, body: string | null, params
   args.push(url);
   const t0 = performance.now();
   const r = runSync('curl', args, body === null ? {} : { input: body });
+  // curl 7: could not connect. k6 answers that with status 0 and `error`, not an exception.
+  if (r.code === 7) {
+    recorded.requests.push({ method, url, tags: params.tags ?? {}, status: 0, expected: false, ms: performance.now() - t0 });
+    return new Response(0, '', 'dial: connection refused');
+  }
   if (r.code !== 0) throw stepFailure(`${method} ${url}`, 'curl', args, r);
   const out = r.stdout;
   const ms = performance.now() - t0;

@@ -1,0 +1,83 @@
+// Runs one k6 scenario (loadtests/k6/<scenario>.ts) as `npm run loadtest` and `npm run loadtest:capacity` do: the
+// report folder created first (k6 does not create folders), k6's HTML report exported beside the summaries without
+// starting its web server (K6_WEB_DASHBOARD_PORT=-1: no port taken on a shared box), the output kept in
+// k6-<scenario>.log. Needs a real k6 on PATH (or K6 / --k6): the test suite never runs this.
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { repoRoot } from '../../src/config.js';
+import { run } from '../../src/proc/run.js';
+
+/** Every scenario, in the order a full run takes them: vector-search last, as it writes (and teardown deletes) embeddings. */
+export const SCENARIOS = ['browse', 'write-mix', 'queue-workers', 'spike', 'vector-search'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** The scripts' default arrival rates (RATE), as in loadtests/k6/<scenario>.ts; spike's is its base rate (peak 5x). */
+export const DEFAULT_RATES: Record<ScenarioName, number> = { browse: 200, 'write-mix': 100, 'queue-workers': 50, spike: 100, 'vector-search': 100 };
+
+/** k6's exit codes (go.k6.io/k6/errext/exitcodes): 99 thresholds crossed; others mean the run itself failed. */
+export const K6_THRESHOLDS_FAILED = 99;
+
+export interface K6RunOptions {
+  k6?: string;
+  rate?: number;
+  duration?: string;
+  reportDir: string;
+  baseUrl?: string;
+  /** More environment for k6 (-e KEY=VALUE), e.g. BULK_RATE. */
+  env?: Record<string, string>;
+}
+
+export interface K6RunResult {
+  scenario: ScenarioName;
+  code: number;
+  /** Every threshold held (exit 0). */
+  passed: boolean;
+  /** Thresholds crossed (exit 99): a measurement, not a broken run. */
+  thresholdsFailed: boolean;
+  /** The thresholds that failed, from k6-<scenario>.json. */
+  failedThresholds: string[];
+  droppedIterations: number;
+  seconds: number;
+  output: string;
+}
+
+export function parseScenarios(arg: string): ScenarioName[] {
+  if (arg === 'all') return [...SCENARIOS];
+  const names = arg.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`no scenario '${n}': expected all or a comma-separated list of ${SCENARIOS.join(', ')}`);
+  }
+  if (names.length === 0) throw new Error(`no scenario given: expected all or a comma-separated list of ${SCENARIOS.join(', ')}`);
+  return names as ScenarioName[];
+}
+
+/** The k6 command line and environment for one run (exported for the workflow test). */
+export function k6Invocation(scenario: ScenarioName, o: K6RunOptions): { args: string[]; env: Record<string, string> } {
+  const dir = resolve(o.reportDir);
+  const e: Record<string, string> = { REPORT_DIR: dir, ...(o.rate ? { RATE: String(o.rate) } : {}), ...(o.duration ? { DURATION: o.duration } : {}), ...(o.baseUrl ? { BASE_URL: o.baseUrl } : {}), ...o.env };
+  const args = ['run', '--quiet', ...Object.entries(e).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(repoRoot, 'loadtests', 'k6', `${scenario}.ts`)];
+  // The report needs two or more snapshots (xk6-dashboard report.go: "The test run was short, report generation was
+  // skipped"); one every 5 s (default 10 s) gives short capacity steps and 30 s pull-request runs a report.
+  return { args, env: { K6_WEB_DASHBOARD: 'true', K6_WEB_DASHBOARD_PORT: '-1', K6_WEB_DASHBOARD_PERIOD: '5s', K6_WEB_DASHBOARD_EXPORT: join(dir, `k6-${scenario}.html`), K6_NO_USAGE_REPORT: 'true' } };
+}
+
+export async function runK6(scenario: ScenarioName, o: K6RunOptions): Promise<K6RunResult> {
+  const dir = resolve(o.reportDir);
+  mkdirSync(dir, { recursive: true });
+  const { args, env } = k6Invocation(scenario, o);
+  const t0 = performance.now();
+  const r = await run(o.k6 ?? process.env.K6 ?? 'k6', args, { cwd: repoRoot, env }).catch((e: Error) => {
+    throw new Error(`could not start k6 (${e.message}): install k6 1.x (docs/loadtests.md) or pass its path with --k6 / K6`);
+  });
+  const output = `${r.stdout}${r.stderr}`;
+  writeFileSync(join(dir, `k6-${scenario}.log`), output);
+  const summaryFile = join(dir, `k6-${scenario}.json`);
+  const failedThresholds: string[] = [];
+  let droppedIterations = 0;
+  if (existsSync(summaryFile) && r.code !== 107) {
+    const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as { metrics: Record<string, { values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }> };
+    for (const [m, v] of Object.entries(s.metrics)) for (const [t, x] of Object.entries(v.thresholds ?? {})) if (!x.ok) failedThresholds.push(`${m} ${t}`);
+    droppedIterations = s.metrics.dropped_iterations?.values.count ?? 0;
+  }
+  return { scenario, code: r.code, passed: r.code === 0, thresholdsFailed: r.code === K6_THRESHOLDS_FAILED, failedThresholds, droppedIterations, seconds: (performance.now() - t0) / 1000, output };
+}
