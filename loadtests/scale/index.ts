@@ -17,7 +17,7 @@ import { repoRoot } from '../../src/config.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 import { benchOperations } from '../bench/index.js';
 import type { OpResult } from '../bench/report.js';
-import { endpoints, type Endpoints } from '../lib/local.js';
+import { contextKeys, endpoints, type Endpoints } from '../lib/local.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import type { RecallResult } from '../lib/vector.js';
 import { seed, type SeedReport } from '../seed/index.js';
@@ -236,7 +236,7 @@ export async function measureScales(o: ScaleOptions): Promise<Array<ScalePoint |
       try {
         report = await seed({
           adminUrl: o.ep.loaderDirect, appUrl: o.ep.appPooled, scale, seed: o.seed, reset: true, embeddings: true, dataFile: null,
-          recallQueries: o.recallQueries,
+          recallQueries: o.recallQueries, contextKeys: contextKeys(o.ep.stack),
           log: (l) => {
             marks.push([l, performance.now()]);
             if (l.startsWith('building the HNSW index')) sampler.set(true);
