@@ -134,7 +134,7 @@ export function contextFor(req: FastifyRequest): RequestContext {
 type UserPrincipal = Principal & { userId: string; orgId: string };
 /** The principal of a user route: worker tokens carry no user and get 403. */
 const userOf = (req: FastifyRequest): UserPrincipal => {
-  const p = userOf(req);
+  const p = principal(req);
   if (p.worker || p.userId === null || p.orgId === null) throw new HttpError(403, 'forbidden', 'this route needs a user token');
   return p as UserPrincipal;
 };

@@ -121,7 +121,8 @@ describe('template usage (issue 17 #4)', () => {
   it('recording the use costs the lookup little: p95 of lookup alone, with the batched record, with a direct UPDATE (measured, printed)', async () => {
     // A test-only direct counter, for comparison: what recording would cost without the batching.
     await db.pool.query(`CREATE FUNCTION public.t17_direct_use(p uuid[]) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS
-      $$ UPDATE app.question_templates SET usage_count = usage_count + 1, last_used_at = now() WHERE id = ANY(p) $$;
+      $$ UPDATE app.question_templates t SET usage_count = t.usage_count + 1, last_used_at = now()
+         FROM (SELECT id FROM app.question_templates WHERE id = ANY(p) ORDER BY id FOR UPDATE) l WHERE t.id = l.id $$;
       GRANT EXECUTE ON FUNCTION public.t17_direct_use(uuid[]) TO PUBLIC`);
     const LOOKUP = "SELECT id FROM app.question_templates WHERE focus = 'goals' AND enabled AND deleted_at IS NULL ORDER BY usage_count DESC, id LIMIT 10";
     const modes: Record<string, string | null> = { lookup: null, batched: 'SELECT app.record_template_use($1::uuid[])', direct: 'SELECT public.t17_direct_use($1::uuid[])' };

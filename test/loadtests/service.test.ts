@@ -187,14 +187,14 @@ describe('operations', () => {
     await write(tokA, orgA(), base + LOADTEST_RUN_SPAN); // another run's slot
     const count = async (from: number, to: number) => Number((await db.pool.query('SELECT count(*) AS n FROM app.rag_embeddings WHERE chunk_index >= $1 AND chunk_index < $2', [from, to])).rows[0].n);
     const d = await call('DELETE', `/v1/embeddings?fromChunk=${base}&toChunk=${base + LOADTEST_RUN_SPAN}`, tokA);
-    expect(d).toEqual({ status: 200, body: { deleted: 2 } });
+    expect(d).toMatchObject({ status: 200, body: { deleted: 2 } });
     expect(await count(base, base + LOADTEST_RUN_SPAN)).toBe(2); // B's rows: B's own clean-up removes them
     expect(await count(base + LOADTEST_RUN_SPAN, base + 2 * LOADTEST_RUN_SPAN)).toBe(2);
     expect((await call('DELETE', `/v1/embeddings?fromChunk=${base}&toChunk=${base + LOADTEST_RUN_SPAN}`, tokB)).body).toEqual({ deleted: 2 });
     // Seeded rows (small chunk indexes) are out of reach.
     const low = await call('DELETE', '/v1/embeddings?fromChunk=0&toChunk=1000', tokA);
     expect(low.status).toBe(400);
-    expect(low.body!.error.message).toMatch(/fromChunk must be a whole number from 900000/);
+    expect(low.body!.error.message).toMatch(/fromChunk must be 900000 or more/);
   });
 });
 
@@ -325,7 +325,7 @@ describe('issue 21: bad input is a 4xx in the contract, never a 500', () => {
     expect(z.body!.error.message).toMatch(/all zeros/);
     // Tiny values that round to float32 zero are zeros too.
     expect((await call('POST', `/v1/blocks/${block}/embeddings`, tokA, { vectors: [new Array(1536).fill(1e-46)], firstChunk: 9001 })).status).toBe(400);
-    const stored = await db.pool.query("SELECT count(*)::int AS n FROM app.rag_embeddings WHERE source_id = $1 AND chunk_index >= 9000", [block]);
+    const stored = await db.pool.query("SELECT count(*)::int AS n FROM app.rag_embeddings WHERE source_id = $1 AND chunk_index BETWEEN 9000 AND 9999", [block]);
     expect(stored.rows[0].n).toBe(0);
   });
 
