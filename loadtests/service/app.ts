@@ -601,7 +601,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   // chunk range [fromChunk, toChunk) at or above LOADTEST_CHUNK_BASE, in the caller's organization (RLS).
   app.delete(
     '/v1/embeddings',
-    { schema: { querystring: { type: 'object', required: ['fromChunk', 'toChunk'], properties: { fromChunk: { type: 'string', pattern: '^[0-9]{1,9}$' }, toChunk: { type: 'string', pattern: '^[0-9]{1,9}$' } } } } },
+    { schema: { querystring: { type: 'object', required: ['fromChunk', 'toChunk'], properties: { fromChunk: { type: 'string', pattern: '^[0-9]{1,10}$' }, toChunk: { type: 'string', pattern: '^[0-9]{1,10}$' } } } } },
     async (req) => {
       const q = req.query as { fromChunk: string; toChunk: string };
       const from = Number(q.fromChunk);

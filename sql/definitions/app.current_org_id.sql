@@ -6,6 +6,8 @@
 --     user loses access at once, whatever their token says);
 --   - a worker token scoped to that organization.
 --   NULL otherwise (no context, a context not verified in this transaction, a queue-scoped worker token).
+--   PL/pgSQL (its plans cached per session), not SQL with a SET clause (planned again on every call): it runs
+--   once per statement under row-level security.
 -- Serves: seed 001 (SET LOCAL org context with connection pooling), seed 000 P1 / "validate RLS policies can't
 --         be bypassed", seed 003 §4.1 (pooling), seed 004 #18 (cheap RLS), seed 004 #35 (soft delete).
 -- pgkit:after 0400_security_context.sql
@@ -13,24 +15,28 @@
 
 CREATE OR REPLACE FUNCTION app.current_org_id()
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE
-           WHEN v.org IS NULL THEN NULL
-           WHEN v.role OPERATOR(pg_catalog.=) 'user' AND v.usr IS NOT NULL THEN
-             (SELECT m.organization_id
-              FROM app.memberships m
-              JOIN app.users u ON u.id OPERATOR(pg_catalog.=) m.user_id AND u.deleted_at IS NULL
-              WHERE m.organization_id OPERATOR(pg_catalog.=) v.org
-                AND m.user_id OPERATOR(pg_catalog.=) v.usr
-                AND m.deleted_at IS NULL)
-           WHEN v.role OPERATOR(pg_catalog.=) 'worker' AND v.scope OPERATOR(pg_catalog.=) 'org' THEN v.org
-         END
-  FROM app_private.verified_context() v
+DECLARE
+  v record;
+BEGIN
+  SELECT * INTO v FROM app_private.verified_context();
+  IF v.org IS NULL THEN
+    RETURN NULL;
+  ELSIF v.role = 'user' AND v.usr IS NOT NULL THEN
+    RETURN (SELECT m.organization_id
+            FROM app.memberships m
+            JOIN app.users u ON u.id = m.user_id AND u.deleted_at IS NULL
+            WHERE m.organization_id = v.org AND m.user_id = v.usr AND m.deleted_at IS NULL);
+  ELSIF v.role = 'worker' AND v.scope = 'org' THEN
+    RETURN v.org;
+  END IF;
+  RETURN NULL;
+END
 $$;
 COMMENT ON FUNCTION app.current_org_id() IS
   'Organization of the current transaction''s verified context (app.authenticate_context): for a user token when the user is an active, not deleted member of it; for a worker token scoped to it. NULL otherwise.';

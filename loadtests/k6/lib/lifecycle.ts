@@ -51,8 +51,8 @@ export function checkServiceAndData(checks: ServiceChecks = {}): void {
     const c = http.post(`${BASE_URL}/v1/queue/claim`, JSON.stringify({ worker: w, limit: 1 }), { headers: auth(workerToken), tags: tags('POST /v1/queue/claim') });
     if (c.status === 204) refuse('the queue has no due items: the run would measure empty claims. Seed again (`npm run seed -- --reset`).');
     if (c.status !== 200) refuse(`the worker token cannot claim (POST /v1/queue/claim -> ${c.status} ${String(c.body).slice(0, 200)})`);
-    const id = (c.json('items') as Array<{ id: string }>)[0].id;
-    const d = http.post(`${BASE_URL}/v1/queue/${id}/complete`, JSON.stringify({ worker: w }), { headers: auth(workerToken), tags: tags('POST /v1/queue/:id/complete') });
+    const { id, lease_token: lease } = (c.json('items') as Array<{ id: string; lease_token: string }>)[0];
+    const d = http.post(`${BASE_URL}/v1/queue/${id}/complete`, JSON.stringify({ leaseToken: lease }), { headers: auth(workerToken), tags: tags('POST /v1/queue/:id/complete') });
     if (d.status !== 200) refuse(`completing the set-up's queue item failed (${d.status} ${String(d.body).slice(0, 200)})`);
   }
 }
