@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Backups } from "./backups.js";
 import { Bastion } from "./bastion.js";
 import type { StackConfig } from "./config.js";
+import { ContextKeys } from "./contextKeys.js";
 import { AWS_LOGIN_ROLES, Credentials, LOCAL_LOGIN_ROLES } from "./credentials.js";
 import { Database } from "./database.js";
 import { DatabaseObjects, type BundleInfo } from "./databaseObjects/index.js";
@@ -153,6 +154,10 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
   // IAM database authentication: the login's rds-db:connect ARN and a policy for operators' roles to attach.
   const iamAuth = database.iamAuth(IAM_LOGIN);
 
+  // The request-context signing keys (sql/0930): in Secrets Manager for the service and the workers, registered in
+  // the database with the bundle. Created in phase 1 too, so the service can be configured before phase 2.
+  const contextKeys = new ContextKeys("pgkit-context-keys", { environment: cfg.environment, kmsKeyArn: database.kmsKeyArn, tags: cfg.tags });
+
   let objects: DatabaseObjects | undefined;
   if (cfg.databaseObjects.manage) {
     // The master password comes from the RDS-managed secret at run time; it is only ever a Pulumi secret.
@@ -177,6 +182,7 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
       iamLogins: [{ name: IAM_LOGIN, groups: ["rds_iam", "pgkit_readonly"] }],
       revokePublicOnMaintenanceDatabases: true,
       bundle: { repoRoot: ctx.repoRoot, dir: ctx.sqlDir, info: ctx.bundle },
+      contextKeys: contextKeys.keys,
       protect: prod,
     }, { dependsOn: [database.instance] });
   } else {
@@ -200,6 +206,8 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     databaseName: cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,
     loginSecretArns: credentials.secretArns,
+    // The service's and workers' token keys ([{ kid, purpose, secret }]; PGKIT_CONTEXT_KEYS of the load-test tools).
+    contextKeysSecretArn: contextKeys.secretArn,
     kmsKeyArn: database.kmsKeyArn,
     backupVaultName: backups.vaultName,
     backupCopyVaultArn: backups.copyVaultArn,

@@ -2,12 +2,16 @@
 // migration runner and prints one JSON report line. Started by the provider as
 // `node --import tsx infra/databaseObjects/apply-bundle.ts` with the request in PGKIT_SQL_BUNDLE_REQUEST.
 import { pathToFileURL } from "node:url";
+import pg from "pg";
+import { registerContextKeys } from "../../src/db/context-token.js";
 import { applyMigrations, DriftError } from "../../src/migrate/index.js";
-import { APPLIER_ENV, type ApplierReport, type BundleConnection } from "./sqlBundle.js";
+import { APPLIER_ENV, type ApplierReport, type BundleConnection, type ContextKeyInput } from "./sqlBundle.js";
 
 interface Request {
   connection: BundleConnection;
   dir: string;
+  /** Request-context signing keys to register after the bundle (sql/0930), idempotently. */
+  contextKeys?: ContextKeyInput[];
 }
 
 /** libpq-compatible URL (pg's own sslmode aliases differ; uselibpqcompat makes verify-ca mean verify-ca). */
@@ -30,6 +34,16 @@ export function connectionString(c: BundleConnection): string {
 export async function applyBundle(req: Request, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<ApplierReport> {
   try {
     const result = await applyMigrations({ connectionString: connectionString(req.connection), dir: req.dir, log });
+    if (req.contextKeys?.length) {
+      const client = new pg.Client({ connectionString: connectionString(req.connection) });
+      await client.connect();
+      try {
+        await registerContextKeys(client, req.contextKeys.map((k) => ({ kid: k.kid, purpose: k.purpose, secret: Buffer.from(k.secret, "base64url") })));
+      } finally {
+        await client.end();
+      }
+      log(`registered request-context keys ${req.contextKeys.map((k) => k.kid).join(", ")}`);
+    }
     return { ok: true, applied: result.applied, alreadyApplied: result.alreadyApplied, checksum: result.checksum };
   } catch (e) {
     if (e instanceof DriftError) {

@@ -5,7 +5,7 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import type { LoginCredential } from "../credentials.js";
-import { SqlBundle, type BundleSslMode } from "./sqlBundle.js";
+import { SqlBundle, type BundleSslMode, type ContextKeyInput } from "./sqlBundle.js";
 
 export interface AdminConnection {
   host: pulumi.Input<string>;
@@ -41,6 +41,8 @@ export interface DatabaseObjectsArgs {
    */
   revokePublicOnMaintenanceDatabases?: boolean;
   bundle: { repoRoot: string; dir: string; info: pulumi.Input<BundleInfo> };
+  /** Request-context signing keys registered after the bundle (sql/0930; infra/contextKeys.ts). Locally npm start does it. */
+  contextKeys?: pulumi.Input<ContextKeyInput[]>;
   protect: boolean;
 }
 
@@ -108,6 +110,7 @@ export class DatabaseObjects extends pulumi.ComponentResource {
       dir: args.bundle.dir,
       checksum: pulumi.output(args.bundle.info).apply((b) => b.checksum),
       files: pulumi.output(args.bundle.info).apply((b) => b.files),
+      contextKeys: args.contextKeys,
     }, { parent: this, dependsOn: dependencies });
 
     const logins = args.logins.map((l) => makeRole(l, l.spec.groups, [bundle]));

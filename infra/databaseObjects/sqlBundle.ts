@@ -35,6 +35,19 @@ export interface SqlBundleInputs {
   /** bundleChecksum() of the files in `dir`: the resource's diff. */
   checksum: string;
   files: string[];
+  /**
+   * Request-context signing keys to register after the bundle (sql/0930: app.authenticate_context verifies the
+   * service's tokens with them). Secrets: they travel to the applier through its environment, never argv, and
+   * only their key ids are kept in state.
+   */
+  contextKeys?: ContextKeyInput[];
+}
+
+export interface ContextKeyInput {
+  kid: string;
+  purpose: "user" | "worker";
+  /** base64url of at least 32 bytes. */
+  secret: string;
 }
 
 /** What the resource keeps in state (no password). */
@@ -46,6 +59,8 @@ export interface SqlBundleOutputs {
   database: string;
   applied: string[];
   alreadyApplied: number;
+  /** Key ids of the registered context keys (never their secrets). */
+  contextKeyIds?: string[];
 }
 
 /** The applier's report, printed by apply-bundle.ts as its last stdout line. */
@@ -66,7 +81,7 @@ function runApplier(inputs: SqlBundleInputs): Promise<SqlBundleOutputs> {
   return new Promise((resolve, reject) => {
     const child = childProcess.spawn(process.execPath, ["--import", "tsx", APPLIER_SCRIPT], {
       cwd: inputs.repoRoot,
-      env: { ...process.env, [APPLIER_ENV]: JSON.stringify({ connection: inputs.connection, dir: inputs.dir }) },
+      env: { ...process.env, [APPLIER_ENV]: JSON.stringify({ connection: inputs.connection, dir: inputs.dir, contextKeys: inputs.contextKeys ?? [] }) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -91,6 +106,7 @@ function runApplier(inputs: SqlBundleInputs): Promise<SqlBundleOutputs> {
           database: inputs.connection.database,
           applied: report.applied ?? [],
           alreadyApplied: report.alreadyApplied ?? 0,
+          contextKeyIds: (inputs.contextKeys ?? []).map((k) => k.kid),
         });
       } else {
         const why = report?.error ?? (stderr.trim() || `applier exited with code ${code}`);
@@ -106,6 +122,8 @@ export const sqlBundleProvider = {
     if (olds.checksum !== news.checksum) changed.push("checksum");
     // A different target database gets the bundle applied too (idempotent: the runner skips applied files).
     if (olds.host !== news.connection.host || olds.database !== news.connection.database) changed.push("connection");
+    // A rotated context key (a new kid) is registered by an update; the secrets never reach the state.
+    if ((olds.contextKeyIds ?? []).join(",") !== (news.contextKeys ?? []).map((k) => k.kid).join(",")) changed.push("contextKeys");
     return { changes: changed.length > 0, replaces: [], stables: [], deleteBeforeReplace: false };
   },
   async create(inputs: SqlBundleInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -122,6 +140,7 @@ export const sqlBundleProvider = {
 
 export interface SqlBundleArgs {
   connection: pulumi.Input<BundleConnection>;
+  contextKeys?: pulumi.Input<ContextKeyInput[]>;
   repoRoot: pulumi.Input<string>;
   dir: pulumi.Input<string>;
   checksum: pulumi.Input<string>;
@@ -138,7 +157,14 @@ export class SqlBundle extends pulumi.dynamic.Resource {
     super(
       sqlBundleProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), applied: undefined, alreadyApplied: undefined },
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        contextKeys: args.contextKeys === undefined ? undefined : pulumi.secret(args.contextKeys),
+        applied: undefined,
+        alreadyApplied: undefined,
+        contextKeyIds: undefined,
+      },
       opts,
       "pgkit",
       "SqlBundle",

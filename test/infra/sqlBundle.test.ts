@@ -9,10 +9,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionString } from "../../infra/databaseObjects/apply-bundle.js";
+import { randomBytes } from "node:crypto";
+import { applyBundle, connectionString } from "../../infra/databaseObjects/apply-bundle.js";
 import type { BundleConnection, SqlBundleInputs, SqlBundleOutputs } from "../../infra/databaseObjects/sqlBundle.js";
 import { bundleChecksum, loadMigrations } from "../../src/migrate/index.js";
-import { freshDatabase, type TestDb } from "../support/db.js";
+import { freshDatabase, migratedDatabase, type TestDb } from "../support/db.js";
 import { runEntry, serializedBundleProvider } from "./support/entry.js";
 import { repoRoot } from "./support/mocks.js";
 
@@ -133,5 +134,24 @@ describe("applier connection string", () => {
 
   it("disables TLS only when asked (the loopback local stack)", () => {
     expect(new URL(connectionString({ ...c, sslMode: "disable", sslRootCert: undefined })).searchParams.get("sslmode")).toBe("disable");
+  });
+});
+
+describe("the applier registers the request-context keys after the bundle (sql/0930)", () => {
+  it("registers each key once (idempotent), so the database verifies tokens they sign", async () => {
+    const mdb = await migratedDatabase();
+    try {
+      const u = new URL(mdb.url);
+      const connection = { host: u.hostname, port: Number(u.port), database: mdb.name, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), sslMode: "disable" as const };
+      const key = { kid: `user-${Date.now().toString(16)}`, purpose: "user" as const, secret: randomBytes(32).toString("base64url") };
+      for (let i = 0; i < 2; i++) {
+        const r = await applyBundle({ connection, dir: join(repoRoot, "sql"), contextKeys: [key] }, () => {});
+        expect(r.ok).toBe(true);
+      }
+      const rows = await mdb.pool.query("SELECT purpose, retired_at FROM app_private.context_signing_keys WHERE kid = $1", [key.kid]);
+      expect(rows.rows).toEqual([{ purpose: "user", retired_at: null }]);
+    } finally {
+      await mdb.drop();
+    }
   });
 });

@@ -375,7 +375,7 @@ describe.each([
   it("keeps every secret a Pulumi secret and never puts one in a stack output", () => {
     const versions = s.of(T.secretVersion);
     expect(versions.map((v) => v.secretKeys.includes("secretString"))).toEqual(versions.map(() => true));
-    expect(versions).toHaveLength(6); // five logins and the pooler's auth_file
+    expect(versions).toHaveLength(7); // five logins, the pooler's auth_file and the request-context keys
     const roles = s.of(T.pgRole).filter((r) => r.inputs.password !== undefined);
     expect(roles.length).toBe(5);
     for (const r of roles) expect(r.secretKeys).toContain("password");
@@ -494,10 +494,10 @@ describe.each([
     expect(secrets.length).toBeGreaterThan(1);
     for (const x of secrets) {
       expect([x.name, x.inputs.name]).toEqual([x.name, undefined]);
-      expect(String(x.inputs.namePrefix)).toMatch(new RegExp(`^pgkit/${stack}/[a-z_]+-$`));
+      expect(String(x.inputs.namePrefix)).toMatch(new RegExp(`^pgkit/${stack}/[a-z_-]+-$`));
     }
     expect(s.of(T.secret).map((x) => x.inputs.namePrefix).sort()).toEqual(
-      [`pgkit/${stack}/pooler-`, ...["app", "worker", "readonly", "maintenance", "migrator"].map((k) => `pgkit/${stack}/pgkit_${k}_login-`)].sort(),
+      [`pgkit/${stack}/pooler-`, `pgkit/${stack}/context-keys-`, ...["app", "worker", "readonly", "maintenance", "migrator"].map((k) => `pgkit/${stack}/pgkit_${k}_login-`)].sort(),
     );
   });
 
@@ -508,6 +508,17 @@ describe.each([
     // and nothing creates it a second time in phase 2 (CREATE DATABASE would fail: it exists)
     expect(s.of(T.pgDatabase)).toEqual([]);
     expect(s.of(T.pgExtension).map((e) => e.inputs.database)).toEqual(["pgkit"]);
+  });
+
+  it("registers a user and a worker request-context key with the bundle and keeps them in Secrets Manager (sql/0930)", () => {
+    const keys = s.of(T.bundle)[0].inputs.contextKeys as Array<{ kid: string; purpose: string; secret: string }>;
+    expect(keys.map((k) => k.purpose)).toEqual(["user", "worker"]);
+    for (const k of keys) {
+      expect(k.kid).toMatch(new RegExp(`^${k.purpose}-[0-9a-f]{12}$`));
+      expect(Buffer.from(k.secret, "base64url")).toHaveLength(32);
+    }
+    const secret = s.of(T.secret).find((x) => String(x.inputs.namePrefix).includes("/context-keys-"));
+    expect(secret?.inputs.kmsKeyId).toBeDefined();
   });
 
   it("revokes PUBLIC's privileges on the maintenance databases postgres and template1 (issue 12 #6)", () => {
