@@ -239,7 +239,9 @@ const checks: Case[] = [
     bad: { organization_id: null },
   },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_chunk_index_check', label: 'negative chunk', bad: { chunk_index: -1 } },
-  { table: 'app.rag_embeddings', constraint: 'rag_embeddings_content_check', label: 'content over 32000', bad: { content: long(32001) }, good: { content: 'chunk text' } },
+  { table: 'app.rag_embeddings', constraint: 'rag_embeddings_content_check', label: 'content over 32000', bad: { source_type: 'block', source_id: B1, content: long(32001) }, good: { source_type: 'block', source_id: B1, content: 'chunk text' } },
+  // sql/0931: chat text stays encrypted in chat_messages, never in a chat session's embedding.
+  { table: 'app.rag_embeddings', constraint: 'rag_embeddings_chat_session_no_content_check', label: 'chat text in a chat-session embedding', bad: { content: 'what the user said' } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_embedding_model_check', label: 'blank model', bad: { embedding_model: ' ' }, good: { embedding_model: 'text-embedding-3-small' } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_token_count_check', label: 'negative token count', bad: { token_count: -1 }, good: { token_count: 512 } },
   // episode_schedule_queue
