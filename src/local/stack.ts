@@ -402,12 +402,16 @@ export function stackSigner(secrets: StackSecrets): ContextSigner {
   return new ContextSigner({ user: signingKeyOf(secrets, 'user'), worker: signingKeyOf(secrets, 'worker') });
 }
 
+/** Whether a database holds the context-key registry (sql/0930); the drills' foundation-only databases do not. */
+async function holdsContextKeys(c: pg.ClientBase): Promise<boolean> {
+  return (await c.query<{ ok: boolean }>("SELECT to_regprocedure('app_private.register_context_signing_key(text,text,bytea)') IS NOT NULL AS ok")).rows[0].ok;
+}
+
 /** Registers the stack's live context signing keys in a database of the stack (idempotent). */
 export async function ensureContextKeys(cfg: StackConfig, secrets: StackSecrets, database = cfg.database): Promise<void> {
   await withClient(connectionStrings(cfg, secrets, database).adminDirect, async (admin) => {
     // A database with only part of the bundle (the drills' foundation) has no context keys to hold.
-    const has = await admin.query("SELECT to_regprocedure('app_private.register_context_signing_key(text,text,bytea)') IS NOT NULL AS ok");
-    if (has.rows[0].ok) await registerContextKeys(admin, contextKeysOf(secrets));
+    if (await holdsContextKeys(admin)) await registerContextKeys(admin, contextKeysOf(secrets));
   });
 }
 
@@ -417,8 +421,7 @@ async function bundleDatabases(cfg: StackConfig, secrets: StackSecrets): Promise
     (await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datallowconn AND datname NOT IN ('postgres', 'template0', 'template1') AND datname !~ '^t_[0-9]+_' ORDER BY 1")).rows.map((r) => r.datname));
   const out: string[] = [];
   for (const d of names) {
-    const has = await withClient(connectionStrings(cfg, secrets, d).adminDirect, async (c) =>
-      (await c.query("SELECT to_regprocedure('app_private.register_context_signing_key(text,text,bytea)') IS NOT NULL AS ok")).rows[0].ok as boolean).catch(() => false);
+    const has = await withClient(connectionStrings(cfg, secrets, d).adminDirect, holdsContextKeys).catch(() => false);
     if (has) out.push(d);
   }
   return out;

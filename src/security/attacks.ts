@@ -20,6 +20,21 @@ export interface SuiteUrls {
   signer: ContextSigner;
 }
 
+/**
+ * What a buggy client can leave on a pooled server connection: the context `token` verified in one transaction
+ * (app.authenticate_context), then copied to session level (set_config(..., false)), MAC included, so the settings
+ * outlive the transaction that verified them. Runs its own transaction on `client`.
+ */
+export async function leaveVerifiedContextBehind(client: pg.ClientBase, token: string): Promise<void> {
+  await client.query('BEGIN');
+  await client.query(AUTHENTICATE_SQL, [token]);
+  const v = (await client.query("SELECT current_setting('app.org_id') o, current_setting('app.user_id') u, current_setting('app.ctx_role') r, current_setting('app.ctx_scope') s, current_setting('app.ctx_mac') m")).rows[0];
+  await client.query('COMMIT');
+  await client.query(
+    "SELECT set_config('app.org_id', $1, false), set_config('app.user_id', $2, false), set_config('app.ctx_role', $3, false), set_config('app.ctx_scope', $4, false), set_config('app.ctx_mac', $5, false)",
+    [v.o, v.u, v.r, v.s, v.m]);
+}
+
 /** Sets the context settings by hand, with a made-up MAC: what an injected statement can do without a token. */
 const SPOOF_SQL = "SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('app.ctx_role', 'user', true), set_config('app.ctx_scope', '', true), set_config('app.ctx_mac', md5($1 || $2), true)";
 
@@ -364,11 +379,7 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
       // B's own verified context (a buggy client of B's), copied to session level on a pooled connection.
       const c = await app.connect();
       try {
-        await c.query('BEGIN');
-        await c.query(AUTHENTICATE_SQL, [urls.signer.user(ORG_B, USER_B).token]);
-        const v = (await c.query("SELECT current_setting('app.org_id') o, current_setting('app.user_id') u, current_setting('app.ctx_role') r, current_setting('app.ctx_scope') s, current_setting('app.ctx_mac') m")).rows[0];
-        await c.query('COMMIT');
-        await c.query("SELECT set_config('app.org_id', $1, false), set_config('app.user_id', $2, false), set_config('app.ctx_role', $3, false), set_config('app.ctx_scope', $4, false), set_config('app.ctx_mac', $5, false)", [v.o, v.u, v.r, v.s, v.m]);
+        await leaveVerifiedContextBehind(c, urls.signer.user(ORG_B, USER_B).token);
       } finally {
         c.release();
       }

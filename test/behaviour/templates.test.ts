@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { INITIAL_TEMPLATES, seedTemplates } from '../../src/seed/templates.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
-import { tenant, type Tenant } from './helpers.js';
-import { asUser as signedAs, withoutContext } from '../support/context.js';
+import { tenant, tx, type Tenant } from './helpers.js';
+import { asUser as signedAs } from '../support/context.js';
 
 let db: TestDb;
 let app: pg.Pool;
@@ -27,7 +27,7 @@ async function template(id: string, code: string, o: { enabled?: boolean; delete
 const usage = async (id: string) =>
   (await db.pool.query('SELECT usage_count AS n, last_used_at IS NOT NULL AS used, enabled FROM app.question_templates WHERE id = $1', [id])).rows[0];
 const asUser = <T>(fn: (tx: pg.PoolClient) => Promise<T>, userId: string | null = t.userId) =>
-  (userId ? withContext(app, signedAs(t.orgId, userId), fn as never) : withoutContext(app, fn as never)) as Promise<T>;
+  (userId ? withContext(app, signedAs(t.orgId, userId), fn as never) : tx(app, null, fn as never)) as Promise<T>;
 
 beforeAll(async () => {
   db = await migratedDatabase();

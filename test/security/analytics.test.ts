@@ -6,13 +6,14 @@ import pg from 'pg';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { twoTenants } from './two-tenants.js';
-import { asUser, withoutContext } from '../support/context.js';
+import { tx } from '../behaviour/helpers.js';
+import { asUser } from '../support/context.js';
 
 const t = twoTenants();
 const as = <T extends pg.QueryResultRow>(orgId: string, userId: string | null, sql: string) =>
   (orgId && userId
     ? withContext(t.app, asUser(orgId, userId), async (tx) => (await tx.query<T>(sql)).rows)
-    : withoutContext(t.app, async (tx: pg.PoolClient) => (await tx.query<T>(sql)).rows));
+    : tx(t.app, null, async (c: pg.PoolClient) => (await c.query<T>(sql)).rows));
 
 beforeAll(async () => {
   const ev = (who: { orgId: string; userId: string; episodeId: string }, type: string, value: object) =>

@@ -9,6 +9,7 @@ import { AUTHENTICATE_SQL, withContext } from '../../src/db/context.js';
 import { contextKeysOf } from '../../src/local/secrets.js';
 import { stackSecrets } from '../../src/local/stack.js';
 import { testStack } from '../support/stack.js';
+import { leaveVerifiedContextBehind } from '../support/context.js';
 import { twoTenants } from './two-tenants.js';
 
 const t = twoTenants();
@@ -78,11 +79,7 @@ describe('the database authenticates the request context', () => {
   it("a verified context kept at session level is nobody's in the next transaction (pooled leftovers)", async () => {
     const c = await t.app.connect();
     try {
-      await c.query('BEGIN');
-      await c.query(AUTHENTICATE_SQL, [t.db.signer.user(t.a.orgId, t.a.userId).token]);
-      const s = (await c.query("SELECT current_setting('app.org_id') o, current_setting('app.user_id') u, current_setting('app.ctx_role') r, current_setting('app.ctx_scope') s, current_setting('app.ctx_mac') m")).rows[0];
-      await c.query('COMMIT');
-      await c.query("SELECT set_config('app.org_id', $1, false), set_config('app.user_id', $2, false), set_config('app.ctx_role', $3, false), set_config('app.ctx_scope', $4, false), set_config('app.ctx_mac', $5, false)", [s.o, s.u, s.r, s.s, s.m]);
+      await leaveVerifiedContextBehind(c, t.a.orgId, t.a.userId, t.db.signer);
       await c.query('BEGIN');
       const r = (await c.query('SELECT app.current_org_id() AS o, app.current_user_id() AS u, (SELECT count(*) FROM app.projects)::int AS n')).rows[0];
       await c.query('COMMIT');

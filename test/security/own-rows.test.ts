@@ -8,11 +8,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { withContext } from '../../src/db/context.js';
 import { messageKeySetup, tx } from '../behaviour/helpers.js';
 import { twoTenants } from './two-tenants.js';
-import { asUser, withoutContext } from '../support/context.js';
+import { asUser } from '../support/context.js';
 
 const t = twoTenants();
 const as = <T>(who: { orgId: string; userId: string | null }, fn: (c: pg.PoolClient) => Promise<T>) =>
-  (who.userId ? withContext(t.app, asUser(who.orgId, who.userId), fn as never) : withoutContext(t.app, fn as never)) as Promise<T>;
+  (who.userId ? withContext(t.app, asUser(who.orgId, who.userId), fn as never) : tx(t.app, null, fn as never)) as Promise<T>;
 const rows = async (who: { orgId: string; userId: string | null }, sql: string, params: unknown[] = []) =>
   as(who, async (c) => (await c.query(sql, params)).rows);
 const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
