@@ -3,14 +3,14 @@
 # Idempotent: on a machine that has everything it only checks (about a second).
 #   bash scripts/setup.sh            # everything (system packages, pgvector, OS user, npm ci)
 #   bash scripts/setup.sh --system   # only the system part (what needs root)
-#   PGKIT_PG_MAJOR=17 bash scripts/setup.sh   # also PostgreSQL 17 and its extensions, built once into
-#                                             # /opt/pgkit/postgresql-17 (see build_pg17 below)
+#   PGKIT_PG_MAJOR=17 bash scripts/setup.sh   # also PostgreSQL 17 and its extensions, from Debian 13's
+#                                             # packages into /opt/pgkit/postgresql-17 (see install_pg17 below)
 # Run as root (CI, containers) or as a user with sudo for the system part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_MAJOR=15
-# The major the kit runs (src/config.ts reads the same variable): 15 from Debian 12's packages, or 17 built here.
+# The major the kit runs (src/config.ts reads the same variable): 15 from Debian 12's packages, or 17 from Debian 13's.
 WANT_MAJOR="${PGKIT_PG_MAJOR:-15}"
 PGVECTOR_VERSION=0.8.0
 APT_PACKAGES=(
@@ -96,8 +96,8 @@ ensure_trixie_deb_src() {
   local f=/etc/apt/sources.list.d/pgkit-trixie-src.sources
   if [[ ! -f "$f" ]]; then
     cat >"$f" <<'SRC'
-# Added by pgkit's set-up: source packages only (deb-src), to build pgvector 0.8.0 (and, when asked,
-# PostgreSQL 17 with its extensions) from Debian's own packages.
+# Added by pgkit's set-up: source packages only (deb-src), to build pgvector 0.8.0 for PostgreSQL 15 from
+# Debian's own source package.
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: trixie
@@ -129,77 +129,93 @@ build_pgvector() {
   say "pgvector ${PGVECTOR_VERSION} installed into ${PG_LIBDIR}"
 }
 
-# PostgreSQL 17 (PGKIT_PG_MAJOR=17): Debian 12 has no packages for it, and trixie's .deb packaging
-# build-depends on trixie-only packages, so the upstream sources inside trixie's source packages are built the
-# plain upstream way (configure/make, PGXS, meson) into one kit-owned prefix. Built once per machine: a stamp
-# keyed by the recipe and the versions makes a repeat run a check of a second. pgBackRest comes along because
-# Debian 12's 2.45 does not support PostgreSQL 17 (2.55 does).
+# PostgreSQL 17 (PGKIT_PG_MAJOR=17): Debian 12 has no packages for it; Debian 13 ("trixie") has them. Their
+# source packages are not served by the archive this kit's machines reach (HTTP 404 for postgresql-17, pg-cron
+# and pgbackrest sources, 2026-12-06), but trixie's binary packages are. So set-up takes trixie's own .debs:
+#   1. a private apt (its own lists, cache and empty dpkg status, under $PG17_APT; the machine's apt and dpkg are
+#      not touched) resolves and downloads postgresql-17 and the extensions with their whole dependency closure,
+#      signature-checked against Debian's archive keyring;
+#   2. dpkg-deb -x unpacks them into one kit-owned prefix (no maintainer scripts run: no cluster, no service);
+#   3. patchelf points each program at trixie's own loader and libraries inside the prefix (DT_RPATH, which
+#      also covers the extensions' libraries that postgres dlopens), so Debian 12's glibc is never mixed in.
+# PostgreSQL finds its share and lib folders relative to its own binary, so the relocated tree works as is.
+# pgBackRest comes along because Debian 12's 2.45 does not support PostgreSQL 17 (2.55 does). Installed once
+# per machine: a stamp keyed by the recipe makes a repeat run a check of a second.
 PG17_PREFIX="${PGKIT_PG17_PREFIX:-/opt/pgkit/postgresql-17}"   # src/config.ts PG17_PREFIX
-# Upstream series wanted from trixie (whatever point release trixie serves within the series is taken and
-# recorded in the stamp; a series change is a recipe change and rebuilds).
-PG17_SOURCES=("postgresql-17:17." "pg-partman:5.2." "pg-cron:1.6." "pgbackrest:2.55." "pgvector:${PGVECTOR_VERSION}" "pgextwlist:1.19")
-PG17_RECIPE="pgkit-pg17-recipe-1 ${PG17_SOURCES[*]}"
-PG17_BUILD_PACKAGES=(build-essential dpkg-dev bison flex pkgconf libreadline-dev zlib1g-dev libssl-dev libicu-dev
-  liblz4-dev libzstd-dev
-  # pgBackRest (meson/ninja; libpq for its own client side)
-  meson ninja-build libpq-dev libxml2-dev libyaml-dev libbz2-dev libssh2-1-dev)
+PG17_APT="${PG17_PREFIX}.apt"
+# Package and the upstream series wanted (whatever point release trixie serves within the series is taken and
+# recorded in the stamp; a series change is a recipe change and reinstalls).
+PG17_PACKAGES=("postgresql-17:17." "postgresql-17-partman:5.2." "postgresql-17-cron:1.6." "pgbackrest:2.55."
+  "postgresql-17-pgvector:${PGVECTOR_VERSION}" "postgresql-17-pgextwlist:1.19")
+PG17_RECIPE="pgkit-pg17-recipe-2 trixie-binaries ${PG17_PACKAGES[*]}"
+PG17_BIN="usr/lib/postgresql/17/bin"   # inside the prefix; src/config.ts pgInstall(17)
 
 pg17_installed() {
   [[ -f "$PG17_PREFIX/.pgkit-stamp" ]] && [[ "$(head -n1 "$PG17_PREFIX/.pgkit-stamp")" == "$PG17_RECIPE" ]] \
-    && [[ -x "$PG17_PREFIX/bin/postgres" && -x "$PG17_PREFIX/bin/pgbackrest" ]]
+    && [[ -x "$PG17_PREFIX/$PG17_BIN/postgres" && -x "$PG17_PREFIX/usr/bin/pgbackrest" ]]
 }
 
-build_pg17() {
+pg17_apt() {
+  apt-get -o Dir::Etc="$PG17_APT/etc" -o Dir::Etc::SourceParts="$PG17_APT/etc/sources.list.d" \
+    -o Dir::Etc::Preferences="$PG17_APT/etc/preferences" -o Dir::Etc::PreferencesParts="$PG17_APT/etc/preferences.d" \
+    -o Dir::State="$PG17_APT/state" -o Dir::State::status="$PG17_APT/status" -o Dir::Cache="$PG17_APT/cache" \
+    -o APT::Architecture=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
+}
+
+install_pg17() {
   if pg17_installed; then
     say "PostgreSQL 17 is in $PG17_PREFIX ($(sed -n 2p "$PG17_PREFIX/.pgkit-stamp"))"
     return 0
   fi
-  need_root_for "Building PostgreSQL 17 into $PG17_PREFIX"
+  need_root_for "Installing PostgreSQL 17 into $PG17_PREFIX"
+  [[ "$(dpkg --print-architecture)" == amd64 ]] || fail "PostgreSQL 17 from trixie's packages is set up for amd64 only (this machine: $(dpkg --print-architecture))"
   local t0=$SECONDS
-  say "PostgreSQL 17 is not built yet: building it and its extensions into $PG17_PREFIX (about 15-25 minutes on 2 cores; once per machine)"
-  ensure_trixie_deb_src
-  apt_update_once
+  say "PostgreSQL 17 is not installed yet: installing trixie's packages into $PG17_PREFIX (about a minute; once per machine)"
   local missing
-  mapfile -t missing < <(missing_packages "${PG17_BUILD_PACKAGES[@]}")
+  mapfile -t missing < <(missing_packages patchelf file debian-archive-keyring)
   if [[ ${#missing[@]} -gt 0 ]]; then
-    run_step pg17-build-deps env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
+    apt_update_once
+    run_step pg17-tools env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
   fi
-  local work
-  work="$(mktemp -d /var/tmp/pgkit-pg17.XXXXXX)"
-  mkdir -p "$LOG_DIR"
-  local entry pkg series dsc ver built=()
-  for entry in "${PG17_SOURCES[@]}"; do
+  rm -rf "$PG17_APT" "$PG17_PREFIX.new"
+  mkdir -p "$PG17_APT"/{etc/sources.list.d,etc/preferences.d,state/lists/partial,cache/archives/partial}
+  : >"$PG17_APT/status"
+  echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' >"$PG17_APT/etc/sources.list"
+  run_step pg17-apt-update pg17_apt update
+  local entry pkgs=()
+  for entry in "${PG17_PACKAGES[@]}"; do pkgs+=("${entry%%:*}"); done
+  run_step pg17-download pg17_apt install -y --download-only --no-install-recommends "${pkgs[@]}"
+  local pkg series deb ver got=()
+  for entry in "${PG17_PACKAGES[@]}"; do
     pkg="${entry%%:*}"; series="${entry#*:}"
-    if ! (cd "$work" && apt-get source --download-only "$pkg") >"$LOG_DIR/pg17-source-$pkg.log" 2>&1; then
-      tail -n 8 "$LOG_DIR/pg17-source-$pkg.log" >&2; rm -rf "$work"
-      fail "Debian's archive did not serve trixie's source package $pkg (log: $LOG_DIR/pg17-source-$pkg.log), so PostgreSQL 17 cannot be built on this machine. Nothing was installed; PGKIT_PG_MAJOR=15 (the default) still works."
-    fi
-    dsc="$(ls "$work"/"${pkg}"_*.dsc | head -n1)"
-    ver="$(basename "$dsc" .dsc)"; ver="${ver#${pkg}_}"; ver="${ver%%-*}"
-    [[ "$ver" == "$series"* ]] || fail "trixie serves $pkg $ver; this set-up builds the $series series (edit PG17_SOURCES in scripts/setup.sh)"
-    run_step "pg17-unpack-$pkg" dpkg-source -x "$dsc" "$work/$pkg"
-    built+=("$pkg=$ver")
+    deb="$(ls "$PG17_APT"/cache/archives/"${pkg}"_*.deb 2>/dev/null | head -n1)"
+    [[ -n "$deb" ]] || fail "trixie's apt did not download $pkg (log: $LOG_DIR/pg17-download.log)"
+    ver="$(dpkg-deb -f "$deb" Version)"
+    [[ "$ver" == "$series"* ]] || fail "trixie serves $pkg $ver; this set-up installs the $series series (edit PG17_PACKAGES in scripts/setup.sh)"
+    got+=("$pkg=$ver")
   done
-  local P="$PG17_PREFIX" make_j=(nice make -j2)
+  local new="$PG17_PREFIX.new" P="$PG17_PREFIX"
+  mkdir -p "$new"
+  run_step pg17-unpack bash -c 'for d in "$1"/cache/archives/*.deb; do dpkg-deb -x "$d" "$2"; done' _ "$PG17_APT" "$new"
+  # The loader and library folders as they will be once the tree is in place at $P.
+  local loader="$P/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+  local rpath="$P/usr/lib/x86_64-linux-gnu:$P/usr/lib/postgresql/17/lib"
+  [[ -e "$new/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" ]] || fail "trixie's loader is missing from the unpacked packages (libc6 not downloaded?): see $LOG_DIR/pg17-download.log"
+  run_step pg17-patchelf bash -c '
+    for f in "$1"/'"$PG17_BIN"'/* "$1"/usr/bin/pgbackrest; do
+      file -b "$f" | grep -q "^ELF .*executable\|^ELF .*pie executable" || continue
+      patchelf --set-interpreter "$2" --force-rpath --set-rpath "$3" "$f"
+    done' _ "$new" "$loader" "$rpath"
   rm -rf "$P"
-  # --with-system-tzdata: Debian's zoneinfo, like its packages. OPTFLAGS='' for PGXS modules (no -march=native).
-  run_step pg17-configure bash -c "cd '$work/postgresql-17' && ./configure --prefix='$P' --with-openssl --with-icu --with-lz4 --with-zstd --with-system-tzdata=/usr/share/zoneinfo"
-  run_step pg17-make "${make_j[@]}" -C "$work/postgresql-17"
-  run_step pg17-make-contrib "${make_j[@]}" -C "$work/postgresql-17/contrib"
-  run_step pg17-install make -C "$work/postgresql-17" install
-  run_step pg17-install-contrib make -C "$work/postgresql-17/contrib" install
-  for pkg in pg-partman pg-cron pgvector pgextwlist; do
-    run_step "pg17-make-$pkg" "${make_j[@]}" -C "$work/$pkg" USE_PGXS=1 PG_CONFIG="$P/bin/pg_config" OPTFLAGS=""
-    run_step "pg17-install-$pkg" make -C "$work/$pkg" USE_PGXS=1 PG_CONFIG="$P/bin/pg_config" install
-  done
-  run_step pg17-pgbackrest-setup meson setup --prefix="$P" --buildtype=release "$work/pgbackrest-build" "$work/pgbackrest"
-  run_step pg17-pgbackrest-make nice ninja -j2 -C "$work/pgbackrest-build"
-  run_step pg17-pgbackrest-install ninja -C "$work/pgbackrest-build" install
-  rm -rf "$work"
-  [[ -x "$P/bin/postgres" && -f "$P/lib/pg_partman_bgw.so" && -f "$P/lib/pg_cron.so" && -f "$P/lib/vector.so" && -f "$P/lib/pgextwlist.so" && -x "$P/bin/pgbackrest" ]] \
-    || fail "the PostgreSQL 17 build finished but something is missing under $P; see ${LOG_DIR}/pg17-*.log"
-  printf '%s\n%s\n' "$PG17_RECIPE" "${built[*]}" > "$P/.pgkit-stamp"
-  say "PostgreSQL 17 built into $P in $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 )) s: ${built[*]}"
+  mv "$new" "$P"
+  local v
+  v="$("$P/$PG17_BIN/postgres" --version 2>&1)" || fail "the installed PostgreSQL 17 does not run: $v"
+  "$P/usr/bin/pgbackrest" version >/dev/null 2>&1 || fail "the installed pgBackRest does not run: $("$P/usr/bin/pgbackrest" version 2>&1 | head -n 3)"
+  [[ -f "$P/usr/lib/postgresql/17/lib/pg_partman_bgw.so" && -f "$P/usr/lib/postgresql/17/lib/pg_cron.so" && -f "$P/usr/lib/postgresql/17/lib/vector.so" && -f "$P/usr/lib/postgresql/17/lib/pgextwlist.so" ]] \
+    || fail "PostgreSQL 17 was unpacked but an extension is missing under $P/usr/lib/postgresql/17/lib; see ${LOG_DIR}/pg17-*.log"
+  rm -rf "$PG17_APT"
+  printf '%s\n%s\n' "$PG17_RECIPE" "${got[*]}" > "$P/.pgkit-stamp"
+  say "PostgreSQL 17 installed into $P in $(( SECONDS - t0 )) s ($(du -sh "$P" | cut -f1)): ${got[*]}"
 }
 
 ensure_os_user() {
@@ -228,7 +244,7 @@ case "$WANT_MAJOR" in
 esac
 install_system_packages
 build_pgvector
-[[ "$WANT_MAJOR" == 17 ]] && build_pg17
+[[ "$WANT_MAJOR" == 17 ]] && install_pg17
 ensure_os_user
 [[ $SYSTEM_ONLY -eq 1 ]] || ensure_node_modules
 say "ready"

@@ -13,8 +13,9 @@ export const sqlDir = join(repoRoot, 'sql');
  * Where one PostgreSQL major's programs live on this machine: the one place that knows the install layout of
  * each tested major (scripts/setup.sh installs them; keep the two in step).
  *   15: Debian 12's packages (postgresql-15, -partman 4.7, -cron, -pgextwlist; pgbackrest 2.45; pgvector built).
- *   17: built by `PGKIT_PG_MAJOR=17 bash scripts/setup.sh` from Debian 13's source packages into one kit-owned
- *       prefix, pgBackRest 2.55 included (Debian 12's 2.45 does not support 17).
+ *   17: Debian 13's packages (postgresql-17 17.x, -partman 5.2, -cron 1.6, -pgvector 0.8.0, -pgextwlist,
+ *       pgbackrest 2.55; Debian 12's 2.45 does not support 17), unpacked by `PGKIT_PG_MAJOR=17 bash
+ *       scripts/setup.sh` into one kit-owned prefix with Debian's own layout under it (install_pg17 there).
  */
 export interface PgInstall {
   major: number;
@@ -31,17 +32,18 @@ export interface PgInstall {
 /** The majors the kit has a local test target for (`PGKIT_PG_MAJOR`); 15 is the default. */
 export const TESTED_PG_MAJORS = [15, 17] as const;
 export type TestedPgMajor = (typeof TESTED_PG_MAJORS)[number];
-export const PG17_PREFIX = '/opt/pgkit/postgresql-17';
+/** Where scripts/setup.sh puts PostgreSQL 17 (PGKIT_PG17_PREFIX there and here). */
+export const PG17_PREFIX = process.env.PGKIT_PG17_PREFIX || '/opt/pgkit/postgresql-17';
 
 export function pgInstall(major: TestedPgMajor): PgInstall {
   if (major === 15) {
     return { major, binDir: '/usr/lib/postgresql/15/bin', libDir: '/usr/lib/postgresql/15/lib', pgbackrest: '/usr/bin/pgbackrest', setupHint: '`npm run setup` (as root, or `sudo bash scripts/setup.sh --system`)' };
   }
-  return { major, binDir: `${PG17_PREFIX}/bin`, libDir: `${PG17_PREFIX}/lib`, pgbackrest: `${PG17_PREFIX}/bin/pgbackrest`, setupHint: '`PGKIT_PG_MAJOR=17 npm run setup` (as root; builds PostgreSQL 17 once per machine)' };
+  return { major, binDir: `${PG17_PREFIX}/usr/lib/postgresql/17/bin`, libDir: `${PG17_PREFIX}/usr/lib/postgresql/17/lib`, pgbackrest: `${PG17_PREFIX}/usr/bin/pgbackrest`, setupHint: '`PGKIT_PG_MAJOR=17 npm run setup` (as root; installs PostgreSQL 17 from Debian 13\'s packages once per machine, about a minute)' };
 }
 
 /** PGKIT_PG_MAJOR: 15 (default) or 17; anything else is refused with the list of tested majors. */
-export function pgMajorFromEnv(raw: string | undefined = process.env.PGKIT_PG_MAJOR): TestedPgMajor {
+export function pgMajorFromEnv(raw: string | undefined): TestedPgMajor {
   if (raw === undefined || raw === '') return 15;
   const n = Number(raw);
   const tested = TESTED_PG_MAJORS as readonly number[];
@@ -52,7 +54,7 @@ export function pgMajorFromEnv(raw: string | undefined = process.env.PGKIT_PG_MA
 }
 
 /** The major this process runs, chosen once by PGKIT_PG_MAJOR (npm start, npm test, the drills, the bench). */
-export const PG_MAJOR: TestedPgMajor = pgMajorFromEnv();
+export const PG_MAJOR: TestedPgMajor = pgMajorFromEnv(process.env.PGKIT_PG_MAJOR);
 export const PG_INSTALL: PgInstall = pgInstall(PG_MAJOR);
 export const pgBinDir = process.env.PGKIT_PG_BINDIR ?? PG_INSTALL.binDir;
 

@@ -20,7 +20,8 @@ describe('PGKIT_PG_MAJOR', () => {
 
   it("each major's programs: Debian 12's packages for 15, the kit-owned prefix (pgBackRest included) for 17", () => {
     expect(pgInstall(15)).toMatchObject({ binDir: '/usr/lib/postgresql/15/bin', libDir: '/usr/lib/postgresql/15/lib', pgbackrest: '/usr/bin/pgbackrest' });
-    expect(pgInstall(17)).toMatchObject({ binDir: '/opt/pgkit/postgresql-17/bin', libDir: '/opt/pgkit/postgresql-17/lib', pgbackrest: '/opt/pgkit/postgresql-17/bin/pgbackrest' });
+    // Debian 13's own layout under the prefix (scripts/setup.sh install_pg17).
+    expect(pgInstall(17)).toMatchObject({ binDir: '/opt/pgkit/postgresql-17/usr/lib/postgresql/17/bin', libDir: '/opt/pgkit/postgresql-17/usr/lib/postgresql/17/lib', pgbackrest: '/opt/pgkit/postgresql-17/usr/bin/pgbackrest' });
     expect(pgInstall(17).setupHint).toContain('PGKIT_PG_MAJOR=17');
   });
 

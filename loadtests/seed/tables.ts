@@ -67,7 +67,10 @@ export async function recreateIndexes(c: pg.PoolClient | pg.Client, dropped: Dro
   for (const d of dropped) await c.query(d.def);
 }
 
-/** Monthly partitions (pg_partman naming) for the months of [fromMs, now] that do not exist yet. */
+/**
+ * Monthly partitions for the months of [fromMs, now] that do not exist yet, named as pg_partman names them
+ * (ops.monthly_partition_name: 4.7 and 5.x differ), so partman's maintenance and retention take them as its own.
+ */
 export async function ensurePastPartitions(c: pg.PoolClient | pg.Client, tables: string[], fromMs: number) {
   for (const t of tables) {
     const [schema, name] = t.split('.');
@@ -78,9 +81,13 @@ export async function ensurePastPartitions(c: pg.PoolClient | pg.Client, tables:
     while (y < now.getUTCFullYear() || (y === now.getUTCFullYear() && m <= now.getUTCMonth())) {
       const from = new Date(Date.UTC(y, m, 1)).toISOString();
       const to = new Date(Date.UTC(y, m + 1, 1)).toISOString();
-      const part = `${name}_p${y}_${String(m + 1).padStart(2, '0')}`;
-      const exists = await c.query('SELECT to_regclass($1) IS NOT NULL AS e', [`${schema}.${part}`]);
-      if (!exists.rows[0].e) {
+      const r = await c.query<{ part: string; e: boolean }>(
+        `SELECT n AS part, to_regclass(format('%I.%I', $1::text, n)) IS NOT NULL AS e
+           FROM ops.monthly_partition_name($2, $3::timestamptz) AS n`,
+        [schema, t, from],
+      );
+      const { part, e } = r.rows[0];
+      if (!e) {
         await c.query(`CREATE TABLE ${schema}.${part} PARTITION OF ${schema}.${name} FOR VALUES FROM ('${from}') TO ('${to}')`);
       }
       m++;

@@ -4,7 +4,7 @@
 -- pgkit:after 0100_table_helpers.sql
 
 -- Creates <parent>_default and one partition per month from the current month to p_months_ahead
--- months ahead, skipping any that exist. Bounds are computed in UTC: a month starts at
+-- months ahead, skipping any that exist (by pg_partman's name for the month once partman manages the table). Bounds are computed in UTC: a month starts at
 -- YYYY-MM-01 00:00:00+00. Re-runnable.
 CREATE OR REPLACE FUNCTION app_private.create_month_partitions(p_parent regclass, p_months_ahead integer DEFAULT 2)
 RETURNS integer
@@ -36,7 +36,13 @@ BEGIN
   FOR i IN 0 .. p_months_ahead LOOP
     v_start := (date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now())) + make_interval(months => i)) AT TIME ZONE 'UTC';
     v_end   := (date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now())) + make_interval(months => i + 1)) AT TIME ZONE 'UTC';
-    v_name  := v_table || '_p' || to_char(v_start AT TIME ZONE 'UTC', 'YYYY_MM');
+    -- pg_partman's name for the month once it manages the table (4.7 and 5.x differ; ops.monthly_partition_name,
+    -- created later in the bundle by 0700), the schema's own _pYYYY_MM before.
+    IF to_regprocedure('ops.monthly_partition_name(text,timestamptz)') IS NOT NULL THEN
+      EXECUTE 'SELECT ops.monthly_partition_name($1, $2)' INTO v_name USING v_schema || '.' || v_table, v_start;
+    ELSE
+      v_name := v_table || '_p' || to_char(v_start AT TIME ZONE 'UTC', 'YYYY_MM');
+    END IF;
     IF to_regclass(format('%I.%I', v_schema, v_name)) IS NULL THEN
       EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
                      v_schema, v_name, v_schema, v_table, v_start, v_end);

@@ -20,7 +20,8 @@ DECLARE
   p         record;
   v_sch     text;
   v_tab     text;
-  v_old     text;
+  v_old     text[];
+  v_child   text;
   v_cols    text;
   v_new     integer := 0;
   v_managed boolean;
@@ -38,24 +39,33 @@ BEGIN
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %I.part_config WHERE parent_table = $1)', v_schema)
       INTO v_managed USING p.parent_table;
     IF NOT v_managed THEN
-      v_old := NULL;
-      IF to_regclass(pg_catalog.format('%I.%I', v_sch, v_tab || '_default')) IS NOT NULL THEN
-        v_old := v_tab || '_default_pre_partman';
-        EXECUTE pg_catalog.format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', v_sch, v_tab, v_sch, v_tab || '_default');
-        EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', v_sch, v_tab || '_default', v_old);
-      END IF;
+      -- The schema (0100) premade this month + 2 and a DEFAULT partition. pg_partman 4.7 names monthly
+      -- partitions <table>_pYYYY_MM and would skip those, but 5.x names them <table>_pYYYYMMDD and refuses to
+      -- create one that overlaps a premade one. So, on both majors alike, every existing child is detached and
+      -- set aside, partman creates its own set, and the rows are moved through the parent into them.
+      v_old := ARRAY[]::text[];
+      FOR v_child IN
+        SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = pg_catalog.format('%I.%I', v_sch, v_tab)::regclass ORDER BY c.relname
+      LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', v_sch, v_tab, v_sch, v_child);
+        EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', v_sch, v_child, left(v_child, 48) || '_pre_partman');
+        v_old := v_old || (left(v_child, 48) || '_pre_partman');
+      END LOOP;
       EXECUTE ops.partman_create_parent_sql(p.parent_table, p.control, p.premake,
                                             date_trunc('month', pg_catalog.now()), v_major, v_schema);
-      IF v_old IS NOT NULL THEN
+      IF cardinality(v_old) > 0 THEN
         SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO v_cols
         FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid = pg_catalog.format('%I.%I', v_sch, v_old)::regclass
+        WHERE a.attrelid = pg_catalog.format('%I.%I', v_sch, v_tab)::regclass
           AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
         -- A move, not new data: user triggers (roll-ups, audit) must not see these rows a second time.
         EXECUTE pg_catalog.format('ALTER TABLE %I.%I DISABLE TRIGGER USER', v_sch, v_tab);
-        EXECUTE pg_catalog.format('INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I', v_sch, v_tab, v_cols, v_cols, v_sch, v_old);
+        FOREACH v_child IN ARRAY v_old LOOP
+          EXECUTE pg_catalog.format('INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I', v_sch, v_tab, v_cols, v_cols, v_sch, v_child);
+          EXECUTE pg_catalog.format('DROP TABLE %I.%I', v_sch, v_child);
+        END LOOP;
         EXECUTE pg_catalog.format('ALTER TABLE %I.%I ENABLE TRIGGER USER', v_sch, v_tab);
-        EXECUTE pg_catalog.format('DROP TABLE %I.%I', v_sch, v_old);
       END IF;
       v_new := v_new + 1;
     END IF;

@@ -1,5 +1,5 @@
 // scripts/setup.sh and the PostgreSQL major (issue 14): PGKIT_PG_MAJOR other than 15 or 17 is refused before
-// anything is installed; with 17 already built (its stamp keyed by the recipe and versions), a run only checks.
+// anything is installed; with 17 already installed (its stamp keyed by the recipe and versions), a run only checks.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +21,14 @@ describe('scripts/setup.sh and PGKIT_PG_MAJOR', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('with PostgreSQL 17 built (stamp of this recipe), a run checks in seconds and says what is there', async () => {
+  it('with PostgreSQL 17 installed (stamp of this recipe), a run checks in seconds and says what is there', async () => {
     const recipe = (await setup({}, '--print-pg17-recipe')).stdout.trim();
-    expect(recipe).toMatch(/^pgkit-pg17-recipe-\d+ postgresql-17:17\. pg-partman:5\.2\. pg-cron:1\.6\. pgbackrest:2\.55\. /);
-    mkdirSync(join(prefix, 'bin'));
-    for (const p of ['postgres', 'pgbackrest']) {
-      writeFileSync(join(prefix, 'bin', p), '#!/bin/sh\n');
-      chmodSync(join(prefix, 'bin', p), 0o755);
+    expect(recipe).toMatch(/^pgkit-pg17-recipe-\d+ trixie-binaries postgresql-17:17\. postgresql-17-partman:5\.2\. postgresql-17-cron:1\.6\. pgbackrest:2\.55\. /);
+    // Debian's own layout under the prefix (src/config.ts pgInstall(17)).
+    for (const p of ['usr/lib/postgresql/17/bin/postgres', 'usr/bin/pgbackrest']) {
+      mkdirSync(join(prefix, p, '..'), { recursive: true });
+      writeFileSync(join(prefix, p), '#!/bin/sh\n');
+      chmodSync(join(prefix, p), 0o755);
     }
     writeFileSync(join(prefix, '.pgkit-stamp'), `${recipe}\npostgresql-17=17.12 pg-partman=5.2.4\n`);
     const started = Date.now();
@@ -35,7 +36,7 @@ describe('scripts/setup.sh and PGKIT_PG_MAJOR', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`PostgreSQL 17 is in ${prefix} (postgresql-17=17.12 pg-partman=5.2.4)`);
     expect(Date.now() - started).toBeLessThan(30_000);
-    // A stamp of another recipe is not taken for a build of this one (it would rebuild; not run here).
+    // A stamp of another recipe (recipe-1 was the source build) is not taken for this one (it would reinstall).
     writeFileSync(join(prefix, '.pgkit-stamp'), 'pgkit-pg17-recipe-0 postgresql-17:17.\n');
     const check = await run('bash', ['-c', `source <(sed -n '/^pg17_installed()/,/^}/p' scripts/setup.sh); PG17_PREFIX='${prefix}'; PG17_RECIPE='${recipe}'; pg17_installed`], { cwd: repoRoot });
     expect(check.code).toBe(1);
