@@ -118,6 +118,15 @@ export async function seedTwoTenants(admin: pg.ClientBase, keyring: Keyring): Pr
   await admin.query('COMMIT');
 }
 
+/** One project, episode, block and chat session of `org` (the seed's), as the superuser sees them. */
+export async function tenantParents(admin: pg.ClientBase, org: string): Promise<{ project: string; episode: string; block: string; session: string }> {
+  return (await admin.query(`
+    SELECT (SELECT id FROM app.projects WHERE organization_id = $1 LIMIT 1) AS project,
+           (SELECT id FROM app.episodes WHERE organization_id = $1 LIMIT 1) AS episode,
+           (SELECT id FROM app.blocks WHERE organization_id = $1 LIMIT 1) AS block,
+           (SELECT id FROM app.chat_sessions WHERE organization_id = $1 LIMIT 1) AS session`, [org])).rows[0];
+}
+
 /** A checksum of every row of organization B in every tenant table (superuser view). */
 export async function orgChecksum(admin: pg.ClientBase, org: string, tables: TenantTable[]): Promise<string> {
   const parts: string[] = [];
