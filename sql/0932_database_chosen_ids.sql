@@ -30,7 +30,8 @@ BEGIN
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_catalog.pg_attribute id ON id.attrelid = c.oid AND id.attname = 'id' AND NOT id.attisdropped
     WHERE n.nspname IN ('app', 'ops') AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-      AND pg_catalog.has_column_privilege('pgkit_app', c.oid, 'id', 'INSERT')
+      -- By attnum, not name: the planner may evaluate this before the join on id, for tables that have none.
+      AND pg_catalog.has_column_privilege('pgkit_app', c.oid, id.attnum, 'INSERT')
   LOOP
     IF r.table_level THEN
       -- A table-level grant covers every column: replace it by the column list without id.
