@@ -6,15 +6,14 @@
 // is tried; the answer for B's id must be the answer for an id that exists nowhere.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORG_A, ORG_B, USER_A, seedTwoTenants, tenantParents } from '../../src/security/attacks.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ORG_A, ORG_B, USER_A, tenantParents } from '../../src/security/attacks.js';
 import { generateKey, withSecureContext, type Keyring } from '../../src/security/keyring.js';
-import { migratedDatabase, type TestDb } from '../support/db.js';
 import { asUser } from '../support/context.js';
+import { seededTwoTenants } from './two-tenants.js';
 
-let db: TestDb;
-let app: pg.Pool;
 const keyring: Keyring = { kids: generateKey() };
+const t = seededTwoTenants(keyring);
 const A = asUser(ORG_A, USER_A);
 let own: { project: string; episode: string; block: string; session: string };
 const vec = `[${Array.from({ length: 1536 }, () => '0.02').join(',')}]`;
@@ -54,7 +53,7 @@ async function attempt(table: string, row: Record<string, unknown>, onConflict: 
   const sql = `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})${onConflict ? ' ON CONFLICT DO NOTHING' : ''}`;
   let inserted = 0;
   try {
-    await withSecureContext(app, A, keyring, async (tx) => {
+    await withSecureContext(t.app, A, keyring, async (tx) => {
       inserted = (await tx.query(sql, Object.values(row))).rowCount ?? 0;
       throw new Rollback();
     }, { retries: 0 });
@@ -68,26 +67,13 @@ async function attempt(table: string, row: Record<string, unknown>, onConflict: 
 }
 
 beforeAll(async () => {
-  db = await migratedDatabase();
-  const admin = await db.pool.connect();
-  try {
-    await seedTwoTenants(admin, keyring);
-    own = await tenantParents(admin, ORG_A);
-  } finally {
-    admin.release();
-  }
-  app = new pg.Pool({ connectionString: db.appPooledUrl, max: 2 });
-});
-
-afterAll(async () => {
-  await app?.end();
-  await db?.drop();
+  own = await tenantParents(t.db.pool as unknown as pg.ClientBase, ORG_A);
 });
 
 describe('ids of the application\'s inserts are the database\'s', () => {
   it('the app and worker logins hold INSERT on no id column (sql/0932)', async () => {
     for (const role of ['pgkit_app', 'pgkit_worker']) {
-      const r = await db.pool.query<{ t: string }>(`
+      const r = await t.db.pool.query<{ t: string }>(`
         SELECT format('%I.%I', s.nspname, c.relname) AS t
         FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id'
         WHERE s.nspname IN ('app', 'app_private', 'audit', 'ops') AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -97,7 +83,7 @@ describe('ids of the application\'s inserts are the database\'s', () => {
   });
 
   it('every table the app inserts into is probed, and its row inserts when the database chooses the id', async () => {
-    const tables = (await db.pool.query<{ name: string }>(INSERTABLE_SQL, ['pgkit_app'])).rows.map((r) => r.name);
+    const tables = (await t.db.pool.query<{ name: string }>(INSERTABLE_SQL, ['pgkit_app'])).rows.map((r) => r.name);
     expect(tables.sort()).toEqual(Object.keys(rows()).sort());
     const answers: Record<string, string> = {};
     for (const [table, row] of Object.entries(rows())) answers[table] = await attempt(table, row(), false);
@@ -108,7 +94,7 @@ describe('ids of the application\'s inserts are the database\'s', () => {
     const differing: string[] = [];
     const notRefused: string[] = [];
     for (const [table, row] of Object.entries(rows())) {
-      const b = (await db.pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM ${table} WHERE organization_id = $1 LIMIT 1`, [ORG_B])).rows[0];
+      const b = (await t.db.pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM ${table} WHERE organization_id = $1 LIMIT 1`, [ORG_B])).rows[0];
       expect(b, `B has a row in ${table}`).toBeDefined();
       // The partitioned ledgers' key is (id, created_at): the attacker names B's created_at too.
       const partitioned = ['app.token_usage', 'app.user_events', 'app.engagement_events'].includes(table);
