@@ -15,6 +15,8 @@ import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
 import { osUserIds } from '../../src/proc/system.js';
 import { contextKeys, endpoints, loadtestEncKeys, type Endpoints } from '../lib/local.js';
 import { ContextSigner, registerContextKeys } from '../../src/db/context-token.js';
+import { openTokenSql, sealFixtureTokens } from './fixture-tokens.js';
+import { conn, pgbench } from './pgbench.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
 
@@ -22,16 +24,6 @@ import { BROWSE_OPS as BROWSE_MIX, LOADTEST_CHUNK_BASE } from '../lib/workload.j
 
 const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
 
-function conn(url: string) {
-  const u = new URL(url);
-  return { host: u.hostname, port: u.port, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), db: decodeURIComponent(u.pathname.slice(1)) };
-}
-
-async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
-  const c = conn(url);
-  const { stdout, stderr } = await runStep('pgbench', join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], { cwd, env: { PGPASSWORD: c.password } });
-  return stdout + stderr;
-}
 
 /**
  * Starts a copy of the stack's PgBouncer on a free port (src/proc/ports.ts) that resets every server connection after each
@@ -159,6 +151,8 @@ export interface BenchOperationsResult {
   nfix: number;
   seedRun: { seed: string; scale: { name: string; users: number; episodes: number }; report: { embeddingRows?: number; recall?: unknown } | null } | undefined;
   work: string;
+  /** The run key the fixture tokens are sealed under (./fixture-tokens.ts): pgbench's -D runkey for later scripts. */
+  runKey: string;
 }
 
 /**
@@ -177,20 +171,15 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
   const nfix = Number((await admin.query('SELECT count(*) AS n FROM loadtest.fixtures')).rows[0].n);
   const seedRun = (await admin.query('SELECT seed, scale, report FROM loadtest.seed_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1')).rows[0];
   await admin.query('GRANT USAGE ON SCHEMA loadtest TO pgkit_app; GRANT SELECT ON ALL TABLES IN SCHEMA loadtest TO pgkit_app');
-  // Each fixture's signed request-context token (sql/0930), read by the scripts from the table (never inlined):
-  // a user token of the fixture's user, and a queue-scoped worker token for the claim script. Valid for the run.
+  // Each fixture's signed request-context token (sql/0930): a user token of the fixture's user, and a queue-scoped
+  // worker token for the claim script, valid for the run, sealed under a run key only pgbench holds (the app login
+  // can read the table: ./fixture-tokens.ts). The scripts run with -M extended so that the run key and the keyring
+  // reach the server as bind parameters, never in statement text.
   const keys = contextKeys(ep.stack);
   await registerContextKeys(admin, keys);
   const signer = new ContextSigner({ user: keys.find((k) => k.purpose === 'user')!, worker: keys.find((k) => k.purpose === 'worker') });
   const ttl = Math.min(8 * 86400 - 60, T * 40 + 3600);
-  await admin.query('ALTER TABLE loadtest.fixtures ADD COLUMN IF NOT EXISTS token text, ADD COLUMN IF NOT EXISTS worker_token text');
-  const fixtureRows = (await admin.query<{ n: number; org_id: string; user_id: string }>('SELECT n, org_id::text, user_id::text FROM loadtest.fixtures')).rows;
-  const workerToken = signer.worker('queue', ttl).token;
-  for (let i = 0; i < fixtureRows.length; i += 5000) {
-    const part = fixtureRows.slice(i, i + 5000);
-    await admin.query('UPDATE loadtest.fixtures f SET token = t.token, worker_token = $3 FROM unnest($1::int[], $2::text[]) AS t(n, token) WHERE f.n = t.n',
-      [part.map((r) => r.n), part.map((r) => signer.user(r.org_id, r.user_id, ttl).token), workerToken]);
-  }
+  const runKey = await sealFixtureTokens(admin, signer, ttl);
   // Enough due queue items for the claim script: tps * duration with a wide margin.
   await admin.query(`INSERT INTO app.episode_schedule_queue (organization_id, project_id, status, scheduled_for, created_at)
     SELECT p.organization_id, p.id, 'pending', now() - make_interval(mins => 10 * g + 1) - random() * interval '5 min', now() - interval '2 days'
@@ -206,7 +195,7 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
   const results: OpResult[] = [];
 
   // The scripts' request context must take before anything is timed (loadtests/bench/scripts/context_check.sql).
-  const check = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', '1', '-t', '20', '-f', join(scriptsDir, 'context_check.sql'), '-D', `nfix=${nfix}`], work)
+  const check = await pgbench(ep.appPooled, ['-n', '-M', 'extended', '-c', '1', '-t', '20', '-f', join(scriptsDir, 'context_check.sql'), '-D', `nfix=${nfix}`, '-D', `runkey=${runKey}`], work)
     .catch((e: Error) => { throw new Error(`the benchmark scripts' request context does not take (context_check.sql): ${e.message}`); });
   if (/aborted|number of failed transactions: [1-9]/.test(check)) {
     throw new Error(`the benchmark scripts' request context does not take (context_check.sql):\n${check}`);
@@ -220,8 +209,8 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
     process.stderr.write(`[bench] ${op}: ${CO} clients, ${T} s through PgBouncer...\n`);
     await admin.query('SELECT pg_stat_statements_reset()');
     // The queue functions are the worker login's only (sql/0930).
-    const out = await pgbench(op === 'claim_queue_item' ? ep.workerPooled : ep.appPooled, ['-n', '-M', 'simple', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
-      '-D', `nfix=${nfix}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `nbulk=${nbulk}`, '-D', `chunkbase=${LOADTEST_CHUNK_BASE}`, '-l', '--log-prefix', prefix], work);
+    const out = await pgbench(op === 'claim_queue_item' ? ep.workerPooled : ep.appPooled, ['-n', '-M', 'extended', '-c', String(CO), '-j', String(Math.min(2, CO)), '-T', String(T), '-f', join(scriptsDir, `${op}.sql`),
+      '-D', `nfix=${nfix}`, '-D', `runkey=${runKey}`, '-D', 'i=0', '-D', `clients=${CO}`, '-D', `enckeys=${enc}`, '-D', `ef=${targets.vector.ef_search}`, '-D', `nbulk=${nbulk}`, '-D', `chunkbase=${LOADTEST_CHUNK_BASE}`, '-l', '--log-prefix', prefix], work);
     const logs = readdirSync(work).filter((f) => f.startsWith(`${op}.`));
     let lat: number[] = [];
     let failed = 0;
@@ -268,8 +257,9 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
   // verifying who calls.
   const contextCost: ContextCost = await (async () => {
     const scripts = {
-      unauthenticated: '\\set n random(1, :nfix)\nBEGIN \\;\nSELECT org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1;\nEND;\n',
-      authenticated: '\\set n random(1, :nfix)\nBEGIN \\;\nSELECT app.authenticate_context(token) AS x, org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1 / CASE WHEN app.current_org_id() IS NOT DISTINCT FROM \':o\'::uuid THEN 1 ELSE 0 END;\nEND;\n',
+      // Both open the sealed token, so the difference is the verification alone.
+      unauthenticated: `\\set n random(1, :nfix)\nBEGIN;\nSELECT ${openTokenSql('token_sealed')} AS x, org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1;\nEND;\n`,
+      authenticated: `\\set n random(1, :nfix)\nBEGIN;\nSELECT app.authenticate_context(${openTokenSql('token_sealed')}) AS x, org_id AS o FROM loadtest.fixtures WHERE n = :n \\gset\nSELECT 1 / CASE WHEN app.current_org_id() IS NOT DISTINCT FROM :o::uuid THEN 1 ELSE 0 END;\nEND;\n`,
     } as const;
     const lat: Record<keyof typeof scripts, number[]> = { unauthenticated: [], authenticated: [] };
     let errors = 0;
@@ -279,7 +269,7 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
         const file = join(work, `context_${name}.sql`);
         writeFileSync(file, scripts[name]);
         const prefix = join(work, `ctx_${name}_${round}`);
-        const out = await pgbench(ep.appPooled, ['-n', '-M', 'simple', '-c', String(C), '-j', String(Math.min(2, C)), '-T', String(seconds), '-f', file, '-D', `nfix=${nfix}`, '-l', '--log-prefix', prefix], work);
+        const out = await pgbench(ep.appPooled, ['-n', '-M', 'extended', '-c', String(C), '-j', String(Math.min(2, C)), '-T', String(seconds), '-f', file, '-D', `nfix=${nfix}`, '-D', `runkey=${runKey}`, '-l', '--log-prefix', prefix], work);
         errors += Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0) + (out.match(/client \d+ aborted/g) ?? []).length;
         for (const f of readdirSync(work).filter((x) => x.startsWith(`ctx_${name}_${round}.`))) {
           lat[name] = lat[name].concat(parsePgbenchLog(readFileSync(join(work, f), 'utf8')).latenciesMs);
@@ -301,7 +291,7 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
     if (r && cleanup) r.note = `${r.note ? `${r.note}; ` : ''}${cleanup.rows} rows removed, HNSW rebuilt and VACUUM in ${cleanup.seconds.toFixed(1)} s after the run`;
   }
 
-  return { results, contextCost, nfix, seedRun, work };
+  return { results, contextCost, nfix, seedRun, work, runKey };
 }
 
 export interface ContextCost {
@@ -344,7 +334,7 @@ async function main() {
   const date = when.slice(0, 10);
   const admin = new pg.Client({ connectionString: ep.loaderDirect });
   await admin.connect();
-  const { results, contextCost, nfix, seedRun, work } = await benchOperations({ ep, admin, ops, T, C, out: values.out!, date: when });
+  const { results, contextCost, nfix, seedRun, work, runKey } = await benchOperations({ ep, admin, ops, T, C, out: values.out!, date: when });
 
   // Ceiling: built-in select-only script on a pgbench database, direct vs PgBouncer, same clients.
   const benchDb = `${ep.database}_pgbench`;
@@ -375,7 +365,7 @@ async function main() {
   const CC = Number(values['ceiling-clients']);
   const rounds = Number(values['ceiling-rounds']);
   const selectOnly = ['-n', '-S', '-M', 'simple', '-c', String(CC), '-j', '2', '-T', String(T)];
-  const readMix = ['-n', '-M', 'simple', '-c', String(CC), '-j', '2', '-T', String(T), '-D', `nfix=${nfix}`,
+  const readMix = ['-n', '-M', 'extended', '-c', String(CC), '-j', '2', '-T', String(T), '-D', `nfix=${nfix}`, '-D', `runkey=${runKey}`,
     ...BROWSE_MIX.flatMap((op) => ['-f', join(scriptsDir, `${op}.sql`)])];
   const targetsS: Array<[string, string, string[]]> = [
     ['direct', withDb(ep.appDirect), selectOnly],

@@ -75,7 +75,7 @@ export interface SeedReport {
 
 export class AlreadySeededError extends Error {}
 
-const SEED_SCHEMA = `
+export const SEED_SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS loadtest;
 COMMENT ON SCHEMA loadtest IS 'Load-test fixtures written by loadtests/seed (not part of sql/): seed runs, ids to sample, query vectors.';
 CREATE TABLE IF NOT EXISTS loadtest.seed_runs (

@@ -17,5 +17,5 @@ AS $$
   SELECT app_private.decrypt_with(p_enc, p_key_id)
 $$;
 COMMENT ON FUNCTION app.decrypt_text(bytea, text) IS
-  'Decrypts an encrypted field with the key it names; the key material must be in this transaction''s app.enc_keys.';
+  'Decrypts an encrypted field with the key it names; the key material must have been supplied to this transaction with app.supply_encryption_keys.';
 GRANT EXECUTE ON FUNCTION app.decrypt_text(bytea, text) TO pgkit_app, pgkit_maintenance;

@@ -15,5 +15,5 @@ AS $$
   SELECT (extract(epoch FROM pg_catalog.transaction_timestamp()) OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8::pg_catalog.text
 $$;
 COMMENT ON FUNCTION app.transaction_stamp() IS
-  'The current transaction''s start in microseconds since the epoch, as text: the time part of app.context_stamp and app.keys_stamp.';
+  'The current transaction''s start in microseconds since the epoch, as text: the time part of the stamps of sql/0800 and sql/0840.';
 GRANT EXECUTE ON FUNCTION app.transaction_stamp() TO pgkit_app, pgkit_readonly, pgkit_maintenance, pgkit_anon;

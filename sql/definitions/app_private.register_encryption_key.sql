@@ -4,7 +4,8 @@
 --         "confirm encryption key rotation works"; seed 004 #15 (content size limit kept), #37.
 -- pgkit:after 0430_field_encryption.sql
 
--- Key management (granted to pgkit_maintenance in 0440): the material must be in app.enc_keys.
+-- Key management (granted to pgkit_maintenance in 0440): the material must have been supplied to this transaction
+-- with app.supply_encryption_keys (sealed for it, sql/0933).
 CREATE OR REPLACE FUNCTION app_private.register_encryption_key(p_key_id text)
 RETURNS void
 LANGUAGE plpgsql
@@ -13,12 +14,12 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_raw   text := pg_catalog.current_setting('app.enc_keys', true);
+  v_raw   text := app_private.supplied_keys();
   v_key   text;
   v_check bytea;
 BEGIN
   IF v_raw IS NULL OR v_raw !~ '^\s*\{\s*("[A-Za-z0-9_.-]+"\s*:\s*"[A-Za-z0-9+/=_-]+"(\s*,\s*"[A-Za-z0-9_.-]+"\s*:\s*"[A-Za-z0-9+/=_-]+")*)?\s*\}\s*$' THEN
-    RAISE EXCEPTION 'supply the key material in app.enc_keys (a JSON object of key id to base64) to register key %', p_key_id
+    RAISE EXCEPTION 'supply the key material with app.supply_encryption_keys($1) (a JSON object of key id to base64) to register key %', p_key_id
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   v_key := v_raw::jsonb ->> p_key_id;

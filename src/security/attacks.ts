@@ -118,6 +118,15 @@ export async function seedTwoTenants(admin: pg.ClientBase, keyring: Keyring): Pr
   await admin.query('COMMIT');
 }
 
+/** One project, episode, block and chat session of `org` (the seed's), as the superuser sees them. */
+export async function tenantParents(admin: pg.ClientBase, org: string): Promise<{ project: string; episode: string; block: string; session: string }> {
+  return (await admin.query(`
+    SELECT (SELECT id FROM app.projects WHERE organization_id = $1 LIMIT 1) AS project,
+           (SELECT id FROM app.episodes WHERE organization_id = $1 LIMIT 1) AS episode,
+           (SELECT id FROM app.blocks WHERE organization_id = $1 LIMIT 1) AS block,
+           (SELECT id FROM app.chat_sessions WHERE organization_id = $1 LIMIT 1) AS session`, [org])).rows[0];
+}
+
 /** A checksum of every row of organization B in every tenant table (superuser view). */
 export async function orgChecksum(admin: pg.ClientBase, org: string, tables: TenantTable[]): Promise<string> {
   const parts: string[] = [];
@@ -204,7 +213,7 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
         if (leaked > 0) outcome = 'LEAKED';
       } catch (e) {
         outcome = sqlstate(e);
-        if (!['42501', '23503', '42P01', '42883', '22023', '0A000', '3F000'].includes(outcome)) outcome = `unexpected ${outcome}: ${(e as Error).message}`;
+        if (!['42501', '23503', '42P01', '42883', '22023', '0A000', '3F000', '42704'].includes(outcome)) outcome = `unexpected ${outcome}: ${(e as Error).message}`;
       }
       attempts.push({ table, kind, leaked, outcome });
       if (leaked > 0 || outcome.startsWith('unexpected')) log(`!! ${table} ${kind}: ${outcome}`);
@@ -327,6 +336,80 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
       await c.query(`SELECT app.add_member($1, 'owner')`, [USER_A]);
       return 1;
     });
+    // Existence oracles (issue 16 #5): a write naming B's id must answer like one naming an id that exists
+    // nowhere. A copy of A's own row (the columns the app may insert), given B's id, or a random one, plainly and
+    // with ON CONFLICT DO NOTHING: different answers (a unique violation, 0 rows against 1) would tell that B's row
+    // exists. Since sql/0932 naming an id is refused (42501) whatever exists.
+    class Undo extends Error { constructor(readonly rows: number) { super('undo'); } }
+    const answer = async (fn: (c: pg.PoolClient) => Promise<number>): Promise<string> => {
+      try {
+        await asApp(A, async (c) => { throw new Undo(await fn(c)); }); // rolled back: nothing of it stays
+        return 'unreachable';
+      } catch (e) {
+        return e instanceof Undo ? `rows ${e.rows}` : sqlstate(e);
+      }
+    };
+    const oracle = async (table: string, kind: string, fn: (c: pg.PoolClient, theirs: boolean) => Promise<number>) => {
+      const theirs = await answer((c) => fn(c, true));
+      const nowhere = await answer((c) => fn(c, false));
+      const leaked = theirs === nowhere ? 0 : 1;
+      attempts.push({ table, kind, leaked, outcome: leaked ? 'LEAKED' : theirs.startsWith('rows') ? 'filtered' : theirs });
+      if (leaked) log(`!! ${table} ${kind}: B's id ${theirs}, a random id ${nowhere}`);
+    };
+    for (const t of probed.filter((x) => x.has_id && x.has_org)) {
+      const cols = (await admin.query<{ c: string }>(
+        `SELECT a.attname AS c FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+           AND (a.attname = 'id' OR has_column_privilege('pgkit_app', a.attrelid, a.attnum, 'INSERT'))`, [t.name])).rows.map((r) => r.c);
+      if (cols.length <= 1) continue; // the app inserts nothing here
+      const mine = (await admin.query(`SELECT to_jsonb(x) AS j FROM ${t.name} x WHERE organization_id = $1 LIMIT 1`, [ORG_A])).rows[0]?.j as Record<string, unknown> | undefined;
+      const theirs = (await admin.query(`SELECT id, created_at FROM ${t.name} WHERE organization_id = $1 LIMIT 1`, [ORG_B])).rows[0];
+      if (!mine || !theirs) continue;
+      const row: Record<string, unknown> = Object.fromEntries(cols.map((c) => [c, mine[c] ?? null]));
+      for (const k of ['position', 'episode_number', 'chunk_index']) if (typeof row[k] === 'number') row[k] = (row[k] as number) + 5000;
+      if ('scheduled_for' in row) row.scheduled_for = new Date(Date.now() + 86_400_000 * 400).toISOString();
+      if (t.name === 'app.chat_messages') row.content = 'probe';
+      if (t.name === 'app.planning_notes') row.note = 'probe';
+      if ('created_at' in row) row.created_at = theirs.created_at; // the partitioned ledgers' key is (id, created_at)
+      const list = Object.keys(row).join(', ');
+      for (const onConflict of [false, true]) {
+        await oracle(t.name, `chosen id: B's id vs a random id${onConflict ? ' (on conflict do nothing)' : ''}`, async (c, b) => (await c.query(
+          `INSERT INTO ${t.name} (${list}) SELECT ${list} FROM jsonb_populate_record(NULL::${t.name}, $1)${onConflict ? ' ON CONFLICT DO NOTHING' : ''}`,
+          [{ ...row, id: b ? theirs.id : randomUUID() }])).rowCount ?? 0);
+      }
+    }
+    // Key material (issue 16 #7): inside a keyed transaction (asApp supplies the keyring), no setting holds a key.
+    await probe('app_private.encryption_keys', 'read the keyring of a keyed transaction', A, async (c) => {
+      const r = (await c.query("SELECT current_setting('app.enc_keys', true) AS a, current_setting('app.enc_keys_sealed', true) AS b")).rows[0];
+      return [r.a, r.b].filter((v) => typeof v === 'string' && Object.values(keyring).some((k) => v.includes(k))).length;
+    });
+    // Large objects (issue 16 #8): lo_* cannot be revoked; what one session of the login stores, the job removes
+    // before another reads it.
+    {
+      let lo: number | null = null;
+      await probe('pg_largeobject', 'large object stored by another session', { org: ORG_B, user: USER_B }, async (c) => {
+        lo = Number((await c.query(`SELECT lo_from_bytea(0, convert_to($1, 'UTF8'))::int8 AS lo`, [`data of ${ORG_B}`])).rows[0].lo);
+        return 0;
+      });
+      await admin.query('SELECT ops.job_remove_login_large_objects()');
+      if (lo !== null) await probe('pg_largeobject', 'read a large object of another session', A, async (c) => countB([(await c.query("SELECT convert_from(lo_get($1::oid), 'UTF8') AS t", [lo])).rows[0]]));
+    }
+    // A slug is a public name (the residual of docs/security.md): create_organization says whether one is taken,
+    // but only max_events times an hour per user. Answers beyond the limit count as leaked.
+    {
+      const limit = Number((await admin.query("SELECT max_events FROM ops.rate_limits WHERE name = 'organizations.create' AND organization_id IS NULL AND enabled")).rows[0]?.max_events ?? 0);
+      let answered = 0;
+      let refused = 0;
+      for (let i = 0; i < limit + 3; i++) {
+        try {
+          await asApp(A, (c) => c.query("SELECT app.create_organization('probe', 'sec-org-b')"));
+          answered++;
+        } catch (e) {
+          if (sqlstate(e) !== 'P0429') throw e;
+          refused++;
+        }
+      }
+      attempts.push({ table: 'app.organizations', kind: 'slug probes past the rate limit', leaked: Math.max(0, answered - limit), outcome: refused > 0 ? 'P0429' : 'LEAKED' });
+    }
     await probe('app.scenarios', 'read system_prompt as anon', A, async (c) => {
       await c.query('SET LOCAL ROLE pgkit_anon');
       return (await c.query('SELECT system_prompt FROM app.scenarios')).rowCount ?? 0;

@@ -1,7 +1,8 @@
 // Field-encryption keys on the client side. Key material lives in the application's secret store (AWS:
-// Secrets Manager, env PGKIT_ENC_KEYS locally) and reaches PostgreSQL only as a transaction-local setting,
-// app.enc_keys (stamped with app.keys_stamp for its transaction, sql/0840), passed as a bind parameter (never inlined into SQL text, so pg_stat_activity and
-// pg_stat_statements show `$1`). The database stores key ids and HMAC check values only (sql/0430).
+// Secrets Manager, env PGKIT_ENC_KEYS locally) and reaches PostgreSQL once per transaction through
+// app.supply_encryption_keys($1), a bind parameter (never inlined into SQL text, so pg_stat_activity and
+// pg_stat_statements show `$1`), which seals it for that transaction where no SQL can read it back (sql/0933).
+// The database stores key ids and HMAC check values only (sql/0430).
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { withContext, type ContextOptions, type RequestContext } from '../db/context.js';
@@ -12,8 +13,8 @@ export type Keyring = Record<string, string>;
 const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const B64 = /^[A-Za-z0-9+/=_-]{43,}$/;
 
-/** The keys and their stamp for this transaction (sql/0840: keys not stamped by this transaction are refused). */
-export const SET_KEYS_SQL = "SELECT set_config('app.enc_keys', $1, true), set_config('app.enc_keys_xact', app.keys_stamp($1), true)";
+/** Supplies the keyring ($1, JSON) to this transaction, sealed for it (sql/0933: readable by no SQL, refused in any other transaction). */
+export const SET_KEYS_SQL = 'SELECT app.supply_encryption_keys($1)';
 
 /** A new random 256-bit key, base64. */
 export function generateKey(): string {

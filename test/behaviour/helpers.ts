@@ -41,7 +41,7 @@ export async function messageKeySetup(db: pg.Pool): Promise<string | null> {
   if (!enc.rows[0].on) return null;
   const keyId = `test-${randomUUID().slice(0, 8)}`;
   const keys = JSON.stringify({ [keyId]: randomBytes(32).toString('base64') });
-  const setKeys = `SELECT set_config('app.enc_keys', '${keys}', true), set_config('app.enc_keys_xact', app.keys_stamp('${keys}'), true)`;
+  const setKeys = `SELECT app.supply_encryption_keys('${keys}')`;
   const c = await db.connect();
   try {
     await c.query('BEGIN');

@@ -114,7 +114,7 @@ describe('field encryption', () => {
     await expect(withContext(app, A, (tx) => tx.query('SELECT content FROM app.chat_messages_decrypted'))).rejects.toMatchObject({ code: '42501' });
     await expect(withSecureContext(app, A, { k1: generateKey() }, (tx) => tx.query('SELECT content FROM app.chat_messages_decrypted'))).rejects.toMatchObject({ code: '42501' });
     await expect(withContext(app, A, async (tx) => {
-      await tx.query(`SELECT set_config('app.enc_keys', 'not json {{', true)`);
+      await tx.query(`SELECT app.supply_encryption_keys('not json {{')`);
       return tx.query('SELECT content FROM app.chat_messages_decrypted');
     })).rejects.toThrow(/not a JSON object/);
     const ok = await withSecureContext(app, A, keyring, (tx) => tx.query('SELECT content FROM app.chat_messages_decrypted'));

@@ -29,6 +29,14 @@ describe('organization A cannot reach organization B', () => {
     expect(result.leaked).toBe(0);
   });
 
+  it('covers the oracle, key-material and large-object classes of issue 16 (#5, #7, #8)', () => {
+    const kinds = (k: RegExp) => result.attempts.filter((a) => k.test(a.kind));
+    expect(new Set(kinds(/^chosen id/).map((a) => a.table)).size).toBeGreaterThanOrEqual(11);
+    expect(kinds(/keyring of a keyed transaction/)).toHaveLength(1);
+    expect(kinds(/large object/)).toHaveLength(2);
+    expect(kinds(/slug probes past the rate limit/)).toEqual([expect.objectContaining({ leaked: 0, outcome: 'P0429' })]);
+  });
+
   it("organization B's rows are byte-for-byte unchanged", () => {
     expect(result.bChecksumAfter).toBe(result.bChecksumBefore);
   });
@@ -41,12 +49,15 @@ describe('organization A cannot reach organization B', () => {
 
   it('the same suite finds a leak when a policy is too broad (the probes can fail)', async () => {
     await db.pool.query('CREATE POLICY projects_app_leak ON app.projects FOR SELECT TO pgkit_app USING (true)');
+    await db.pool.query('GRANT INSERT (id) ON app.projects TO pgkit_app'); // the chosen-id oracle, as before sql/0932
     try {
       const leaky = await runBreakInSuite({ adminUrl: db.superUrl, appPooledUrl: db.appPooledUrl, signer: db.signer });
       const leaks = leaky.attempts.filter((a) => a.table === 'app.projects' && a.leaked > 0).map((a) => a.kind);
-      expect(leaks).toEqual(expect.arrayContaining(['select all', 'select filtered to B', 'select by id', 'join', 'copy to', 'no context']));
+      expect(leaks).toEqual(expect.arrayContaining(['select all', 'select filtered to B', 'select by id', 'join', 'copy to', 'no context',
+        "chosen id: B's id vs a random id", "chosen id: B's id vs a random id (on conflict do nothing)"]));
       expect(leaky.leaked).toBeGreaterThan(0);
     } finally {
+      await db.pool.query('REVOKE INSERT (id) ON app.projects FROM pgkit_app');
       await db.pool.query('DROP POLICY projects_app_leak ON app.projects');
     }
   });

@@ -1,6 +1,6 @@
 // PgBouncer does not reset server connections between clients, so whatever one client leaves on a session with a
 // session-level SET is still there for the next transaction on it. The request context (sql/0800) and the
-// encryption keys (sql/0840) must count only in the transaction that set them. Proven on one application-login
+// encryption keys (sql/0840, sealed since sql/0933) must count only in the transaction that set them. Proven on one application-login
 // session (a direct connection: the same backend for every transaction, as a pooled server connection is for its
 // successive clients); test/local/stack.test.ts shows the same through PgBouncer.
 import pg from 'pg';
@@ -64,14 +64,21 @@ describe('state left on a session by a session-level SET', () => {
   });
 
   it('left-over key material does not decrypt in a later transaction that supplied none', async () => {
-    await app.query("SELECT set_config('app.enc_keys', $1, false), set_config('app.enc_keys_xact', app.keys_stamp($1), false)", [keys]);
-    expect((await app.query("SELECT current_setting('app.enc_keys') AS k")).rows[0].k).toBe(keys); // it is still there
+    // The sealed keyring of one transaction, copied to session level (what a buggy client could leave behind).
+    await app.query('BEGIN');
+    await app.query(SET_KEYS_SQL, [keys]);
+    const sealed = (await app.query("SELECT current_setting('app.enc_keys_sealed') AS k")).rows[0].k as string;
+    await app.query('COMMIT');
+    await app.query("SELECT set_config('app.enc_keys_sealed', $1, false)", [sealed]);
+    expect((await app.query("SELECT current_setting('app.enc_keys_sealed') AS k")).rows[0].k).toBe(sealed); // it is still there
     await expect(inTx(decrypt)).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/not supplied for this transaction/) });
   });
 
-  it('nor in one that stamps other keys (or none) without setting them itself', async () => {
+  it('nor plain key material set by hand (the contract before sql/0933), session level or in the transaction', async () => {
+    await app.query("SELECT set_config('app.enc_keys', $1, false)", [keys]);
+    await expect(inTx(decrypt)).rejects.toMatchObject({ code: '42501' });
     await expect(inTx(async () => {
-      await app.query("SELECT set_config('app.enc_keys_xact', app.keys_stamp('{}'), true)");
+      await app.query("SELECT set_config('app.enc_keys', $1, true)", [keys]);
       return decrypt();
     })).rejects.toMatchObject({ code: '42501' });
   });

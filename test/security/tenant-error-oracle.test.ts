@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORG_A, ORG_B, TENANT_TABLES_SQL, USER_A, USER_B, orgChecksum, seedTwoTenants } from '../../src/security/attacks.js';
+import { ORG_A, ORG_B, TENANT_TABLES_SQL, USER_A, USER_B, orgChecksum, seedTwoTenants, tenantParents } from '../../src/security/attacks.js';
 import { generateKey, withSecureContext, type Keyring } from '../../src/security/keyring.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 import { asUser, asWorker } from '../support/context.js';
@@ -77,13 +77,8 @@ beforeAll(async () => {
   try {
     await seedTwoTenants(admin, keyring);
     tenantTables = (await admin.query(TENANT_TABLES_SQL)).rows;
-    const parents = async (org: string) => (await admin.query(`
-      SELECT (SELECT id FROM app.projects WHERE organization_id = $1) AS project,
-             (SELECT id FROM app.episodes WHERE organization_id = $1) AS episode,
-             (SELECT id FROM app.blocks WHERE organization_id = $1) AS block,
-             (SELECT id FROM app.chat_sessions WHERE organization_id = $1) AS session`, [org])).rows[0];
-    own = await parents(ORG_A);
-    theirs = await parents(ORG_B);
+    own = await tenantParents(admin, ORG_A);
+    theirs = await tenantParents(admin, ORG_B);
     await admin.query(`INSERT INTO app.users (id, email) VALUES ($1, 'oracle-a2@example.com')`, [USER_A2]);
     await admin.query(`INSERT INTO app.memberships (organization_id, user_id, role) VALUES ($1, $2, 'member')`, [ORG_A, USER_A2]);
     const session = (id: string, org: string, user: string) =>

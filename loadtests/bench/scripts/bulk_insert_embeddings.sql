@@ -2,7 +2,7 @@
 \set n random(1, :nfix)
 \set k random(1, :nbulk - 99)
 \set c :chunkbase + random(0, 989) * 100
-BEGIN \;
-SELECT app.authenticate_context(token) AS x, org_id AS o, user_id AS u, project_id AS p, episode_id AS e, block_id AS b, session_id AS s, topic AS t, focus AS f FROM loadtest.fixtures WHERE n = :n \gset
-INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding) SELECT ':o', 'block', ':b', :c + (v.n - :k), v.embedding FROM loadtest.bulk_vectors v WHERE v.n >= :k AND v.n < :k + 100 ON CONFLICT (source_type, source_id, chunk_index, embedding_model) DO UPDATE SET embedding = EXCLUDED.embedding;
+BEGIN;
+SELECT app.authenticate_context(convert_from(extensions.decrypt(token_sealed, decode(:runkey, 'hex'), 'aes'), 'UTF8')) AS x, org_id AS o, user_id AS u, project_id AS p, episode_id AS e, block_id AS b, session_id AS s, topic AS t, focus AS f FROM loadtest.fixtures WHERE n = :n \gset
+INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding) SELECT :o::uuid, 'block', :b::uuid, :c::int + (v.n - :k::int), v.embedding FROM loadtest.bulk_vectors v WHERE v.n >= :k AND v.n < :k + 100 ON CONFLICT (source_type, source_id, chunk_index, embedding_model) DO UPDATE SET embedding = EXCLUDED.embedding;
 END;
