@@ -1,8 +1,8 @@
 -- app.create_organization: the current definition of this function.
 -- First created by sql/0460_app_functions.sql; rate-limited, with a taken slug answered by NULL, by
--- sql/0935_organization_creation_rate_limit.sql (its header says why).
+-- sql/1007_organization_creation_rate_limit.sql (its header says why).
 -- Serves: seed 000 P1 (soft deletes), seed 004 #24, #25, #26, #27, #35, #43 (rate limits).
--- pgkit:after 0935_organization_creation_rate_limit.sql
+-- pgkit:after 1007_organization_creation_rate_limit.sql
 
 -- Creates an organization with the caller as its owner and returns its id; NULL when the slug is taken (slugs are
 -- public names: the answer cannot be hidden, only rate-limited). Every call is logged as the caller's attempt, and

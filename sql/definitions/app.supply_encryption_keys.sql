@@ -7,7 +7,7 @@
 --   encrypt and decrypt) opens it; a client reading the setting gets ciphertext, and in any other transaction or
 --   backend it opens to nothing.
 -- Serves: seed 000 P1 (field-level encryption; defense in depth), seed 003 §4.1 (pooling).
--- pgkit:after 0933_encryption_keys_sealed.sql
+-- pgkit:after 1005_encryption_keys_sealed.sql
 -- pgkit:requires app_private.keys_seal_key
 
 CREATE OR REPLACE FUNCTION app.supply_encryption_keys(p_keys text)

@@ -1,11 +1,11 @@
 -- app_private.key_material: the current definition of this function.
 -- First created by sql/0430_field_encryption.sql, redefined by sql/0840_encryption_keys_bound_to_transaction.sql and
--- sql/0933_encryption_keys_sealed.sql (their headers say why).
+-- sql/1005_encryption_keys_sealed.sql (their headers say why).
 -- Serves: seed 000 P1 (field-level encryption; defense in depth), seed 003 §4.1 (pooling).
 -- pgkit:after 0430_field_encryption.sql
 
 -- Key material of p_key_id from the keyring supplied to this transaction (app.supply_encryption_keys, sealed for
--- it: sql/0933), verified against the registered check value (as in sql/0430).
+-- it: sql/1005), verified against the registered check value (as in sql/0430).
 CREATE OR REPLACE FUNCTION app_private.key_material(p_key_id text)
 RETURNS text
 LANGUAGE plpgsql

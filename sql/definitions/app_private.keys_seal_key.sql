@@ -3,7 +3,7 @@
 --   current transaction's start and the backend's pid: a sealed keyring opens in the transaction that sealed it
 --   and nowhere else (not in a later transaction of a pooled server connection, not in another backend).
 -- Serves: seed 000 P1 (field-level encryption; defense in depth), seed 003 §4.1 (pooling).
--- pgkit:after 0933_encryption_keys_sealed.sql
+-- pgkit:after 1005_encryption_keys_sealed.sql
 
 CREATE OR REPLACE FUNCTION app_private.keys_seal_key()
 RETURNS bytea

@@ -5,7 +5,7 @@
 -- pgkit:after 0430_field_encryption.sql
 
 -- Key management (granted to pgkit_maintenance in 0440): the material must have been supplied to this transaction
--- with app.supply_encryption_keys (sealed for it, sql/0933).
+-- with app.supply_encryption_keys (sealed for it, sql/1005).
 CREATE OR REPLACE FUNCTION app_private.register_encryption_key(p_key_id text)
 RETURNS void
 LANGUAGE plpgsql

@@ -5,7 +5,7 @@
 --   app.enc_keys (scripts and tests; the pooler refuses superusers, so their sessions are never shared, and a
 --   superuser reads everything anyway).
 -- Serves: seed 000 P1 (field-level encryption; defense in depth), seed 003 §4.1 (pooling).
--- pgkit:after 0933_encryption_keys_sealed.sql
+-- pgkit:after 1005_encryption_keys_sealed.sql
 -- pgkit:requires app_private.keys_seal_key
 
 CREATE OR REPLACE FUNCTION app_private.supplied_keys()

@@ -25,7 +25,7 @@ AS $$
     ('pgkit_reset_weekly_limits',   '5 * * * *',    'CALL ops.run_reset_weekly_limits()'),
     -- issue 16 #3 (sql/0900): a login's settings for itself are removed within a minute
     ('pgkit_guard_login_roles',     '* * * * *',    'SELECT ops.job_guard_login_roles()'),
-    -- issue 16 #8 (sql/0934): large objects of the application's logins are removed within a minute
+    -- issue 16 #8 (sql/1006): large objects of the application's logins are removed within a minute
     ('pgkit_remove_login_large_objects', '* * * * *', 'SELECT ops.job_remove_login_large_objects()'),
     -- issue 17 #4 (sql/1002): template uses folded into usage_count; the Month 1 review of unused templates
     ('pgkit_fold_template_use',     '* * * * *',    'SELECT ops.job_fold_template_use()'),

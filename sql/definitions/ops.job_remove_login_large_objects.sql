@@ -1,5 +1,5 @@
 -- ops.job_remove_login_large_objects(): the scheduled removal of large objects owned by an application login
--- (issue 16 #8, see sql/0934). For each large object whose owner is a login of pgkit_app (the app and worker
+-- (issue 16 #8, see sql/1006). For each large object whose owner is a login of pgkit_app (the app and worker
 -- logins): unlinks it and logs an error line (event login_large_object_removed, with its oid and owner);
 -- rows_affected counts the objects removed.
 -- Unlinking needs the owner's privileges: the job's runner (the admin, which created the logins: CREATEROLE, and
@@ -7,7 +7,7 @@
 -- in the same transaction. SECURITY INVOKER on purpose, like ops.job_guard_login_roles: pgkit_owner has no
 -- CREATEROLE. The admin's own membership is restored as it was (a membership it already had is kept).
 -- Serves: seed 000 P1 (database-level security), seed 004 #32, #45 (jobs logged, alerting on errors).
--- pgkit:after 0934_remove_login_large_objects.sql
+-- pgkit:after 1006_remove_login_large_objects.sql
 
 CREATE OR REPLACE FUNCTION ops.job_remove_login_large_objects()
 RETURNS jsonb

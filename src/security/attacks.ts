@@ -339,7 +339,7 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
     // Existence oracles (issue 16 #5): a write naming B's id must answer like one naming an id that exists
     // nowhere. A copy of A's own row (the columns the app may insert), given B's id, or a random one, plainly and
     // with ON CONFLICT DO NOTHING: different answers (a unique violation, 0 rows against 1) would tell that B's row
-    // exists. Since sql/0932 naming an id is refused (42501) whatever exists.
+    // exists. Since sql/1004 naming an id is refused (42501) whatever exists.
     class Undo extends Error { constructor(readonly rows: number) { super('undo'); } }
     const answer = async (fn: (c: pg.PoolClient) => Promise<number>): Promise<string> => {
       try {

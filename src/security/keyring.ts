@@ -1,7 +1,7 @@
 // Field-encryption keys on the client side. Key material lives in the application's secret store (AWS:
 // Secrets Manager, env PGKIT_ENC_KEYS locally) and reaches PostgreSQL once per transaction through
 // app.supply_encryption_keys($1), a bind parameter (never inlined into SQL text, so pg_stat_activity and
-// pg_stat_statements show `$1`), which seals it for that transaction where no SQL can read it back (sql/0933).
+// pg_stat_statements show `$1`), which seals it for that transaction where no SQL can read it back (sql/1005).
 // The database stores key ids and HMAC check values only (sql/0430).
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -13,7 +13,7 @@ export type Keyring = Record<string, string>;
 const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const B64 = /^[A-Za-z0-9+/=_-]{43,}$/;
 
-/** Supplies the keyring ($1, JSON) to this transaction, sealed for it (sql/0933: readable by no SQL, refused in any other transaction). */
+/** Supplies the keyring ($1, JSON) to this transaction, sealed for it (sql/1005: readable by no SQL, refused in any other transaction). */
 export const SET_KEYS_SQL = 'SELECT app.supply_encryption_keys($1)';
 
 /** A new random 256-bit key, base64. */

@@ -1,4 +1,4 @@
-// Database-chosen ids for the application's inserts (issue 16 #5, sql/0932). An app session that could choose a
+// Database-chosen ids for the application's inserts (issue 16 #5, sql/1004). An app session that could choose a
 // row's id learnt whether another tenant's row with that id exists: INSERT with B's id gave a unique violation
 // where a random id inserted, and INSERT ... ON CONFLICT DO NOTHING gave 0 rows where a random id gave 1. The
 // attacker here is organization A's member, on the app login through PgBouncer, knowing one id of B per table
@@ -71,7 +71,7 @@ beforeAll(async () => {
 });
 
 describe('ids of the application\'s inserts are the database\'s', () => {
-  it('the app and worker logins hold INSERT on no id column (sql/0932)', async () => {
+  it('the app and worker logins hold INSERT on no id column (sql/1004)', async () => {
     for (const role of ['pgkit_app', 'pgkit_worker']) {
       const r = await t.db.pool.query<{ t: string }>(`
         SELECT format('%I.%I', s.nspname, c.relname) AS t

@@ -1,7 +1,7 @@
 // Neutral outcomes from the SECURITY DEFINER functions the app login may call (issue 16 #5). Each takes an id or a
 // name from the caller; another tenant's must be answered like one that exists nowhere. The exception is
 // create_organization's slug: a public, globally unique name (like a username), which the caller has to be told
-// is taken. Its answer is bounded instead (sql/0935): a taken slug gives NULL (no error, so the attempt is kept),
+// is taken. Its answer is bounded instead (sql/1007): a taken slug gives NULL (no error, so the attempt is kept),
 // every attempt is the caller's log line, and past the ops.rate_limits 'organizations.create' limit the call is
 // refused. The attacker is organization A's member on the app login through PgBouncer.
 import { randomUUID } from 'node:crypto';
@@ -31,7 +31,7 @@ const createOrg = (slug: string) => asA<string | null>('SELECT app.create_organi
 const attempts = async () => Number((await t.db.pool.query(
   "SELECT count(*) AS n FROM ops.logs WHERE user_id = $1 AND event_type = 'organization_create_attempt'", [USER_A])).rows[0].n);
 
-describe('create_organization: a taken slug is an answer, not an error, and asking is rate-limited (sql/0935)', () => {
+describe('create_organization: a taken slug is an answer, not an error, and asking is rate-limited (sql/1007)', () => {
   it('a free slug creates the organization; B\'s slug and A\'s own taken slug both answer NULL and create nothing', async () => {
     expect(await createOrg(`free-${randomUUID().slice(0, 8)}`)).toMatch(/^[0-9a-f-]{36}$/);
     const before = Number((await t.db.pool.query('SELECT count(*) AS n FROM app.organizations')).rows[0].n);

@@ -49,7 +49,7 @@ describe('organization A cannot reach organization B', () => {
 
   it('the same suite finds a leak when a policy is too broad (the probes can fail)', async () => {
     await db.pool.query('CREATE POLICY projects_app_leak ON app.projects FOR SELECT TO pgkit_app USING (true)');
-    await db.pool.query('GRANT INSERT (id) ON app.projects TO pgkit_app'); // the chosen-id oracle, as before sql/0932
+    await db.pool.query('GRANT INSERT (id) ON app.projects TO pgkit_app'); // the chosen-id oracle, as before sql/1004
     try {
       const leaky = await runBreakInSuite({ adminUrl: db.superUrl, appPooledUrl: db.appPooledUrl, signer: db.signer });
       const leaks = leaky.attempts.filter((a) => a.table === 'app.projects' && a.leaked > 0).map((a) => a.kind);

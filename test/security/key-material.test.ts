@@ -1,5 +1,5 @@
 // Key material passed only to the functions that need it, never left in a readable setting (issue 16 #7).
-// Before sql/0933 a keyed transaction held the whole all-tenant keyring in the setting app.enc_keys: any SQL in
+// Before sql/1005 a keyed transaction held the whole all-tenant keyring in the setting app.enc_keys: any SQL in
 // it (an injected statement in a request that reads chat messages) got every key with current_setting(). The
 // attacker here is organization A's member on the app login through PgBouncer, inside a request the service
 // keyed the way it always does (withSecureContext); it tries every way it has to read the keyring back.

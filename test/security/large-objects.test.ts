@@ -1,7 +1,7 @@
 // Issue 16 #8, large objects: any role may create them and the admin cannot revoke lo_* from PUBLIC (the
 // functions are the bootstrap superuser's; RDS: "no privileges could be revoked"), so an app session could keep
 // data outside row-level security for every other session of its login to read. The application uses none, so
-// the scheduled job ops.job_remove_login_large_objects (every minute, sql/0934) removes any a login owns and logs
+// the scheduled job ops.job_remove_login_large_objects (every minute, sql/1006) removes any a login owns and logs
 // an error line, which the monitoring reads like every error line.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

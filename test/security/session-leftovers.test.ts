@@ -1,6 +1,6 @@
 // PgBouncer does not reset server connections between clients, so whatever one client leaves on a session with a
 // session-level SET is still there for the next transaction on it. The request context (sql/0800) and the
-// encryption keys (sql/0840, sealed since sql/0933) must count only in the transaction that set them. Proven on one application-login
+// encryption keys (sql/0840, sealed since sql/1005) must count only in the transaction that set them. Proven on one application-login
 // session (a direct connection: the same backend for every transaction, as a pooled server connection is for its
 // successive clients); test/local/stack.test.ts shows the same through PgBouncer.
 import pg from 'pg';
@@ -74,7 +74,7 @@ describe('state left on a session by a session-level SET', () => {
     await expect(inTx(decrypt)).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/not supplied for this transaction/) });
   });
 
-  it('nor plain key material set by hand (the contract before sql/0933), session level or in the transaction', async () => {
+  it('nor plain key material set by hand (the contract before sql/1005), session level or in the transaction', async () => {
     await app.query("SELECT set_config('app.enc_keys', $1, false)", [keys]);
     await expect(inTx(decrypt)).rejects.toMatchObject({ code: '42501' });
     await expect(inTx(async () => {

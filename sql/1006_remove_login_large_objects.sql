@@ -1,4 +1,4 @@
--- 0934: large objects of the application's logins are found and removed by a scheduled job (issue 16 #8, large
+-- 1006: large objects of the application's logins are found and removed by a scheduled job (issue 16 #8, large
 --   objects). Any role may create large objects (lo_create, lo_import from the client, lo_from_bytea), and the
 --   admin cannot revoke lo_* from PUBLIC: the functions belong to the bootstrap superuser (locally `postgres`, on
 --   RDS the platform), so REVOKE is a no-op ("no privileges could be revoked"). An app session could keep data

@@ -1,4 +1,4 @@
--- 0932: the database chooses the ids of the application's inserts (issue 16 #5, "database-chosen ids for app
+-- 1004: the database chooses the ids of the application's inserts (issue 16 #5, "database-chosen ids for app
 --   inserts"). An app session that could INSERT a row with an id of its choosing (or ON CONFLICT (id) DO NOTHING)
 --   learnt whether another tenant's row with that id exists: a unique violation, or zero rows, where a random id
 --   gave one. The app and worker logins (pgkit_app, which pgkit_worker belongs to) now hold INSERT on every column

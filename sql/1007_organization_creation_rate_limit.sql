@@ -1,4 +1,4 @@
--- 0935: app.create_organization's slug oracle, limited (issue 16 #5, create_organization). A slug is a public,
+-- 1007: app.create_organization's slug oracle, limited (issue 16 #5, create_organization). A slug is a public,
 --   globally unique name (like a username): whoever picks one must be told it is taken, so "is this slug taken"
 --   cannot be hidden. What can be bounded is how fast a user asks: create_organization (sql/definitions/) now
 --   answers a taken slug with NULL instead of a unique violation (an answer, not an error, so the attempt it

@@ -1,4 +1,4 @@
--- 0933: field-encryption key material is passed only to the functions that need it, never left in a readable
+-- 1005: field-encryption key material is passed only to the functions that need it, never left in a readable
 --   setting (issue 16 #7). Until now a keyed transaction held the whole keyring in app.enc_keys (stamped for its
 --   transaction by app.keys_stamp, sql/0840), so any SQL in that transaction, an injected statement included,
 --   read every tenant's key material with current_setting('app.enc_keys'). Now, per transaction:
