@@ -22,12 +22,12 @@ import { BROWSE_OPS as BROWSE_MIX, LOADTEST_CHUNK_BASE } from '../lib/workload.j
 
 const scriptsDir = join(repoRoot, 'loadtests', 'bench', 'scripts');
 
-function conn(url: string) {
+export function conn(url: string) {
   const u = new URL(url);
   return { host: u.hostname, port: u.port, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), db: decodeURIComponent(u.pathname.slice(1)) };
 }
 
-async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
+export async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
   const c = conn(url);
   const { stdout, stderr } = await runStep('pgbench', join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], { cwd, env: { PGPASSWORD: c.password } });
   return stdout + stderr;
