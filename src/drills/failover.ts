@@ -1,5 +1,5 @@
 // The failover drill, on a private stack with a read replica (never the user's stack): 4 clients write a known
-// stream of rows to the primary, the primary is killed (SIGKILL to the postmaster and every process of its data
+// stream of rows to the primary (beside 2 bulk writers, so the standby has WAL to trail), the primary is killed (SIGKILL to the postmaster and every process of its data
 // folder: the server is gone at once, as when its machine dies), the standby is promoted, and the drill reports
 // what was lost and how long it took:
 //   RPO: rows the primary acknowledged as committed that the promoted standby lacks, counted exactly;
@@ -8,6 +8,7 @@
 // Run once with asynchronous replication and once with synchronous (synchronous_standby_names naming the replica,
 // synchronous_commit on): then a commit is acknowledged only once the standby has flushed it, and the RPO must be 0.
 import { join } from 'node:path';
+import pg from 'pg';
 import { stackConfig, type StackConfig } from '../config.js';
 import { reservePorts } from '../proc/ports.js';
 import { isAlive, processesInDir, sleep } from '../proc/system.js';
@@ -67,6 +68,28 @@ async function setMode(cfg: StackConfig, superuserUrl: string, mode: Replication
   throw new Error(`the standby did not become ${want} within 10 s`);
 }
 
+/**
+ * A bulk writer beside the row stream (~1 MB of WAL per statement, 2 connections): a write mix, not a trickle, so
+ * the standby has WAL to trail when the primary dies. Stops at the first error (the kill).
+ */
+function startBallast(superuserUrl: string): { stop: () => Promise<void> } {
+  let stopping = false;
+  const loop = async () => {
+    const c = new pg.Client({ connectionString: superuserUrl });
+    c.on('error', () => {}); // the kill drops the connection; the pending query reports it
+    try {
+      await c.connect();
+      while (!stopping) await c.query(`INSERT INTO ${DRILL_SCHEMA}.ballast (payload) SELECT repeat(md5(random()::text), 32) FROM generate_series(1, 1000)`);
+    } catch {
+      // the primary was killed
+    } finally {
+      await c.end().catch(() => {});
+    }
+  };
+  const done = [loop(), loop()];
+  return { stop: async () => void ((stopping = true), await Promise.all(done)) };
+}
+
 /** SIGKILL to the postmaster and at once to every process of its data folder (backends, WAL sender). */
 function killPrimary(cfg: StackConfig): void {
   const pid = postgresRunning(cfg);
@@ -82,23 +105,27 @@ function killPrimary(cfg: StackConfig): void {
 }
 
 /** The failover drill on a running stack with a streaming replica (cfg.replica). Leaves the primary dead and the standby promoted. */
-export async function failoverDrill(cfg: StackConfig, mode: ReplicationMode, log: Log = () => {}): Promise<FailoverResult> {
+export async function failoverDrill(cfg: StackConfig, mode: ReplicationMode, log: Log = () => {}, rowsBeforeKill = 300): Promise<FailoverResult> {
   const secrets = stackSecrets(cfg);
   const urls = connectionStrings(cfg, secrets);
   const su = connectionStrings(cfg, secrets, 'postgres').superuserDirect;
   const promotedApp = urls.appDirect.replace(`:${cfg.pgPort}/`, `:${cfg.replicaPort}/`);
   const promotedSu = urls.superuserDirect.replace(`:${cfg.pgPort}/`, `:${cfg.replicaPort}/`);
-  await withClient(urls.superuserDirect, (c) => ensureDrillTables(c, 'pgkit_app'));
+  await withClient(urls.superuserDirect, async (c) => {
+    await ensureDrillTables(c, 'pgkit_app');
+    await c.query(`CREATE TABLE IF NOT EXISTS ${DRILL_SCHEMA}.ballast (id bigserial PRIMARY KEY, payload text NOT NULL)`);
+  });
   await setMode(cfg, su, mode);
   await waitStreaming(cfg, su);
   const runId = `failover-${mode}-${Date.now()}`;
-  log(`failover drill (${mode} replication): 4 clients write to the primary`);
+  log(`failover drill (${mode} replication): 4 clients write rows to the primary beside 2 bulk writers`);
   const writers = new AckWriters(urls.appDirect, runId).start();
+  const ballast = startBallast(urls.superuserDirect);
   let killedAt = 0;
   let state: Awaited<ReturnType<typeof replicaState>>;
   const timing = { promoteMs: 0, firstWriteMs: 0 };
   try {
-    await writers.waitForAcks(300);
+    await writers.waitForAcks(rowsBeforeKill);
     state = await replicaState(cfg, su);
     killedAt = performance.now();
     killPrimary(cfg);
@@ -118,6 +145,7 @@ export async function failoverDrill(cfg: StackConfig, mode: ReplicationMode, log
     timing.firstWriteMs = performance.now() - killedAt;
   } finally {
     await writers.stop();
+    await ballast.stop();
   }
   const present = await presentIds(promotedSu, runId);
   const check = checkAcknowledged(writers.acked, present);
@@ -125,7 +153,7 @@ export async function failoverDrill(cfg: StackConfig, mode: ReplicationMode, log
   const { lost } = check;
   if (mode === 'sync' && lost.length > 0) failures.push(`failover (sync): ${lost.length} acknowledged row(s) LOST with synchronous replication (ids ${lost.slice(0, 10).join(', ')}): the RPO must be 0`);
   if (mode === 'sync' && state!.syncState !== 'sync') failures.push(`failover (sync): the standby was ${state!.syncState}, not sync, at the kill: the run proves nothing`);
-  if (check.acknowledged < 300) failures.push(`failover (${mode}): only ${check.acknowledged} rows acknowledged before the kill`);
+  if (check.acknowledged < rowsBeforeKill) failures.push(`failover (${mode}): only ${check.acknowledged} rows acknowledged before the kill`);
   const result: FailoverResult = {
     mode,
     ok: failures.length === 0,
@@ -149,7 +177,10 @@ export async function failoverDrill(cfg: StackConfig, mode: ReplicationMode, log
  * Both runs, each on a fresh private stack with a replica (made, drilled, stopped and removed): the user's stack is
  * never touched. `migrate` applies the schema to each drill stack.
  */
-export async function runFailoverDrills(baseDir: string, o: { migrate: (url: string) => Promise<void>; log?: Log; modes?: ReplicationMode[] }): Promise<FailoverResult[]> {
+export async function runFailoverDrills(
+  baseDir: string,
+  o: { migrate: (url: string) => Promise<void>; log?: Log; modes?: ReplicationMode[]; /** Acknowledged rows before the kill (default 300). */ rowsBeforeKill?: number },
+): Promise<FailoverResult[]> {
   const log = o.log ?? (() => {});
   const out: FailoverResult[] = [];
   for (const mode of o.modes ?? (['async', 'sync'] as const)) {
@@ -157,7 +188,7 @@ export async function runFailoverDrills(baseDir: string, o: { migrate: (url: str
     try {
       log(`starting a private stack with a replica for the ${mode} failover drill in ${cfg.home}`);
       await startStack(cfg, { log: (l) => log(`  [drill stack] ${l}`), migrate: o.migrate, replicaSharedBuffers: '128MB' });
-      out.push(await failoverDrill(cfg, mode, log));
+      out.push(await failoverDrill(cfg, mode, log, o.rowsBeforeKill));
     } finally {
       await stopStack(cfg).catch(() => {});
       // The killed primary's processes are gone; anything left of them must not outlive the folder.

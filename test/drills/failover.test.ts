@@ -10,11 +10,12 @@ import { foundationOnly } from './support.js';
 
 describe('failover drill', () => {
   it('async and sync: the RPO in rows and the RTO are reported; sync loses no committed row', async () => {
-    const results = await runFailoverDrills(join(repoRoot, '.pgkit'), { migrate: foundationOnly });
+    // 100 rows before the kill (the drill's default is 300) keeps the suite's time down; the bulk writers still run.
+    const results = await runFailoverDrills(join(repoRoot, '.pgkit'), { migrate: foundationOnly, rowsBeforeKill: 100 });
     expect(results.map((r) => r.mode)).toEqual(['async', 'sync']);
     for (const r of results) {
       expect(r.failures).toEqual([]);
-      expect(r.acknowledged).toBeGreaterThanOrEqual(300);
+      expect(r.acknowledged).toBeGreaterThanOrEqual(100);
       expect(r.lostIds.length).toBe(Math.min(r.lost, 20));
       expect(r.rtoMs).toBeGreaterThanOrEqual(r.promoteMs);
       expect(r.rtoMs).toBeLessThan(60_000);
