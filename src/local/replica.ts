@@ -78,7 +78,7 @@ function logTail(file: string, n = 20): string {
  * and the primary's pg_hba.conf/pg_ident.conf with the replication line (a primary started before replicas
  * existed lacks it; a reload applies it, no restart).
  */
-async function preparePrimary(cfg: StackConfig, primarySuperuserUrl: string): Promise<void> {
+async function preparePrimary(cfg: StackConfig, primarySuperuserUrl: string, log: Log): Promise<void> {
   const p = stackPaths(cfg);
   const ids = osUserIds(cfg.osUser);
   writeOwnedFile(join(p.data, 'pg_hba.conf'), renderHba(), ids);
@@ -92,6 +92,10 @@ async function preparePrimary(cfg: StackConfig, primarySuperuserUrl: string): Pr
     await su.query(`COMMENT ON ROLE ${REPLICATION_ROLE} IS 'pgkit read replica: streams WAL over the private socket (peer auth), nothing else'`);
     await su.query("SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)", [REPLICA_NAME]);
     await su.query('SELECT pg_reload_conf()');
+    const keep = await su.query<{ s: string }>("SELECT setting AS s FROM pg_settings WHERE name = 'max_slot_wal_keep_size'");
+    if (keep.rows[0]?.s === '-1') {
+      log('NOTE: the primary was started before replicas existed and keeps WAL for the replica\'s slot without a limit: restart it (`npm stop && npm start -- --replica`) so a replica left stopped cannot fill the disk (max_slot_wal_keep_size, src/local/render.ts)');
+    }
   });
 }
 
@@ -196,7 +200,7 @@ export interface StartReplicaOptions {
 export async function startReplica(cfg: StackConfig, o: StartReplicaOptions): Promise<{ started: boolean; restored: boolean; state: ReplicaState }> {
   const log = o.log ?? (() => {});
   const p = stackPaths(cfg);
-  await preparePrimary(cfg, o.primarySuperuserUrl);
+  await preparePrimary(cfg, o.primarySuperuserUrl, log);
   if (replicaRunning(cfg) !== null) return { started: false, restored: false, state: await waitStreaming(cfg, o.primarySuperuserUrl) };
   let restored = false;
   if (!existsSync(join(p.replicaData, 'PG_VERSION'))) {
