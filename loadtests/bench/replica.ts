@@ -6,7 +6,7 @@
 //   2. read capacity: pgbench -S (select-only) with C clients on the primary alone, then the same C clients split
 //      between primary and replica, then C clients on each; transactions per second as ratios to the primary alone.
 // Both servers are reached directly as the application login (the pgbench tables are granted to it).
-// Writes reports/replica-<date>.{json,md}.
+// Writes reports/replica-<date>T<hh-mm>.{json,md}.
 //   --clients C (8)  --seconds T (15)  --scale S (10: pgbench's scale, 1M account rows)  --out DIR (reports/)
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -35,7 +35,8 @@ export interface ReplicaBenchReport {
   kind: 'pgkit-replica-bench';
   date: string;
   host: string;
-  loadAverage: number[];
+  /** 1/5/15-minute load averages when the run started and when it ended (a shared machine: read them with the figures). */
+  loadAverage: { start: number[]; end: number[] };
   clients: number;
   seconds: number;
   scale: number;
@@ -96,7 +97,7 @@ export function replicaMarkdown(r: ReplicaBenchReport): string {
   return [
     `# Read replica: lag and read capacity — ${r.date}`,
     '',
-    `${r.host}; 1/5/15-minute load average at the start ${r.loadAverage.map((x) => x.toFixed(2)).join(' / ')}. pgbench, ${r.clients} clients, ${r.seconds} s per run, scale ${r.scale}, direct to each server as the application login.`,
+    `${r.host}; 1/5/15-minute load average ${r.loadAverage.start.map((x) => x.toFixed(2)).join(' / ')} at the start, ${r.loadAverage.end.map((x) => x.toFixed(2)).join(' / ')} at the end. pgbench, ${r.clients} clients, ${r.seconds} s per run, scale ${r.scale}, direct to each server as the application login.`,
     '',
     '## Replica lag under a write mix',
     '',
@@ -131,6 +132,7 @@ async function main() {
   const urls = connectionStrings(stack, secrets, DB);
   const su = connectionStrings(stack, secrets, 'postgres').superuserDirect;
   const onReplica = (url: string) => url.replace(`:${stack.pgPort}/`, `:${stack.replicaPort}/`);
+  const loadStart = loadavg();
   const work = join(repoRoot, 'reports', 'tmp', `replica-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   try {
@@ -166,12 +168,13 @@ async function main() {
     const alone = tps(await pgbench(urls.appDirect, sel(C), work));
     const split = await both(Math.ceil(C / 2), Math.floor(C / 2));
     const each = await both(C, C);
-    const date = new Date().toISOString().slice(0, 10);
+    // Minutes in the name: runs on a shared machine differ, and each is kept.
+    const date = new Date().toISOString().slice(0, 16).replace(':', '-');
     const report: ReplicaBenchReport = {
       kind: 'pgkit-replica-bench',
       date: new Date().toISOString(),
       host: `${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), PostgreSQL ${stack.name} stack with its replica on the same machine`,
-      loadAverage: loadavg(),
+      loadAverage: { start: loadStart, end: loadavg() },
       clients: C,
       seconds: T,
       scale: S,
