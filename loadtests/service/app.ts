@@ -286,7 +286,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     if (as === 'user') userOf(req);
     const out = await guarded(() => txOn(as === 'worker' ? workerPool : pool, req, fn, as));
     // Read-your-writes: the user's next reads wait for this commit on the replica (readRouter.ts).
-    if (reads && as === 'user') await reads.noteWrite(principal(req).userId!).catch(() => reads.markDown());
+    if (reads && as === 'user') await reads.noteWrite(principal(req).userId!);
     return out;
   }
 

@@ -38,6 +38,8 @@ export class ReadRouter {
   private replayed: bigint | null = null;
   private lastOkAt = -Infinity;
   private readonly pending = new Map<string, bigint>();
+  /** Users whose write committed but whose position could not be read: resolved by the next primary reading. */
+  private readonly unresolved = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   readonly counts: Record<ReadTarget, number> = { replica: 0, primary: 0 };
@@ -92,6 +94,13 @@ export class ReadRouter {
     this.replayed = this.replayed === null || replayLsn > this.replayed ? replayLsn : this.replayed;
     // Samples the replica has passed tell nothing more than the newest of them; old ones bound the memory.
     while (this.samples.length > 1 && (this.samples[1].lsn <= this.replayed || this.samples.length > 10_000)) this.samples.shift();
+    // A reading taken after a commit is past it: that is the position the user's reads wait for.
+    for (const [user, since] of this.unresolved) {
+      if (since > at) continue;
+      this.unresolved.delete(user);
+      const had = this.pending.get(user);
+      if (had === undefined || primaryLsn > had) this.pending.set(user, primaryLsn);
+    }
     for (const [user, lsn] of this.pending) if (lsn <= this.replayed) this.pending.delete(user);
     this.lastOkAt = at;
   }
@@ -109,8 +118,8 @@ export class ReadRouter {
     const ok =
       lag !== null &&
       lag <= this.o.maxLagMs &&
-      this.pending.size <= (this.o.maxPendingUsers ?? 100_000) &&
-      (userId === null || !this.pending.has(userId));
+      this.pending.size + this.unresolved.size <= (this.o.maxPendingUsers ?? 100_000) &&
+      (userId === null || (!this.pending.has(userId) && !this.unresolved.has(userId)));
     const target: ReadTarget = ok ? 'replica' : 'primary';
     this.counts[target]++;
     return target;
@@ -118,10 +127,16 @@ export class ReadRouter {
 
   /** After a user's write committed: its position, which that user's reads must wait for on the replica. */
   async noteWrite(userId: string): Promise<void> {
-    const r = await this.o.primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-    const lsn = parseLsn(r.rows[0].lsn);
-    if (this.replayed !== null && lsn <= this.replayed) return;
-    this.pending.set(userId, lsn);
+    const committedBy = this.now();
+    try {
+      const r = await this.o.primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      const lsn = parseLsn(r.rows[0].lsn);
+      if (this.replayed !== null && lsn <= this.replayed) return;
+      this.pending.set(userId, lsn);
+    } catch {
+      // No position now: the user's reads stay on the primary until a primary reading taken after this moment.
+      this.unresolved.set(userId, committedBy);
+    }
   }
 
   /** The replica failed a request: reads go to the primary until the next good reading. */
@@ -130,6 +145,6 @@ export class ReadRouter {
   }
 
   get state() {
-    return { lagMs: this.lagMs(), maxLagMs: this.o.maxLagMs, pendingUsers: this.pending.size, routed: { ...this.counts } };
+    return { lagMs: this.lagMs(), maxLagMs: this.o.maxLagMs, pendingUsers: this.pending.size + this.unresolved.size, routed: { ...this.counts } };
   }
 }

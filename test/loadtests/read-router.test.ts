@@ -63,4 +63,26 @@ describe('ReadRouter', () => {
     expect(r.lagMs()).toBeNull(); // the readings stopped
     expect(r.route(null)).toBe('primary');
   });
+
+  it("a write whose position could not be read keeps the user's reads on the primary until a primary reading taken after it", async () => {
+    let now = 1_000_000;
+    let fail = true;
+    const r = new ReadRouter({
+      primary: { query: (async () => { if (fail) throw new Error('connection lost'); return { rows: [{ lsn: '0/500' }] }; }) as never },
+      replica: { query: (async () => ({ rows: [{ lsn: '0/100' }] })) as never },
+      maxLagMs: 60_000,
+      now: () => now,
+    });
+    r.observe(now, 0x100n, 0x100n);
+    await r.noteWrite('u');
+    expect(r.route('u')).toBe('primary');
+    r.observe(now - 1, 0x100n, 0x100n); // a reading from before the write does not resolve it
+    expect(r.route('u')).toBe('primary');
+    now += 10;
+    r.observe(now, 0x500n, 0x400n); // taken after the write: the write is at or below 0x500
+    expect(r.route('u')).toBe('primary');
+    r.observe(now, 0x500n, 0x500n);
+    expect(r.route('u')).toBe('replica');
+    fail = false;
+  });
 });
