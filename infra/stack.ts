@@ -12,7 +12,7 @@ import { DatabaseObjects, type BundleInfo } from "./databaseObjects/index.js";
 import { Monitoring } from "./monitoring.js";
 import { Network } from "./network.js";
 import { Pooler } from "./pooler/index.js";
-import { PGBOUNCER_PORT } from "./pooler/pgbouncer.ini.js";
+import { PGBOUNCER_PORT, readonlyDatabaseName } from "./pooler/pgbouncer.ini.js";
 
 export interface StackContext {
   /** Absolute repo root (where tsx resolves and the applier script lives). */
@@ -204,6 +204,11 @@ function createAwsStack(cfg: StackConfig, ctx: StackContext): StackOutputs {
     poolerClientSecurityGroupId: pooler.clientSecurityGroupId,
     replicaEndpoints: database.replicaAddresses,
     databaseName: cfg.database.databaseName,
+    // The service's read endpoint (APP_READ_DATABASE_URL: the app login, this host and database, sslmode=verify-full):
+    // the pooler's read-only alias over every replica; with no replica, the primary's database (the service's read
+    // router then sends every read to the primary, as it finds no standby there).
+    readEndpoint: pulumi.interpolate`${pooler.endpoint}:${PGBOUNCER_PORT}`,
+    readDatabaseName: cfg.database.readReplicas > 0 ? readonlyDatabaseName(cfg.database.databaseName) : cfg.database.databaseName,
     masterSecretArn: database.masterSecretArn,
     loginSecretArns: credentials.secretArns,
     // The service's and workers' token keys ([{ kid, purpose, secret }]; PGKIT_CONTEXT_KEYS of the load-test tools).

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // `npm run drill`: the local backup and restore drills (PITR with pgBackRest, logical dump/restore, fault
 // drills on a private stack) with one JSON + markdown report in reports/. Exits non-zero if any check fails.
-//   --no-pitr --no-logical --no-faults   skip a drill
+//   --no-pitr --no-logical --no-faults --no-failover   skip a drill (failover: kill -9 of a private primary, its
+//                                        replica promoted, with asynchronous then synchronous replication)
 //   --stack local|test                   the stack the PITR and logical drills read (default local)
 //   --restore-port N --logical-port N --fault-port N --fault-bouncer-port N   scratch ports (default: free ports
 //                                        chosen at run time below the ephemeral port range, src/proc/ports.ts)
@@ -26,7 +27,7 @@ function port(name: string): number | undefined {
   if (!Number.isInteger(n) || n < 1024 || n > 65535) fail(`--${name} ${v} is not a port (1024-65535)`);
   return n;
 }
-const known = new Set(['no-pitr', 'no-logical', 'no-faults', 'stack', 'restore-port', 'logical-port', 'fault-port', 'fault-bouncer-port', 'report-dir']);
+const known = new Set(['no-pitr', 'no-logical', 'no-faults', 'no-failover', 'stack', 'restore-port', 'logical-port', 'fault-port', 'fault-bouncer-port', 'report-dir']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) fail(`unknown option ${a}; see the header of scripts/drill.ts`);
 
 try {
@@ -39,6 +40,7 @@ try {
     pitr: !flag('no-pitr'),
     logical: !flag('no-logical'),
     faults: !flag('no-faults'),
+    failover: !flag('no-failover'),
     reportDir: value('report-dir') ?? defaultReportDir,
     command: ['npm run drill', ...argv].join(' '),
     log: (l) => console.log(`[drill] ${l}`),

@@ -2,6 +2,8 @@
 // `npm start`: brings up the local platform (PostgreSQL 15 + PgBouncer, WAL archived by pgBackRest), applies
 // pending SQL bundles, and prints what a person needs at a glance: one line on the SQL bundle, the connection
 // strings, the stack's status table, and where the full migration ledger is.
+//   --replica   also a streaming read replica (same as PGKIT_REPLICA=1; port PGKIT_REPLICA_PORT, default 25433),
+//               restored from the stack's pgBackRest backup, reached read-only through PgBouncer as <database>_readonly
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stackConfig } from '../src/config.js';
@@ -10,7 +12,9 @@ import { applyMigrations, type ApplyResult } from '../src/migrate/index.js';
 import { fail } from './lib/fail.js';
 import { migrationSummary, MigrationLog } from './lib/start-output.js';
 
-const cfg = stackConfig();
+const argv = process.argv.slice(2);
+for (const a of argv) if (a !== '--replica') fail(`unknown option ${a}: \`npm start\` takes only --replica (see the header of scripts/start.ts)`);
+const cfg = { ...stackConfig(), ...(argv.includes('--replica') ? { replica: true } : {}) };
 const log = (l: string) => console.log(`[pgkit] ${l}`);
 const migrations = new MigrationLog(process.stdout, log);
 
@@ -29,7 +33,7 @@ try {
   const envFile = join(cfg.home, 'env');
   writeFileSync(
     envFile,
-    `DATABASE_URL=${result.urls.adminDirect}\nAPP_DATABASE_URL=${result.urls.appDirect}\nAPP_POOLED_DATABASE_URL=${result.urls.appPooled}\nWORKER_POOLED_DATABASE_URL=${result.urls.workerPooled}\n`,
+    `DATABASE_URL=${result.urls.adminDirect}\nAPP_DATABASE_URL=${result.urls.appDirect}\nAPP_POOLED_DATABASE_URL=${result.urls.appPooled}\nWORKER_POOLED_DATABASE_URL=${result.urls.workerPooled}\n${result.replica ? `APP_READ_DATABASE_URL=${result.urls.appReadonlyPooled}\n` : ''}`,
     { mode: 0o600 },
   );
   const shownEnvFile = shortPath(envFile);
@@ -39,6 +43,7 @@ try {
   console.log(`  pooled (app role, PgBouncer): ${result.urls.appPooled}`);
   console.log(`  direct (queue worker role):   ${result.urls.workerDirect}`);
   console.log(`  pooled (queue worker role):   ${result.urls.workerPooled}`);
+  if (result.replica) console.log(`  read replica (app, pooled):   ${result.urls.appReadonlyPooled}`);
   console.log('\n' + formatStatusTable(await stackStatus(cfg)));
   console.log(`\nThe full migration ledger: \`npm run status\`, or \`npm run migrate -- status\` with DATABASE_URL from ${shownEnvFile}.`);
   console.log('Stop with `npm stop` (data is kept).');

@@ -3,6 +3,7 @@
 import { stackConfig } from '../src/config.js';
 import { connectionStrings, formatStatusTable, postgresRunning, stackSecrets, stackStatus } from '../src/local/stack.js';
 import { formatStatus, migrationStatus } from '../src/migrate/index.js';
+import { replicaRunning } from '../src/local/replica.js';
 import { fail } from './lib/fail.js';
 
 const cfg = stackConfig();
@@ -11,6 +12,7 @@ try {
   if (postgresRunning(cfg) !== null) {
     const urls = connectionStrings(cfg, stackSecrets(cfg));
     console.log(`\npooled (app role): ${urls.appPooled}`);
+    if (replicaRunning(cfg) !== null) console.log(`read replica (app role, pooled): ${urls.appReadonlyPooled}`);
     console.log('\n' + formatStatus(await migrationStatus({ connectionString: urls.adminDirect })));
   } else {
     console.log('\nStart it with `npm start`.');

@@ -94,15 +94,22 @@ export interface StackConfig {
   osUser: string | null;
   /** pgBackRest stanza name. */
   stanza: string;
+  /**
+   * A streaming read replica beside the primary (`npm start -- --replica`, or PGKIT_REPLICA=1): restored from the
+   * stack's own pgBackRest backup as a hot standby on `replicaPort`, with a read-only PgBouncer entry
+   * (`<database>_readonly`). src/local/replica.ts.
+   */
+  replica: boolean;
+  replicaPort: number;
 }
 
 /**
  * Fixed ports, below the kernel's ephemeral range (32768-60999 on Linux by default), where any outgoing
  * connection may hold a port for a while (src/proc/ports.ts). Throwaway stacks choose free ports at run time.
  */
-export const DEFAULT_PORTS: Record<StackName, { pgPort: number; bouncerPort: number }> = {
-  local: { pgPort: 25432, bouncerPort: 26432 },
-  test: { pgPort: 25442, bouncerPort: 26442 },
+export const DEFAULT_PORTS: Record<StackName, { pgPort: number; bouncerPort: number; replicaPort: number }> = {
+  local: { pgPort: 25432, bouncerPort: 26432, replicaPort: 25433 },
+  test: { pgPort: 25442, bouncerPort: 26442, replicaPort: 25443 },
 };
 
 function envInt(key: string, fallback: number, min: number, max: number): number {
@@ -145,6 +152,8 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
     bouncerResetAfterTransaction: envInt(envKey(name, 'BOUNCER_RESET'), 0, 0, 1) === 1,
     osUser: isRoot ? (process.env.PGKIT_OS_USER ?? 'pgkit') : null,
     stanza: 'pgkit',
+    replica: envInt(envKey(name, 'REPLICA'), 0, 0, 1) === 1,
+    replicaPort: envInt(envKey(name, 'REPLICA_PORT'), d.replicaPort, 1024, 65535),
   };
 }
 
@@ -173,6 +182,12 @@ export function stackPaths(cfg: StackConfig) {
     tlsKey: join(h, 'conf', 'tls', 'server.key'),
     /** pgextwlist's custom scripts (the RDS stand-in, src/local/platform.ts). */
     extwlistDir: join(h, 'conf', 'extwlist'),
+    /** The read replica (src/local/replica.ts): its own data folder, socket folder, log and pgBackRest config. */
+    replicaHome: join(h, 'replica'),
+    replicaData: join(h, 'replica', 'pgdata'),
+    replicaRun: join(h, 'replica', 'run'),
+    replicaLog: join(h, 'log', 'replica.log'),
+    replicaBackrestConf: join(h, 'replica', 'pgbackrest.conf'),
   };
 }
 

@@ -225,7 +225,7 @@ export class Pooler extends pulumi.ComponentResource {
           dbHost,
           dbPort,
           dbName: database.databaseName,
-          replicaHost: replicas[0],
+          replicaHosts: replicas,
           listenPort: PGBOUNCER_PORT,
           defaultPoolSize: config.defaultPoolSize,
           maxClientConn: config.maxClientConn,

@@ -5,11 +5,11 @@
 // writes each to a private file at start (see entrypointScript).
 
 export interface PgbouncerIniOptions {
-  /** RDS primary endpoint (and optional replica for the read-only alias). */
+  /** RDS primary endpoint, and the read replicas' endpoints behind the read-only alias (`<dbName>_readonly`). */
   dbHost: string;
   dbPort: number;
   dbName: string;
-  replicaHost?: string;
+  replicaHosts?: string[];
   listenPort: number;
   defaultPoolSize: number;
   maxClientConn: number;
@@ -29,6 +29,9 @@ export interface PgbouncerIniOptions {
 export const HEALTH_LOGIN = "pgkit_pooler_health";
 
 export const PGBOUNCER_PORT = 6432;
+
+/** The pooler's read-only alias of the database, reaching the read replicas (as `<db>_readonly` does locally). */
+export const readonlyDatabaseName = (dbName: string) => `${dbName}_readonly`;
 /** Inside the container: written by the entrypoint (umask 077), readable only by the pgbouncer process's user. */
 export const RUN_DIR = "/tmp/pgbouncer";
 
@@ -82,7 +85,9 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     "[databases]",
     // Clients name the logical database; the pooler always connects to the RDS endpoint over TLS.
     `${o.dbName} = ${server(o.dbHost)}`,
-    ...(o.replicaHost ? [`${o.dbName}_readonly = ${server(o.replicaHost)}`] : []),
+    // The service's read endpoint (readDatabaseName): every replica, a new server connection going to the next
+    // host in turn (PgBouncer's multi-host round robin, 1.17+), so reads spread over them.
+    ...(o.replicaHosts?.length ? [`${readonlyDatabaseName(o.dbName)} = ${server(o.replicaHosts.join(","))}`] : []),
     "",
     "[pgbouncer]",
     `listen_addr = 0.0.0.0`,

@@ -3,6 +3,8 @@
 //   DATABASE_URL              superuser/owner, direct (seeder, benchmark set-up)
 //   APP_DATABASE_URL          application login role, direct (the benchmark's "direct" baseline)
 //   APP_POOLED_DATABASE_URL   application login role through PgBouncer (service, benchmark)
+//   APP_READ_DATABASE_URL     application login role on the read replica, through PgBouncer's read-only entry
+//                             (`<database>_readonly`); locally the stack's when its replica runs (npm start -- --replica)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -10,13 +12,16 @@ import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
 import type { ContextSigningKey } from '../../src/db/context-token.js';
 import { contextKeysOf } from '../../src/local/secrets.js';
 import { connectionStrings, stackSecrets, type ConnectionStrings } from '../../src/local/stack.js';
+import { replicaRunning } from '../../src/local/replica.js';
 
 export const loadtestsDir = join(repoRoot, 'loadtests');
 export const dataDir = join(loadtestsDir, 'data');
 export const defaultDataFile = join(dataDir, 'loadtest-data.json');
 export const targetsFile = join(loadtestsDir, 'targets.json');
 
-export interface Endpoints extends Omit<ConnectionStrings, 'superuserDirect'> {
+export interface Endpoints extends Omit<ConnectionStrings, 'superuserDirect' | 'appReadonlyPooled'> {
+  /** Where read-only requests may go (the replica, through PgBouncer); null: no replica. */
+  appReadPooled: string | null;
   /**
    * Who bulk-loads the seed data with COPY, below row-level security (COPY FROM refuses tables under RLS for
    * a role it applies to). Locally the stack's superuser; elsewhere LOADER_DATABASE_URL (a role that owns the
@@ -50,14 +55,17 @@ export function endpoints(database?: string): Endpoints {
       // The queue functions are granted to the worker login only (sql/0930): WORKER_POOLED_DATABASE_URL.
       workerDirect: withDatabase(env.WORKER_DATABASE_URL ?? env.WORKER_POOLED_DATABASE_URL ?? env.APP_POOLED_DATABASE_URL, db),
       workerPooled: withDatabase(env.WORKER_POOLED_DATABASE_URL ?? env.APP_POOLED_DATABASE_URL, db),
+      // The read-only entry names its own database (`<db>_readonly`): taken as it is.
+      appReadPooled: env.APP_READ_DATABASE_URL || null,
     };
   }
   if (!existsSync(join(stack.home, 'secrets.json')) && !existsSync(stack.home)) {
     throw new Error(`no local stack at ${stack.home}: run \`npm start\` first, or set DATABASE_URL and APP_POOLED_DATABASE_URL`);
   }
   const db = database ?? stack.database;
-  const { superuserDirect, ...urls } = connectionStrings(stack, stackSecrets(stack), db);
-  return { stack, database: db, loaderDirect: superuserDirect, ...urls };
+  const { superuserDirect, appReadonlyPooled, ...urls } = connectionStrings(stack, stackSecrets(stack), db);
+  const appReadPooled = env.APP_READ_DATABASE_URL || (replicaRunning(stack) !== null ? appReadonlyPooled : null);
+  return { stack, database: db, loaderDirect: superuserDirect, appReadPooled, ...urls };
 }
 
 /**

@@ -24,6 +24,7 @@ import { authenticate, MAX_TOKEN_LIFETIME_S, type Principal } from './auth.js';
 import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 import { errorBody, HttpError, isSlow, isUnreachable, mapError, mapFrameworkError } from './errors.js';
 import { LOADTEST_CHUNK_BASE, LOADTEST_CHUNK_MAX } from '../lib/workload.js';
+import { ReadRouter, type ReadTarget } from './readRouter.js';
 
 export interface ServiceOptions {
   /** Application login role through PgBouncer. */
@@ -49,7 +50,20 @@ export interface ServiceOptions {
   healthTimeoutMs?: number;
   maxTokenLifetimeS?: number;
   breaker?: BreakerOptions;
+  /**
+   * The read replica, application login through PgBouncer's read-only entry (APP_READ_DATABASE_URL): read-only
+   * routes go there while its replay lag is at most readMaxLagMs and it has replayed the user's last write
+   * (readRouter.ts). Unset: every request goes to databaseUrl.
+   */
+  readDatabaseUrl?: string | null;
+  /** SERVICE_READ_MAX_LAG_MS; default 1000. */
+  readMaxLagMs?: number;
+  /** How often the replica's position is read, ms; default 100. */
+  readPollMs?: number;
 }
+
+/** Response header of read-only routes: where the read went (replica or primary). */
+export const READ_FROM_HEADER = 'x-pgkit-read-from';
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 /** PostgreSQL text cannot hold NUL (SQLSTATE 22021): refused at the edge. */
@@ -118,7 +132,7 @@ function decodeCursor(c: string | undefined, key: 'name' | 'time'): [string, str
   throw new HttpError(400, 'invalid_request', 'cursor is not one this service issued');
 }
 
-type Req = FastifyRequest & { principal?: Principal; bodyReceived?: boolean };
+type Req = FastifyRequest & { principal?: Principal; bodyReceived?: boolean; readFrom?: ReadTarget };
 
 /** The request's principal (set by the onRequest hook on every route but /health). */
 const principal = (req: FastifyRequest) => (req as Req).principal!;
@@ -142,7 +156,7 @@ const userOf = (req: FastifyRequest): UserPrincipal => {
 /** First statement of every request transaction: its statement timeout, and whether the context holds. */
 const TX_SETUP_SQL = "SELECT set_config('statement_timeout', $1, true) AS statement_timeout, app.current_org_id() AS org";
 
-export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool: pg.Pool; breaker: CircuitBreaker } {
+export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool: pg.Pool; breaker: CircuitBreaker; reads: ReadRouter | null } {
   const statementTimeoutMs = opts.statementTimeoutMs ?? 5000;
   const requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
   const healthTimeoutMs = opts.healthTimeoutMs ?? 1000;
@@ -187,6 +201,13 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   });
   workerPool.on('error', () => {});
   workerPool.on('connect', (client) => client.on('error', () => {}));
+  // The replica's pool: the same bounds as the primary's; its connections are read-only (a hot standby).
+  const readPool = opts.readDatabaseUrl
+    ? new pg.Pool({ connectionString: opts.readDatabaseUrl, max: opts.poolSize ?? 20, connectionTimeoutMillis: opts.poolWaitMs ?? 3000, idleTimeoutMillis: 30_000, application_name: 'pgkit-workload-read', query_timeout: statementTimeoutMs + 1000 })
+    : null;
+  readPool?.on('error', () => {});
+  readPool?.on('connect', (client) => client.on('error', () => {}));
+  const reads = readPool ? new ReadRouter({ primary: pool, replica: readPool, maxLagMs: opts.readMaxLagMs ?? 1000, pollMs: opts.readPollMs }).start() : null;
   const breaker = new CircuitBreaker(opts.breaker);
   const dim = opts.embeddingDim ?? 1536;
   const ef = opts.efSearch ?? 100;
@@ -249,6 +270,10 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     if (req.routeOptions.url === '/health' || req.routeOptions.url === undefined) return;
     (req as Req).principal = await authenticate(req.headers.authorization, opts.jwtKeys, opts.maxTokenLifetimeS ?? MAX_TOKEN_LIFETIME_S);
   });
+  app.addHook('onSend', async (req, reply) => {
+    const from = (req as Req).readFrom;
+    if (from) void reply.header(READ_FROM_HEADER, from);
+  });
   app.addHook('preValidation', async (req) => {
     (req as Req).bodyReceived = true;
   });
@@ -259,13 +284,41 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
    */
   async function inTx<T>(req: FastifyRequest, fn: (tx: pg.PoolClient) => Promise<T>, as: 'user' | 'worker' = 'user'): Promise<T> {
     if (as === 'user') userOf(req);
+    const out = await guarded(() => txOn(as === 'worker' ? workerPool : pool, req, fn, as));
+    // Read-your-writes: the user's next reads wait for this commit on the replica (readRouter.ts).
+    if (reads && as === 'user') await reads.noteWrite(principal(req).userId!);
+    return out;
+  }
+
+  /** A read-only request transaction: on the replica when the router says so (else, or if it fails to connect, the primary). */
+  async function readTx<T>(req: FastifyRequest, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const target = reads && readPool ? reads.route(userOf(req).userId) : 'primary';
+    (req as Req).readFrom = target;
+    if (target === 'replica' && readPool) {
+      try {
+        return await txOn(readPool, req, fn, 'user');
+      } catch (e) {
+        if (!isUnreachable(e)) throw e;
+        reads!.markDown();
+        (req as Req).readFrom = 'primary';
+      }
+    }
+    return guarded(() => txOn(pool, req, fn, 'user'));
+  }
+
+  async function txOn<T>(on: pg.Pool, req: FastifyRequest, fn: (tx: pg.PoolClient) => Promise<T>, as: 'user' | 'worker'): Promise<T> {
+    return withContext(on, contextFor(req), async (tx) => {
+      const s = await tx.query<{ org: string | null }>(TX_SETUP_SQL, [String(statementTimeoutMs)]);
+      if (as === 'user' && s.rows[0].org === null) throw new HttpError(401, 'unauthorized', "the token's user is deleted or no longer a member of its organization", { 'www-authenticate': 'Bearer' });
+      return fn(tx);
+    });
+  }
+
+  /** The circuit breaker in front of the primary. */
+  async function guarded<T>(fn: () => Promise<T>): Promise<T> {
     const settle = breaker.enter();
     try {
-      const out = await withContext(as === 'worker' ? workerPool : pool, contextFor(req), async (tx) => {
-        const s = await tx.query<{ org: string | null }>(TX_SETUP_SQL, [String(statementTimeoutMs)]);
-        if (as === 'user' && s.rows[0].org === null) throw new HttpError(401, 'unauthorized', "the token's user is deleted or no longer a member of its organization", { 'www-authenticate': 'Bearer' });
-        return fn(tx);
-      });
+      const out = await fn();
       settle('ok');
       return out;
     } catch (e) {
@@ -290,7 +343,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
       await Promise.race([client.connect(), deadline]);
       phase = 'query';
       await Promise.race([client.query('SELECT 1'), deadline]);
-      return { status: 'ok', database: 'ok', latencyMs: Date.now() - started, breaker: breaker.state, pool: poolInfo };
+      return { status: 'ok', database: 'ok', latencyMs: Date.now() - started, breaker: breaker.state, pool: poolInfo, ...(reads ? { replica: reads.state } : {}) };
     } catch (e) {
       const slow = (phase === 'query' && (e as { deadline?: boolean }).deadline === true) || isSlow(e);
       const database = slow ? 'slow' : 'unreachable';
@@ -313,7 +366,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const q = req.query as { limit?: string; cursor?: string };
     const limit = pageLimit(q.limit);
     const cur = decodeCursor(q.cursor, 'name');
-    const rows = await inTx(req, async (tx) =>
+    const rows = await readTx(req, async (tx) =>
       (await tx.query(
         `SELECT id, name, is_paused, next_scheduled_at, created_at FROM app.projects
          WHERE deleted_at IS NULL AND ($1::text IS NULL OR (name, id) > ($1::text, $2::uuid))
@@ -333,7 +386,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
     const q = req.query as { limit?: string; cursor?: string };
     const limit = pageLimit(q.limit);
     const cur = decodeCursor(q.cursor, 'time');
-    const rows = await inTx(req, async (tx) => {
+    const rows = await readTx(req, async (tx) => {
       const r = await tx.query(
         `SELECT id, episode_number, title, status, published_at, highlight_count, chat_message_count FROM app.episodes
          WHERE project_id = $1 AND status = 'published' AND deleted_at IS NULL
@@ -354,7 +407,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   // read_episode: the episode and its blocks in order (blocks_episode_id_position_key).
   app.get('/v1/episodes/:id', { schema: { params: idParams } }, async (req) => {
     const { id } = req.params as { id: string };
-    return inTx(req, async (tx) => {
+    return readTx(req, async (tx) => {
       const e = await tx.query(
         `SELECT id, project_id, episode_number, title, status, published_at, highlight_count, chat_message_count, created_at
          FROM app.episodes WHERE id = $1 AND deleted_at IS NULL`,
@@ -526,7 +579,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
       const lit = vectorOf(b.vector, 'body/vector');
       const k = b.k ?? 5;
       const p = userOf(req);
-      const rows = await inTx(req, async (tx) => (await tx.query(VECTOR_SEARCH_SQL, [lit, k, p.orgId, Math.max(ef, k)])).rows);
+      const rows = await readTx(req, async (tx) => (await tx.query(VECTOR_SEARCH_SQL, [lit, k, p.orgId, Math.max(ef, k)])).rows);
       return { items: rows };
     },
   );
@@ -555,7 +608,7 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   // session_embedding_lookup: the embedding(s) of a chat session (rag_embeddings_source_type_source_id_... key).
   app.get('/v1/chat-sessions/:id/embedding', { schema: { params: idParams } }, async (req) => {
     const { id } = req.params as { id: string };
-    const rows = await inTx(req, async (tx) =>
+    const rows = await readTx(req, async (tx) =>
       (await tx.query(
         `SELECT id, chunk_index, embedding_model, embedding::text AS embedding FROM app.rag_embeddings
          WHERE source_type = 'chat_session' AND source_id = $1 ORDER BY chunk_index`,
@@ -620,7 +673,8 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   );
 
   app.addHook('onClose', async () => {
-    await Promise.all([pool.end(), workerPool.end()]);
+    await reads?.stop();
+    await Promise.all([pool.end(), workerPool.end(), readPool?.end()]);
   });
-  return { app, pool, breaker };
+  return { app, pool, breaker, reads };
 }

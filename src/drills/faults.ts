@@ -40,7 +40,8 @@ export interface ArchiveFaultResult {
 
 type Log = (l: string) => void;
 
-async function presentIds(url: string, runId: string): Promise<Set<number>> {
+/** The ids of a writers' run present in a server's acks table. */
+export async function presentIds(url: string, runId: string): Promise<Set<number>> {
   return withClient(url, async (c) => new Set((await c.query<{ id: string }>(`SELECT id FROM ${DRILL_SCHEMA}.acks WHERE run_id = $1`, [runId])).rows.map((r) => Number(r.id))));
 }
 

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { sleep } from '../proc/system.js';
 import type { Marker } from './verify.js';
+import { parseLsn } from '../db/lsn.js';
 
 export const DRILL_SCHEMA = 'pgkit_drill';
 
@@ -31,10 +32,7 @@ export interface MarkerRecord extends Marker {
   lsn: bigint;
 }
 
-export function parseLsn(s: string): bigint {
-  const [hi, lo] = s.split('/');
-  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
-}
+export { parseLsn };
 
 /** The first LSN after a WAL segment (everything below it is in that segment or earlier ones). */
 export function segmentEndLsn(walName: string, segmentBytes: number): bigint {

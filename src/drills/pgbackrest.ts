@@ -9,6 +9,7 @@ import { PG_INSTALL, stackPaths } from '../config.js';
 import { run, runStep, StepError } from '../proc/run.js';
 import { sleep } from '../proc/system.js';
 import { ownedDir, writeOwnedFile, type ScratchCluster } from './cluster.js';
+import { renderRestoredBackrestConf } from '../local/render.js';
 
 export type BackupType = 'full' | 'diff' | 'incr';
 
@@ -147,25 +148,14 @@ export async function switchAndWaitArchived(c: Pick<pg.ClientBase, 'query'>, tim
 
 /** The pgBackRest config a restored cluster uses: the stack's repository, everything else its own. */
 export function restoreConf(cfg: StackConfig, c: ScratchCluster): string {
-  const p = stackPaths(cfg);
-  return `# Written by the pgkit drill for a scratch restore; removed with it.
-[global]
-repo1-path=${p.backrestRepo}
-log-path=${join(c.dir, 'backrest-log')}
-lock-path=${join(c.dir, 'backrest-lock')}
-spool-path=${join(c.dir, 'backrest-spool')}
-log-level-console=warn
-log-level-file=info
-# Synchronous archive-get: each segment is fetched when recovery asks for it.
-archive-async=n
-process-max=${Math.max(2, Math.min(8, availableParallelism()))}
-
-[${cfg.stanza}]
-pg1-path=${c.data}
-pg1-port=${c.port}
-pg1-socket-path=${c.dir}
-pg1-user=postgres
-`;
+  return renderRestoredBackrestConf(cfg, {
+    header: 'Written by the pgkit drill for a scratch restore; removed with it.',
+    dir: c.dir,
+    data: c.data,
+    port: c.port,
+    socket: c.dir,
+    processMax: Math.max(2, Math.min(8, availableParallelism())),
+  });
 }
 
 export interface RestoreTarget {

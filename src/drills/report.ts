@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ArchiveFaultResult, WriteFaultResult } from './faults.js';
 import type { LogicalResult } from './logical.js';
 import type { PitrResult } from './pitr.js';
+import type { FailoverResult } from './failover.js';
 
 export const GOALS = { rpoMs: 10_000, rtoRatio: 3, lostWrites: 0 } as const;
 
@@ -22,13 +23,15 @@ export interface DrillReport {
   finishedAt: string;
   command: string;
   host: { cpus: number; memoryGb: number; postgres: string; pgbackrest: string };
-  stacks: { pitrAndLogical: string; faults: string };
+  stacks: { pitrAndLogical: string; faults: string; failover?: string };
   ok: boolean;
   failures: string[];
   goals: GoalResult[];
   pitr?: PitrResult;
   logical?: LogicalResult;
   faults?: { writes: WriteFaultResult[]; archive?: ArchiveFaultResult };
+  /** The failover drill: asynchronous and synchronous replication (src/drills/failover.ts). */
+  failover?: FailoverResult[];
   /** Errors that stopped a drill before it could verify anything. */
   errors: string[];
 }
@@ -36,7 +39,7 @@ export interface DrillReport {
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
 
-export function evaluateGoals(r: Pick<DrillReport, 'pitr' | 'faults'>): GoalResult[] {
+export function evaluateGoals(r: Pick<DrillReport, 'pitr' | 'faults' | 'failover'>): GoalResult[] {
   const goals: GoalResult[] = [];
   if (r.pitr) {
     goals.push({
@@ -61,6 +64,21 @@ export function evaluateGoals(r: Pick<DrillReport, 'pitr' | 'faults'>): GoalResu
     const lost = r.faults.writes.reduce((n, f) => n + f.lost, 0);
     const acked = r.faults.writes.reduce((n, f) => n + f.acknowledged, 0);
     goals.push({ goal: 'acknowledged writes lost (fault drills)', target: '0', measured: `${lost} of ${acked}`, met: lost === GOALS.lostWrites });
+  }
+  for (const f of r.failover ?? []) {
+    goals.push({
+      goal: `failover RPO (${f.mode} replication)`,
+      target: f.mode === 'sync' ? '0 committed rows lost' : 'reported (asynchronous: a few rows may be lost)',
+      measured: `${f.lost} of ${f.acknowledged} acknowledged rows lost (standby ${f.syncStateAtKill}, ${f.lagBytesAtKill ?? '?'} bytes behind at the kill)`,
+      met: f.mode === 'sync' ? f.lost === 0 : null,
+    });
+    goals.push({
+      goal: `failover RTO (${f.mode} replication)`,
+      target: 'reported',
+      measured: `${s(f.rtoMs)} from kill -9 to the first write on the promoted standby (promoted after ${s(f.promoteMs)})`,
+      met: null,
+      note: 'detection is immediate in the drill (it killed the primary); a real failover adds the time to notice and to move clients',
+    });
   }
   return goals;
 }
@@ -102,6 +120,11 @@ export function renderMarkdown(r: DrillReport): string {
       if (a.reported) L.push(`- Reported as: “${a.reported}”`);
       if (a.checkMessage) L.push(`- \`pgbackrest check\` said: \`${a.checkMessage.replace(/\n/g, ' ')}\``);
     }
+  }
+  if (r.failover?.length) {
+    L.push('', '## Failover (kill -9 of the primary, standby promoted)', '', `On ${r.stacks.failover ?? 'a private stack with a replica'}.`, '');
+    L.push('| replication | standby at the kill | acknowledged | lost (RPO) | in flight (present) | promoted after | first write (RTO) |', '|---|---|---|---|---|---|---|');
+    for (const f of r.failover) L.push(`| ${f.mode} | ${f.syncStateAtKill}, ${f.lagBytesAtKill ?? '?'} bytes behind | ${f.acknowledged} | ${f.lost} | ${f.unknown} (${f.unknownPresent}) | ${s(f.promoteMs)} | ${s(f.rtoMs)} |`);
   }
   L.push('');
   return L.join('\n');

@@ -13,6 +13,7 @@ import { applyMigrations } from '../migrate/index.js';
 import { archiveFailureDrill, killPostmasterDrill, restartPgbouncerDrill } from './faults.js';
 import { runLogicalDrill } from './logical.js';
 import { runPitrDrill } from './pitr.js';
+import { runFailoverDrills } from './failover.js';
 import { evaluateGoals, writeReport, type DrillReport } from './report.js';
 
 export interface DrillOptions {
@@ -25,6 +26,8 @@ export interface DrillOptions {
   pitr: boolean;
   logical: boolean;
   faults: boolean;
+  /** The failover drill (a private stack with a replica per replication mode). */
+  failover: boolean;
   reportDir: string;
   command: string;
   log: (l: string) => void;
@@ -79,6 +82,7 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
     stacks: {
       pitrAndLogical: `the ${o.source.name} stack (${o.source.host}:${o.source.pgPort}, ${o.source.home})`,
       faults: o.faults ? `a private drill stack (ports ${ports.faultPgPort}/${ports.faultBouncerPort}) created for the run and removed after it — the ${o.source.name} stack is never crashed` : 'skipped',
+      failover: o.failover ? `a private stack with a read replica per replication mode (free ports), created for the run and removed after it — the ${o.source.name} stack is never touched` : 'skipped',
     },
     ok: false,
     failures,
@@ -128,6 +132,12 @@ export async function runDrills(o: DrillOptions): Promise<{ report: DrillReport;
           await stopStack(fcfg).catch(() => {});
           rmSync(fcfg.home, { recursive: true, force: true });
         }
+      });
+    }
+    if (o.failover) {
+      await attempt('failover drill', async () => {
+        report.failover = await runFailoverDrills(workDir(o.source), { migrate, log });
+        for (const f of report.failover) failures.push(...f.failures);
       });
     }
   } finally {

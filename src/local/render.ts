@@ -75,6 +75,12 @@ archive_command = '${backrest} archive-push %p'
 # so a commit reaches the pgBackRest repository within ~5-6 s: the local RPO goal is <= 10 s (issue 8; the
 # drill measures it). 10 s here would put the worst case just over the goal once the push time is added.
 archive_timeout = 5s
+# Streaming replication to the stack's read replica (src/local/replica.ts; npm start -- --replica): it holds a
+# physical slot, so the primary keeps the WAL it has not received. A replica left stopped must not fill the
+# disk: past this the slot is given up and the replica catches up from the pgBackRest archive (restore_command).
+max_wal_senders = 10
+max_replication_slots = 10
+max_slot_wal_keep_size = 4GB
 
 # Observability: slow statements, lock waits, autovacuum and checkpoints in the log.
 logging_collector = off
@@ -104,6 +110,8 @@ export function renderHba(): string {
   return `# Written by pgkit on every start.
 # TYPE  DATABASE  USER      ADDRESS        METHOD
 local   all       postgres                 peer map=pgkit
+# The read replica streams WAL over the private socket as a role that can do nothing else (src/local/replica.ts).
+local   replication ${REPLICATION_ROLE}  peer map=pgkit
 local   all       all                      scram-sha-256
 host    all       all       127.0.0.1/32   scram-sha-256
 host    all       all       ::1/128        scram-sha-256
@@ -115,7 +123,28 @@ export function renderIdent(osUserName: string): string {
   return `# Written by pgkit on every start.
 # MAPNAME  SYSTEM-USERNAME  PG-USERNAME
 pgkit      ${osUserName}            postgres
+pgkit      ${osUserName}            ${REPLICATION_ROLE}
 `;
+}
+
+/** The login the read replica streams as: REPLICATION, no password, reachable only by peer auth over the socket. */
+export const REPLICATION_ROLE = 'pgkit_replicator';
+/** The replica's name on the primary: its application_name, its slot, and what synchronous_standby_names lists. */
+export const REPLICA_NAME = 'pgkit_replica';
+/** The PgBouncer database name that reaches the replica's copy of `database` (as infra/pooler does on AWS). */
+export const readonlyDatabase = (database: string) => `${database}_readonly`;
+/** The databases given a read-only entry: the stack's own and the load-test one (`npm run seed` makes pgkit_load). */
+export const replicatedDatabases = (cfg: StackConfig) => [cfg.database, `${cfg.database}_load`];
+
+/** With a replica, `<db>_readonly` reaches the replica's copy of <db> (over its own socket); read-only, like the replica. */
+export function renderReadonlyEntries(cfg: StackConfig): string {
+  if (!cfg.replica) return '';
+  const p = stackPaths(cfg);
+  return [
+    '; The read replica (npm start -- --replica): a hot standby, so every transaction here is read-only.',
+    ...replicatedDatabases(cfg).map((db) => `${readonlyDatabase(db)} = host=${p.replicaRun} port=${cfg.replicaPort} dbname=${db}`),
+    '',
+  ].join('\n');
 }
 
 export function renderPgbouncerIni(cfg: StackConfig): string {
@@ -126,7 +155,7 @@ export function renderPgbouncerIni(cfg: StackConfig): string {
 ; private Unix socket: the same machine, and a socket hop costs the pooler less than loopback TCP (measured in
 ; the same run, pgbench -S through PgBouncer: ~23-24k tps over the socket, ~21-22k over TCP).
 * = host=${p.run} port=${cfg.pgPort}
-
+${renderReadonlyEntries(cfg)}
 [pgbouncer]
 listen_addr = ${cfg.host}
 listen_port = ${cfg.bouncerPort}
@@ -204,6 +233,31 @@ pg1-port=${cfg.pgPort}
 pg1-socket-path=${p.run}
 pg1-user=postgres
 pg1-database=postgres
+`;
+}
+
+/**
+ * The pgBackRest config of a cluster restored from the stack's repository (a scratch restore, the read replica):
+ * the stack's repository, and its own logs, locks and spool, so it never meets the stack's.
+ */
+export function renderRestoredBackrestConf(cfg: StackConfig, c: { header: string; dir: string; data: string; port: number; socket: string; processMax: number }): string {
+  return `# ${c.header}
+[global]
+repo1-path=${stackPaths(cfg).backrestRepo}
+log-path=${join(c.dir, 'backrest-log')}
+lock-path=${join(c.dir, 'backrest-lock')}
+spool-path=${join(c.dir, 'backrest-spool')}
+log-level-console=warn
+log-level-file=info
+# Synchronous archive-get: each segment is fetched when recovery asks for it.
+archive-async=n
+process-max=${c.processMax}
+
+[${cfg.stanza}]
+pg1-path=${c.data}
+pg1-port=${c.port}
+pg1-socket-path=${c.socket}
+pg1-user=postgres
 `;
 }
 

@@ -1,6 +1,6 @@
 // The local platform stack: a PostgreSQL 15 cluster and a PgBouncer in front of it, with WAL archived by
 // pgBackRest, all under the stack's own folder. Start is idempotent; stop keeps the data.
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -13,11 +13,13 @@ import {
 import { ContextSigner, newContextSigningKey, registerContextKeys, type KeyPurpose } from '../db/context-token.js';
 import { closeMaintenanceDatabases, ensureRdsRoles, ensureStandIn, EXTENSION_AFTER_CREATE } from './platform.js';
 import { ensureTls } from './tls.js';
+import { chownTo, writeOwnedFile } from './files.js';
 import { withClient } from '../db/client.js';
 import { portIsFree } from '../proc/ports.js';
 import { run, runStep, StepError } from '../proc/run.js';
 import { isAlive, osUserIds, processesInDir, processName, sleep } from '../proc/system.js';
-import { pgBin, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni, renderPostgresConf } from './render.js';
+import { pgBin, readonlyDatabase, renderHba, renderIdent, renderPgbackrestConf, renderPgbouncerIni, renderPostgresConf } from './render.js';
+import { replicaRunning, replicaState, startReplica, stopReplica, type ReplicaState } from './replica.js';
 
 export type Log = (line: string) => void;
 
@@ -34,10 +36,12 @@ export interface ConnectionStrings {
   workerDirect: string;
   /** The queue worker login role through PgBouncer. */
   workerPooled: string;
+  /** The application login role through PgBouncer's read-only entry (`<database>_readonly`): the read replica. */
+  appReadonlyPooled: string;
 }
 
 export interface ComponentStatus {
-  name: 'postgresql' | 'pgbouncer';
+  name: 'postgresql' | 'pgbouncer' | 'replica';
   running: boolean;
   pid: number | null;
   port: number;
@@ -50,9 +54,6 @@ export function shortPath(path: string): string {
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : path;
 }
 
-function chownTo(path: string, ids: { uid: number; gid: number } | null) {
-  if (ids) chownSync(path, ids.uid, ids.gid);
-}
 
 async function osUserCanWrite(cfg: StackConfig, dir: string): Promise<boolean> {
   if (!cfg.osUser) return true;
@@ -93,10 +94,7 @@ async function prepareHome(cfg: StackConfig, log: Log): Promise<StackConfig> {
   return cfg;
 }
 
-function writeOwned(path: string, content: string, ids: { uid: number; gid: number } | null, mode = 0o600) {
-  writeFileSync(path, content, { mode });
-  chownTo(path, ids);
-}
+const writeOwned = writeOwnedFile;
 
 function checkInstalled() {
   const lib = PG_INSTALL.libDir;
@@ -255,6 +253,7 @@ export function connectionStrings(cfg: StackConfig, secrets: StackSecrets, datab
     appPooled: url(cfg.appUser, secrets.appPassword, cfg.bouncerPort),
     workerDirect: url(cfg.workerUser, secrets.workerPassword, cfg.pgPort),
     workerPooled: url(cfg.workerUser, secrets.workerPassword, cfg.bouncerPort),
+    appReadonlyPooled: url(cfg.appUser, secrets.appPassword, cfg.bouncerPort).replace(/\/[^/]+$/, `/${readonlyDatabase(database)}`),
   };
 }
 
@@ -459,6 +458,8 @@ export async function rotateContextKey(cfg: StackConfig, purpose: KeyPurpose, re
 
 export interface StartResult {
   started: string[];
+  /** The read replica's state when the stack runs one (cfg.replica). */
+  replica: ReplicaState | null;
   alreadyRunning: boolean;
   urls: ConnectionStrings;
 }
@@ -469,7 +470,7 @@ export interface StartResult {
  */
 export async function startStack(
   cfg: StackConfig,
-  opts: { log?: Log; migrate?: (adminUrl: string) => Promise<void> } = {},
+  opts: { log?: Log; migrate?: (adminUrl: string) => Promise<void>; replicaSharedBuffers?: string } = {},
 ): Promise<StartResult> {
   const log = opts.log ?? (() => {});
   checkInstalled();
@@ -492,11 +493,36 @@ export async function startStack(
   await ensureLoginRoles(cfg, secrets);
   if (pgbouncerRunning(cfg) === null) writeBouncerConfig(cfg, secrets);
   if (await startPgbouncer(cfg, log)) started.push('pgbouncer');
-  return { started, alreadyRunning: started.length === 0, urls: connectionStrings(cfg, secrets) };
+  let replica: ReplicaState | null = null;
+  if (cfg.replica) {
+    const r = await startReplica(cfg, { log, primarySuperuserUrl: connectionStrings(cfg, secrets, 'postgres').superuserDirect, sharedBuffers: opts.replicaSharedBuffers });
+    if (r.started) started.push('replica');
+    replica = r.state;
+    await ensureBouncerEntries(cfg, log);
+  }
+  return { started, replica, alreadyRunning: started.length === 0, urls: connectionStrings(cfg, secrets) };
+}
+
+/**
+ * A running PgBouncer started without the replica's read-only entries gets them: the ini is rewritten and
+ * PgBouncer reloads it (SIGHUP re-reads [databases]; clients stay connected).
+ */
+async function ensureBouncerEntries(cfg: StackConfig, log: Log) {
+  const p = stackPaths(cfg);
+  const want = renderPgbouncerIni(cfg);
+  if (existsSync(p.bouncerIni) && readFileSync(p.bouncerIni, 'utf8') === want) return;
+  writeOwned(p.bouncerIni, want, osUserIds(cfg.osUser));
+  const pid = pgbouncerRunning(cfg);
+  if (pid === null) return;
+  log(`PgBouncer reloads its configuration: ${readonlyDatabase(cfg.database)} now reaches the replica`);
+  process.kill(pid, 'SIGHUP');
+  await sleep(300);
 }
 
 export async function stopStack(cfg: StackConfig, log: Log = () => {}): Promise<string[]> {
   const stopped: string[] = [];
+  // The replica first: stopped after its primary it would only log failed reconnections until then.
+  if (await stopReplica(cfg, log)) stopped.push('replica');
   const bpid = pgbouncerRunning(cfg);
   if (bpid !== null) {
     log(`stopping PgBouncer (pid ${bpid})`);
@@ -531,7 +557,25 @@ export async function stackStatus(cfg: StackConfig): Promise<ComponentStatus[]> 
       port: cfg.bouncerPort,
       detail: bPid !== null ? `transaction pooling, pool size ${cfg.poolSize}` : 'stopped',
     },
+    ...(await replicaRow(cfg, pgPid !== null)),
   ];
+}
+
+/** The replica's row: shown when the stack runs one or has one (stopped), with its lag as the primary sees it. */
+async function replicaRow(cfg: StackConfig, primaryUp: boolean): Promise<ComponentStatus[]> {
+  const p = stackPaths(cfg);
+  const has = existsSync(join(p.replicaData, 'PG_VERSION'));
+  if (!cfg.replica && !has && replicaRunning(cfg) === null) return [];
+  const url = primaryUp && existsSync(p.secrets) ? connectionStrings(cfg, stackSecrets(cfg), 'postgres').superuserDirect : null;
+  const s = await replicaState(cfg, url);
+  return [{ name: 'replica', running: s.running, pid: s.pid, port: cfg.replicaPort, detail: describeReplica(s, has, cfg.database) }];
+}
+
+export function describeReplica(s: ReplicaState, hasData: boolean, database: string): string {
+  if (!s.running) return hasData ? 'stopped (data kept; `npm start -- --replica` starts it)' : 'not created (`npm start -- --replica`)';
+  if (s.state === null) return 'running, NOT connected to the primary (see log/replica.log)';
+  const lag = `${s.lagBytes ?? '?'} bytes behind, replay lag ${s.replayLagMs === null ? '?' : `${s.replayLagMs.toFixed(0)} ms`}`;
+  return `hot standby, ${s.state} (${s.syncState}), ${lag}; pooled read-only: ${readonlyDatabase(database)}`;
 }
 
 export function formatStatusTable(rows: ComponentStatus[]): string {

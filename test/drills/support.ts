@@ -23,7 +23,8 @@ export async function drillStack(name: string, extra = 0): Promise<{ cfg: StackC
   return { cfg: drillStackConfig(name, pgPort, bouncerPort), spare, ports };
 }
 
-async function foundationOnly(url: string) {
+/** The foundation bundle only (sql/0001-0099 and their definitions): what the drill stacks need, quickly. */
+export async function foundationOnly(url: string) {
   const dir = mkdtempSync(join(tmpdir(), 'pgkit-drill-sql-'));
   try {
     for (const f of readdirSync(sqlDir).filter((n) => /^00\d\d_.*\.sql$/.test(n))) copyFileSync(join(sqlDir, f), join(dir, f));

@@ -793,3 +793,23 @@ describe("local stack", () => {
     expect(JSON.stringify(s.outputs)).not.toContain(MOCK_PASSWORD_PREFIX);
   });
 });
+
+describe("the service's read endpoint: the replicas behind the pooler (issue 19)", () => {
+  it("with replicas, the pooler's read-only alias reaches every one of them and the stack outputs it as the read endpoint", async () => {
+    const s = await build("prod", { ...PHASE2, readReplicas: "2" });
+    expect(s.of(T.rds)).toHaveLength(3);
+    const { ini } = poolerContainer(s);
+    const alias = /^pgkit_readonly = host=(\S+) port=5432 dbname=pgkit$/m.exec(ini);
+    expect(alias, ini).not.toBeNull();
+    expect(alias![1].split(",")).toEqual(["pgkit-replica-0", "pgkit-replica-1"].map((n) => `${n}.abc123.eu-west-1.rds.amazonaws.com`));
+    expect(ini).toMatch(/^pgkit = host=pgkit-primary\.\S+ port=5432 dbname=pgkit$/m);
+    expect(s.outputs.readDatabaseName).toBe("pgkit_readonly");
+    expect(s.outputs.readEndpoint).toBe(s.outputs.pooledEndpoint);
+  });
+
+  it("without a replica there is no alias, and the read endpoint is the primary's database", async () => {
+    const s = await build("dev", PHASE2);
+    expect(poolerContainer(s).ini).not.toMatch(/_readonly/);
+    expect(s.outputs.readDatabaseName).toBe("pgkit");
+  });
+});

@@ -71,8 +71,8 @@ describe('npm run scale end to end (tiny factors, test stack)', () => {
   let ep: Endpoints;
   beforeAll(() => {
     process.env.PGKIT_ENC_KEYS = JSON.stringify({ 'scale-test-1': randomBytes(32).toString('base64') });
-    const { superuserDirect, ...u } = urls(database);
-    ep = { ...u, loaderDirect: superuserDirect, database, stack: testStack };
+    const { superuserDirect, appReadonlyPooled: _ro, ...u } = urls(database);
+    ep = { ...u, loaderDirect: superuserDirect, appReadPooled: null, database, stack: testStack };
   });
   afterAll(async () => {
     delete process.env.PGKIT_ENC_KEYS;

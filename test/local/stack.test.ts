@@ -137,8 +137,10 @@ describe('local stack', () => {
     expect((await query<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n).toBeLessThan(applied);
     expect(r.stdout).toContain(`[pgkit] SQL bundle up to date (${applied} applied)\n`);
     expect(r.stdout).toContain('[pgkit] the test stack is already running and up to date: nothing to do');
-    const { superuserDirect, ...shown } = urls;
+    const { superuserDirect, appReadonlyPooled, ...shown } = urls;
     for (const url of Object.values(shown)) expect(r.stdout).toContain(url);
+    // No replica on this stack (npm start -- --replica): no read-only connection string.
+    expect(r.stdout).not.toContain(appReadonlyPooled);
     // The superuser is the platform's, not the user's: its password is never printed.
     expect(r.stdout).not.toContain(new URL(superuserDirect).password);
     expect(r.stdout).toMatch(/^component\s+state\s+pid\s+port\s+detail\npostgresql\s+running[^\n]*\npgbouncer\s+running/m);

@@ -205,7 +205,7 @@ describe('no fixed port inside the ephemeral range', () => {
   const B = A + 1000;
 
   it('the stacks’ default ports lie outside it, apart from each other and from the throwaway band', () => {
-    const all = Object.values(DEFAULT_PORTS).flatMap((d) => [d.pgPort, d.bouncerPort]);
+    const all = Object.values(DEFAULT_PORTS).flatMap((d) => [d.pgPort, d.bouncerPort, d.replicaPort]);
     expect(all.filter(isForbidden)).toEqual([]);
     expect(all.filter((p) => inRange(p, THROWAWAY_BAND))).toEqual([]);
     expect(new Set(all).size).toBe(all.length);
