@@ -34,7 +34,7 @@ BEGIN
     FROM pg_catalog.pg_roles a
     CROSS JOIN LATERAL (
       SELECT e.group_role, e.guarded FROM ops.expected_login_settings() e
-      WHERE pg_catalog.to_regrole(e.group_role) IS NOT NULL AND pg_catalog.pg_has_role(a.oid, e.group_role, 'MEMBER')
+      WHERE pg_catalog.to_regrole(e.group_role) IS NOT NULL AND app_private.can_set_role(a.rolname, e.group_role::name)
       ORDER BY e.rank LIMIT 1) g
     WHERE a.rolcanlogin AND NOT a.rolsuper
     ORDER BY a.rolname

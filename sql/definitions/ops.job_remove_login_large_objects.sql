@@ -26,7 +26,9 @@ BEGIN
     SELECT m.oid AS lo, a.rolname AS owner
     FROM pg_catalog.pg_largeobject_metadata m
     JOIN pg_catalog.pg_roles a ON a.oid = m.lomowner
-    WHERE a.rolcanlogin AND NOT a.rolsuper AND pg_catalog.pg_has_role(a.oid, 'pgkit_app', 'MEMBER')
+    -- A login of pgkit_app: one that may act as it. Not pg_has_role(..., 'MEMBER'): from PostgreSQL 16 the admin, which
+    -- created pgkit_app, holds an ADMIN-only membership in it and would count (app_private.can_set_role).
+    WHERE a.rolcanlogin AND NOT a.rolsuper AND app_private.can_set_role(a.rolname, 'pgkit_app')
     ORDER BY m.oid
   LOOP
     v_had := pg_catalog.pg_has_role(CURRENT_USER, r.owner, 'USAGE');
