@@ -133,6 +133,11 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
 
     // Phase 1: relational data, one transaction (all or nothing).
     await c.query('BEGIN');
+    // The scheduled jobs stand aside while it runs: in a database where pg_cron runs them (the stack's own), a job
+    // folding counters mid-import deadlocked with the import's table locks (seen 2026-12-06: fold_episode_counters
+    // against the TRUNCATE of its deltas). Holding every job's lock row (ops.job_begin takes it FOR UPDATE SKIP
+    // LOCKED) makes each run that starts meanwhile skip, logged as job_skipped; a run already going is waited for.
+    await holdJobLocks(c);
     // Field encryption (0430): chat_messages.content and planning_notes.note are encrypted by trigger under
     // the active key, whose material the writer supplies per transaction.
     await ensureEncryptionKey(c);
@@ -543,4 +548,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`seed failed: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(e instanceof AlreadySeededError ? 2 : 1);
   });
+}
+
+/** Takes every scheduled job's lock row for the rest of the transaction (see phase 1); nothing where the jobs are not installed. */
+async function holdJobLocks(c: pg.PoolClient | pg.Client) {
+  if (!(await c.query("SELECT to_regclass('ops.job_locks') IS NOT NULL AND to_regprocedure('ops.job_definitions()') IS NOT NULL AS e")).rows[0].e) return;
+  // Job names: ops.job_begin's name is the pg_cron job's name without its "pgkit_" prefix.
+  await c.query(`INSERT INTO ops.job_locks (job) SELECT substring(d.jobname from 7) FROM ops.job_definitions() d ON CONFLICT DO NOTHING`);
+  await c.query('SELECT 1 FROM ops.job_locks FOR UPDATE');
 }
