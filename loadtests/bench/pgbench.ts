@@ -12,6 +12,8 @@ export function conn(url: string) {
 /** Runs pgbench with `args` against `url` (password in the environment, not the command line); stdout + stderr. */
 export async function pgbench(url: string, args: string[], cwd: string): Promise<string> {
   const c = conn(url);
-  const { stdout, stderr } = await runStep('pgbench', join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], { cwd, env: { PGPASSWORD: c.password } });
+  // The run key and the keyring travel as -D variables: a failure's message must not print them.
+  const secrets = args.flatMap((a) => (/^(runkey|enckeys)=/.test(a) ? [a.slice(a.indexOf('=') + 1)] : []));
+  const { stdout, stderr } = await runStep('pgbench', join(pgBinDir, 'pgbench'), ['-h', c.host, '-p', c.port, '-U', c.user, ...args, c.db], { cwd, env: { PGPASSWORD: c.password }, secrets });
   return stdout + stderr;
 }

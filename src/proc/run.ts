@@ -24,6 +24,8 @@ export interface RunOptions {
   input?: string;
   /** Ends the program (SIGTERM to it and its children) after this many milliseconds. */
   timeoutMs?: number;
+  /** Secrets among the arguments (keys, tokens): a failure's message shows `***` in their place. */
+  secrets?: readonly string[];
 }
 
 export interface RunResult {
@@ -104,7 +106,8 @@ export function stepFailure(step: string, cmd: string, args: readonly string[], 
       ? `was ended by ${r.signal}`
       : `exited with ${r.code}`;
   const out = [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join('\n').split('\n').slice(-ERROR_TAIL_LINES).join('\n');
-  return new StepError(step, `\`${[cmd, ...args].join(' ')}\` ${how}:\n${out}`);
+  const hide = (s: string) => (opts.secrets ?? []).filter(Boolean).reduce((t, x) => t.split(x).join('***'), s);
+  return new StepError(step, hide(`\`${[cmd, ...args].join(' ')}\` ${how}:\n${out}`));
 }
 
 /** Like run, but anything other than exit code 0 throws a StepError naming the step and showing the output. */

@@ -57,6 +57,15 @@ describe('run', () => {
 });
 
 describe('runStep', () => {
+  it('a failing step with secrets among its arguments shows *** in their place, in the command and its output', async () => {
+    const key = 'c2VjcmV0LWtleS1tYXRlcmlhbA==';
+    const e = (await runStep('use a key', 'sh', ['-c', 'echo "got $0"; exit 3', `runkey=${key}`], { secrets: [key] }).catch((x: unknown) => x)) as StepError;
+    expect(e).toBeInstanceOf(StepError);
+    expect(e.message).not.toContain(key);
+    expect(e.message).toContain('runkey=***');
+    expect(e.message).toContain('got runkey=***');
+  });
+
   it('returns the result of a step that succeeds', async () => {
     expect((await runStep('say hello', 'echo', ['hello'])).stdout).toBe('hello\n');
   });
