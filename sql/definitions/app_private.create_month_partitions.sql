@@ -18,6 +18,7 @@ DECLARE
   v_end    timestamptz;
   v_name   text;
   v_made   integer := 0;
+  v_partman_names constant boolean := to_regprocedure('ops.monthly_partition_name(text,timestamptz)') IS NOT NULL;
 BEGIN
   SELECT n.nspname, c.relname INTO v_schema, v_table
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -38,7 +39,7 @@ BEGIN
     v_end   := (date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now())) + make_interval(months => i + 1)) AT TIME ZONE 'UTC';
     -- pg_partman's name for the month once it manages the table (4.7 and 5.x differ; ops.monthly_partition_name,
     -- created later in the bundle by 0700), the schema's own _pYYYY_MM before.
-    IF to_regprocedure('ops.monthly_partition_name(text,timestamptz)') IS NOT NULL THEN
+    IF v_partman_names THEN
       EXECUTE 'SELECT ops.monthly_partition_name($1, $2)' INTO v_name USING v_schema || '.' || v_table, v_start;
     ELSE
       v_name := v_table || '_p' || to_char(v_start AT TIME ZONE 'UTC', 'YYYY_MM');

@@ -22,6 +22,7 @@ DECLARE
   v_tab     text;
   v_old     text[];
   v_child   text;
+  v_aside   text;
   v_idx     oid;
   v_cols    text;
   v_new     integer := 0;
@@ -50,13 +51,14 @@ BEGIN
         WHERE i.inhparent = pg_catalog.format('%I.%I', v_sch, v_tab)::regclass ORDER BY c.relname
       LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', v_sch, v_tab, v_sch, v_child);
-        EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', v_sch, v_child, left(v_child, 48) || '_pre_partman');
+        v_aside := left(v_child, 48) || '_pre_partman';
+        EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', v_sch, v_child, v_aside);
         -- Its indexes too: partman's new partition of the same name must get the same index names (not "…_idx1").
         FOR v_idx IN SELECT x.indexrelid FROM pg_catalog.pg_index x
-                     WHERE x.indrelid = pg_catalog.format('%I.%I', v_sch, left(v_child, 48) || '_pre_partman')::regclass LOOP
+                     WHERE x.indrelid = pg_catalog.format('%I.%I', v_sch, v_aside)::regclass LOOP
           EXECUTE pg_catalog.format('ALTER INDEX %s RENAME TO %I', v_idx::regclass, 'pre_partman_' || v_idx::oid);
         END LOOP;
-        v_old := v_old || (left(v_child, 48) || '_pre_partman');
+        v_old := v_old || v_aside;
       END LOOP;
       EXECUTE ops.partman_create_parent_sql(p.parent_table, p.control, p.premake,
                                             date_trunc('month', pg_catalog.now()), v_major, v_schema);
