@@ -86,7 +86,9 @@ export function renderPgbouncerIni(o: PgbouncerIniOptions): string {
     // Clients name the logical database; the pooler always connects to the RDS endpoint over TLS.
     `${o.dbName} = ${server(o.dbHost)}`,
     // The service's read endpoint (readDatabaseName): every replica, a new server connection going to the next
-    // host in turn (PgBouncer's multi-host round robin, 1.17+), so reads spread over them.
+    // host in turn (PgBouncer's multi-host round robin, 1.17+), so reads spread over them. Checked against
+    // github.com/pgbouncer/pgbouncer pull 736 (load_balance_hosts): "PgBouncer's default behavior is to round-robin
+    // between comma-separated hosts on each new connection attempt"; not run against PgBouncer 1.24 here.
     ...(o.replicaHosts?.length ? [`${readonlyDatabaseName(o.dbName)} = ${server(o.replicaHosts.join(","))}`] : []),
     "",
     "[pgbouncer]",
