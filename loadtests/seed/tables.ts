@@ -64,7 +64,17 @@ export async function dropSecondaryIndexes(c: pg.PoolClient | pg.Client, tables:
 }
 
 export async function recreateIndexes(c: pg.PoolClient | pg.Client, dropped: DroppedIndex[]) {
-  for (const d of dropped) await c.query(d.def);
+  for (const d of dropped) await c.query(cascadingIndexDef(d.def));
+}
+
+/**
+ * pg_get_indexdef prints a partitioned table's index as `CREATE INDEX … ON ONLY parent …`. Run as printed, it
+ * makes an invalid parent index and no index on any partition (found in a full-scale seed: token_usage,
+ * user_events and engagement_events lost their secondary indexes). Without ONLY, PostgreSQL builds it on every
+ * partition and attaches each one, so the parent index is valid.
+ */
+export function cascadingIndexDef(def: string): string {
+  return def.replace(/^(CREATE (?:UNIQUE )?INDEX \S+ )ON ONLY /, '$1ON ');
 }
 
 /**

@@ -26,8 +26,16 @@ afterAll(async () => {
 describe('seeder', () => {
   let first: Awaited<ReturnType<typeof seed>>;
   let ids: string[];
+  let indexesBefore: string[];
+  // Every index on the app schema's tables and partitioned parents, with its validity.
+  const indexDefinitions = async () =>
+    (await db.pool.query<{ d: string }>(
+      `SELECT t.relname || ': ' || regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ', '') || ' valid=' || x.indisvalid AS d
+       FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+       WHERE n.nspname = 'app' AND NOT t.relispartition ORDER BY 1`)).rows.map((r) => r.d);
 
   it('seeds every table, verifies tenancy through the app role, and measures recall', async () => {
+    indexesBefore = await indexDefinitions();
     first = await seed(opts());
     const counts = Object.fromEntries(first.tables.map((t) => [t.table, t.rows]));
     expect(counts['app.users']).toBe(24);
@@ -38,6 +46,24 @@ describe('seeder', () => {
     ids = (await db.pool.query('SELECT id FROM app.episodes ORDER BY id')).rows.map((r) => r.id);
     const bad = await db.pool.query(`SELECT count(*)::int AS n FROM app.blocks b JOIN app.episodes e ON e.id = b.episode_id WHERE b.organization_id <> e.organization_id`);
     expect(bad.rows[0].n).toBe(0);
+    // The indexes the seeder dropped for the load are back as the bundle made them: valid, and on every
+    // partition of the partitioned tables (pg_get_indexdef's `ON ONLY` once left those without any).
+    expect(await indexDefinitions()).toEqual(indexesBefore);
+    const invalid = await db.pool.query(`SELECT indexrelid::regclass::text AS i FROM pg_index WHERE NOT indisvalid`);
+    expect(invalid.rows).toEqual([]);
+    // Every partition (the months the seeder added included) has its own index for each of its parent's.
+    const missing = await db.pool.query(
+      `SELECT c.relname AS part, pi.indexrelid::regclass::text AS parent_index
+       FROM pg_index pi
+       JOIN pg_class p ON p.oid = pi.indrelid AND p.relkind = 'p'
+       JOIN pg_namespace n ON n.oid = p.relnamespace AND n.nspname = 'app'
+       JOIN pg_inherits h ON h.inhparent = p.oid
+       JOIN pg_class c ON c.oid = h.inhrelid
+       WHERE NOT EXISTS (SELECT 1 FROM pg_inherits hi JOIN pg_index ci ON ci.indexrelid = hi.inhrelid
+                         WHERE hi.inhparent = pi.indexrelid AND ci.indrelid = c.oid)`);
+    expect(missing.rows).toEqual([]);
+    const partitioned = await db.pool.query(`SELECT count(*)::int AS n FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid WHERE t.relkind = 'p' AND NOT x.indisprimary`);
+    expect(partitioned.rows[0].n).toBeGreaterThan(5);
   });
 
   it('refuses a seeded database with a clear message', async () => {
