@@ -16,7 +16,8 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  RETURN (SELECT v.usr FROM app_private.verified_context() v);
+  -- An expression, not a subquery over the function (which goes through the executor and a tuplestore).
+  RETURN (app_private.verified_context()).usr;
 END
 $$;
 COMMENT ON FUNCTION app.current_user_id() IS

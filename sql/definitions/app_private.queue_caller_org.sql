@@ -5,6 +5,7 @@
 --   (superuser, owner, maintenance: not worker logins) are not restricted: their grants already are.
 -- Serves: seed 001 (queue processing with many workers), seed 000 P1 (tenant isolation).
 -- pgkit:after 0930_authenticated_context.sql
+-- pgkit:requires app_private.can_set_role
 
 CREATE OR REPLACE FUNCTION app_private.queue_caller_org(p_function text)
 RETURNS uuid
@@ -17,10 +18,10 @@ DECLARE
   v_ctx record;
 BEGIN
   IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = SESSION_USER)
-     OR NOT pg_catalog.pg_has_role(SESSION_USER, 'pgkit_worker', 'MEMBER') THEN
+     OR NOT app_private.can_set_role(SESSION_USER, 'pgkit_worker') THEN  -- not ADMIN-only membership (16+)
     RETURN NULL;
   END IF;
-  SELECT * INTO v_ctx FROM app_private.verified_context();
+  v_ctx := app_private.verified_context();
   IF v_ctx.role IS DISTINCT FROM 'worker' THEN
     RAISE EXCEPTION '%: needs a worker token (SELECT app.authenticate_context($1) with scope "queue" or "org")', p_function
       USING ERRCODE = 'insufficient_privilege';

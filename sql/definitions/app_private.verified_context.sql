@@ -21,7 +21,6 @@ DECLARE
   v_user  text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
   v_role  text := coalesce(pg_catalog.current_setting('app.ctx_role', true), '');
   v_scope text := coalesce(pg_catalog.current_setting('app.ctx_scope', true), '');
-  c_uuid  constant text := '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 BEGIN
   IF v_mac IS NULL OR v_mac = '' OR v_role = '' THEN
     RETURN;
@@ -29,8 +28,10 @@ BEGIN
   IF v_mac IS DISTINCT FROM app_private.context_mac(v_org, v_user, v_role, v_scope) THEN
     RETURN;
   END IF;
-  org   := CASE WHEN v_org ~ c_uuid THEN v_org::uuid END;
-  usr   := CASE WHEN v_user ~ c_uuid THEN v_user::uuid END;
+  -- Verified values are what app.authenticate_context wrote: a lower-case uuid or ''. No pattern test (two of
+  -- them were a third of this function's time).
+  org   := NULLIF(v_org, '')::uuid;
+  usr   := NULLIF(v_user, '')::uuid;
   role  := v_role;
   scope := nullif(v_scope, '');
 END

@@ -50,6 +50,13 @@ function token(key: ContextSigningKey, claims: Record<string, unknown>, header: 
   return `${h}.${p}.${createHmac('sha256', key.secret).update(`${h}.${p}`).digest('base64url')}`;
 }
 
+/** A token whose payload (and header, when given) are these raw texts, validly signed by `key`. */
+function signedRaw(key: ContextSigningKey, payload: string, header = JSON.stringify({ alg: 'HS256', kid: key.kid })): string {
+  const h = Buffer.from(header).toString('base64url');
+  const p = Buffer.from(payload).toString('base64url');
+  return `${h}.${p}.${createHmac('sha256', key.secret).update(`${h}.${p}`).digest('base64url')}`;
+}
+
 describe('the database authenticates the request context', () => {
   it("a user's own signed token opens their organization, directly and through PgBouncer", async () => {
     for (const pool of [t.app, pooled]) {
@@ -102,6 +109,11 @@ describe('the database authenticates the request context', () => {
     ['a user key signing a worker role', () => token(userKey(), { role: 'worker', scope: 'queue' }), /user key signs user tokens only/],
     ['garbage', () => 'x.y', /not a compact JWT/],
     ['bad base64 in the signature', () => `${token(userKey(), { sub: t.a.userId, org: t.a.orgId }).split('.').slice(0, 2).join('.')}.a`, /not base64url/],
+    // The fast path checks the signature against every live key first: a token signed by one live key must
+    // still name that key. Signed with the worker key, its header naming the user key:
+    ['a signature by another live key than the header names', () => token({ ...workerKey(), kid: userKey().kid }, { sub: t.b.userId, org: t.b.orgId }), /bad signature/],
+    ['a header naming an unknown key over a live key\'s signature', () => token({ ...userKey(), kid: 'attacker-key' }, { sub: t.a.userId, org: t.a.orgId }), /unknown or retired key id/],
+    ['a header that is not an object, signed by a live key', () => signedRaw(userKey(), JSON.stringify({ sub: t.a.userId, org: t.a.orgId }), '[1]'), /must be JSON objects/],
   ])('refuses %s with 28000 and leaves no context', async (_name, make, why) => {
     const c = await t.app.connect();
     try {
@@ -119,6 +131,26 @@ describe('the database authenticates the request context', () => {
     // A rejected token in a transaction of its own leaves no context at all.
     const seen = await seenProjects(t.app, (c2) => c2.query('SELECT 1 FROM (SELECT 1) x WHERE false'));
     expect(seen).toEqual([]);
+  });
+
+  it('a payload that is not JSON, though signed by a live key, is refused and leaves no context', async () => {
+    // Only a holder of a signing key can make one (a signer's bug). The fast path parses signed tokens without a
+    // subtransaction, so the JSON parser's own error (22P02) reaches the caller instead of 28000.
+    const c = await t.app.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(AUTHENTICATE_SQL, [t.db.signer.user(t.a.orgId, t.a.userId).token]);
+      await c.query('SAVEPOINT s');
+      await expect(c.query(AUTHENTICATE_SQL, [signedRaw(userKey(), 'not json')])).rejects.toMatchObject({ code: '22P02' });
+      await c.query('ROLLBACK TO SAVEPOINT s');
+      expect((await c.query('SELECT app.current_org_id()::text AS o')).rows[0].o).toBe(t.a.orgId);
+    } finally {
+      await c.query('ROLLBACK').catch(() => {});
+      c.release();
+    }
+    // An unsigned one still gets the precise reason.
+    const forged = signedRaw({ ...userKey(), secret: randomBytes(32) }, 'not json');
+    await expect(seenProjects(t.app, (c2) => c2.query(AUTHENTICATE_SQL, [forged]))).rejects.toMatchObject({ code: '28000', message: expect.stringMatching(/not base64url \(JSON/) });
   });
 
   it("a valid token of a user for an organization they do not belong to opens nothing", async () => {
