@@ -7,7 +7,10 @@
 --   * every object of app, app_private, audit and ops is owned by pgkit_owner;
 --   * every SECURITY DEFINER function there (and in pgbouncer) pins its search_path;
 --   * no function there is executable by PUBLIC (issue 12: a function created by a role without the
---     default-privilege revoke would otherwise be callable by every login).
+--     default-privilege revoke would otherwise be callable by every login);
+--   * no application role may INSERT an id of its choosing (app_private.application_chosen_ids, after sql/1004).
+--   The migration runner calls it after every apply that ran a file (src/migrate/apply.ts), so a later file
+--   that breaks one is reported at once.
 -- Serves: seed 000 P1 ("validate RLS policies can't be bypassed"), seed 004 #26.
 -- pgkit:after 0480_public_views.sql
 
@@ -64,6 +67,14 @@ BEGIN
     v_problems := v_problems || ('functions executable by PUBLIC (REVOKE EXECUTE ... FROM PUBLIC, then grant the roles that need them): ' || v_gaps);
   END IF;
 
+  -- sql/1004's rule, once that file has made it true (the check is its own definition, created after 1004).
+  IF to_regprocedure('app_private.application_chosen_ids()') IS NOT NULL THEN
+    EXECUTE 'SELECT app_private.application_chosen_ids()' INTO v_gaps;
+    IF v_gaps IS NOT NULL THEN
+      v_problems := v_problems || ('application roles that may choose the id of an insert (grant INSERT on the other columns only; sql/1004): ' || v_gaps);
+    END IF;
+  END IF;
+
   IF cardinality(v_problems) > 0 THEN
     RAISE EXCEPTION 'security invariants broken: %', array_to_string(v_problems, '; ')
       USING ERRCODE = 'insufficient_privilege';
@@ -71,6 +82,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION app_private.assert_security_invariants() IS
-  'Raises one error naming every broken security invariant (forced RLS on tenant tables, group roles without SUPERUSER/BYPASSRLS, pgkit_owner owns everything, pinned search_path on definer functions, no function executable by PUBLIC).';
+  'Raises one error naming every broken security invariant (forced RLS on tenant tables, group roles without SUPERUSER/BYPASSRLS, pgkit_owner owns everything, pinned search_path on definer functions, no function executable by PUBLIC, no application role choosing an insert''s id).';
 REVOKE ALL ON FUNCTION app_private.assert_security_invariants() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_private.assert_security_invariants() TO pgkit_maintenance;

@@ -94,7 +94,40 @@ async function usesStandIn(client: pg.Client): Promise<boolean> {
   return rows[0].ok;
 }
 
-async function applyFile(client: pg.Client, file: MigrationFile, standIn: boolean): Promise<number> {
+/** Whether this database has the bundle's security self-check (sql/definitions/app_private.assert_security_invariants.sql). */
+async function hasSecurityCheck(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(`SELECT to_regprocedure('app_private.assert_security_invariants()') IS NOT NULL AS ok`);
+  return rows[0].ok;
+}
+
+/**
+ * Runs the bundle's security self-check inside the file's transaction, so a file that breaks an invariant (a
+ * tenant table without forced row-level security, an object not owned by pgkit_owner, a definer function without
+ * a pinned search_path, a function PUBLIC may run, an application role that may choose an insert's id) is rolled
+ * back with the check's message, and the database keeps the state that passed.
+ */
+async function checkSecurityInvariants(client: pg.Client, file: MigrationFile): Promise<void> {
+  try {
+    await client.query('SAVEPOINT pgkit_security_check');
+    await client.query('SELECT app_private.assert_security_invariants()');
+    await client.query('RELEASE SAVEPOINT pgkit_security_check');
+  } catch (e) {
+    const pgErr = e as { code?: string; message?: string };
+    throw new MigrationError(
+      {
+        file: file.name,
+        line: 1,
+        sqlState: pgErr.code,
+        pgMessage: `the file breaks the bundle's security invariants: ${pgErr.message ?? String(e)}`,
+        hint: 'Change the file so the invariants still hold (docs/security.md; sql/definitions/app_private.assert_security_invariants.sql lists them).',
+        partiallyApplied: false,
+      },
+      { cause: e },
+    );
+  }
+}
+
+async function applyFile(client: pg.Client, file: MigrationFile, standIn: boolean, securityCheck: boolean): Promise<number> {
   const statements = splitStatements(file.sql);
   checkStatements(file, statements);
   const started = performance.now();
@@ -111,6 +144,7 @@ async function applyFile(client: pg.Client, file: MigrationFile, standIn: boolea
     try {
       // A file may SET ROLE to create objects as their owner; the ledger is written as the runner's login.
       await client.query('RESET ROLE');
+      if (securityCheck) await checkSecurityInvariants(client, file);
       if (file.kind === 'definition') await recordDefinitionApplied(client, { ...file, durationMs: performance.now() - started });
       else await recordApplied(client, { ...file, durationMs: performance.now() - started });
       await client.query('COMMIT');
@@ -185,13 +219,17 @@ export async function applyMigrations(opts: ApplyOptions): Promise<ApplyResult> 
       const byName = new Map(files.map((f) => [f.name, f]));
       const applied: string[] = [];
       const standIn = await usesStandIn(client);
+      let securityCheck = false;
       if (standIn) log('  event trigger DDL runs through the local RDS stand-in (rds_stand_in.event_trigger_ddl)');
       for (const p of state.pending) {
         const file = byName.get(p.name);
         if (!file) continue;
         if (p.outOfOrder) log(`  out of order (allowed): ${p.name} is numbered below a file already applied`);
         await resetSession(client, lockTimeout, statementTimeout);
-        const ms = await applyFile(client, file, standIn);
+        // Checked from the first file after the check exists (a fresh database builds it at sql/0480; sql/0599
+        // runs it once explicitly).
+        securityCheck ||= await hasSecurityCheck(client);
+        const ms = await applyFile(client, file, standIn, securityCheck);
         const how = file.transactional ? (p.reason === 'changed' && file.kind === 'definition' ? ' (changed: re-applied)' : '') : ' (no transaction)';
         log(`  applied ${file.name}${how} in ${Math.round(ms)} ms`);
         applied.push(file.name);

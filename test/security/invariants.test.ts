@@ -1,10 +1,17 @@
-// app_private.assert_security_invariants() (sql/definitions/, called by sql/0599 and sql/0850) holds on the built
-// bundle, and fails, naming the object, on each kind of breach: a function executable by PUBLIC, a group role
-// that bypasses RLS, an open tenant table, an object with another owner, a definer function without a pinned
-// search_path. Each breach is made inside a transaction that is rolled back (role attributes are transactional
+// app_private.assert_security_invariants() (sql/definitions/, called by sql/0599 and sql/0850, and by the runner
+// in every file's transaction) holds on the built bundle, and fails, naming the object, on each kind of breach: a
+// function executable by PUBLIC, a group role that bypasses RLS, an open tenant table, an object with another
+// owner, a definer function without a pinned search_path, an application role that may choose an insert's id. Each breach is made inside a transaction that is rolled back (role attributes are transactional
 // too), so nothing leaks to the other test files sharing the cluster.
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations } from '../../src/migrate/index.js';
+import { MigrationError } from '../../src/migrate/errors.js';
+import { LEDGER_TABLE } from '../../src/migrate/ledger.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
 
 let db: TestDb;
@@ -31,6 +38,32 @@ async function inRolledBack(breach: string): Promise<string> {
   }
 }
 
+describe('the migration runner checks them in every file\'s transaction', () => {
+  it('rolls back a later file that breaks one, with the check\'s message, and records nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgkit-breach-'));
+    try {
+      await cp(fileURLToPath(new URL('../../sql', import.meta.url)), dir, { recursive: true });
+      await writeFile(join(dir, '9901_grant_whole_table.sql'), [
+        '-- 9901 (test only): a later file that grants INSERT on a whole table again, id included.',
+        "COMMENT ON TABLE app.projects IS 'changed by 9901';",
+        'GRANT INSERT ON app.projects TO pgkit_app;',
+        '',
+      ].join('\n'));
+      const err = await applyMigrations({ connectionString: db.url, dir, log: () => {} }).then(() => null, (e: Error) => e);
+      expect(err).toBeInstanceOf(MigrationError);
+      expect(err!.message).toMatch(/9901_grant_whole_table\.sql.*security invariants.*choose the id of an insert.*app\.projects \(pgkit_app\).*file rolled back/s);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const { rows } = await db.pool.query(
+      `SELECT has_column_privilege('pgkit_app', 'app.projects', 'id', 'INSERT') AS id_insert,
+              obj_description('app.projects'::regclass, 'pg_class') AS comment,
+              (SELECT count(*)::int FROM ${LEDGER_TABLE} WHERE name = '9901_grant_whole_table.sql') AS recorded`);
+    expect(rows[0]).toMatchObject({ id_insert: false, recorded: 0 });
+    expect(rows[0].comment).not.toBe('changed by 9901');
+  });
+});
+
 describe('security invariants', () => {
   it('hold on the built bundle', async () => {
     await expect(db.pool.query('SELECT app_private.assert_security_invariants()')).resolves.toBeDefined();
@@ -48,6 +81,8 @@ describe('security invariants', () => {
     ['a tenant table without forced RLS', 'ALTER TABLE app.projects NO FORCE ROW LEVEL SECURITY', /without forced row-level security: app\.projects/],
     ['an object owned by another role', 'ALTER TABLE app.projects OWNER TO pgkit_maintenance', /not owned by pgkit_owner: app\.projects/],
     ['a definer function without a pinned search_path', 'ALTER FUNCTION app.current_org_id() RESET search_path', /without a pinned search_path: app\.current_org_id\(\)/],
+    ['an application role that may choose an insert\'s id (sql/1004)', 'GRANT INSERT ON app.projects TO pgkit_app', /choose the id of an insert.*app\.projects \(pgkit_app\)/],
+    ['the worker that may choose one', 'GRANT INSERT (id) ON app.episodes TO pgkit_worker', /choose the id of an insert.*app\.episodes \(pgkit_worker\)/],
   ])('fail on %s, naming it', async (_what, breach, message) => {
     expect(await inRolledBack(breach)).toMatch(message);
   });
