@@ -68,9 +68,17 @@ describe('the other definer functions answer another tenant\'s id like a missing
     expect((await t.db.pool.query('SELECT count(*)::int AS n FROM app.projects WHERE organization_id = $1 AND deleted_at IS NOT NULL', [ORG_B])).rows[0].n).toBe(0);
   });
 
-  it('write_log: naming B\'s chat session answers like naming a random one (no check that would tell them apart)', async () => {
-    const own = await tenantParents(t.db.pool as unknown as pg.ClientBase, ORG_B);
+  it('write_log: naming B\'s chat session answers like naming a random one, and no line carries B\'s session', async () => {
+    const theirs = await tenantParents(t.db.pool as unknown as pg.ClientBase, ORG_B);
     const call = (session: string) => asA("SELECT app.write_log('info', 'session_started', 'probe', '{}', $1) AS r", [session]);
-    expect(await call(own.session)).toEqual(await call(randomUUID()));
+    expect(await call(theirs.session)).toEqual(await call(randomUUID()));
+    // Refused, both: the line would otherwise carry another tenant's session id.
+    expect(await call(theirs.session)).toBe('error 22023');
+    const lines = await t.db.pool.query("SELECT count(*)::int AS n FROM ops.logs WHERE session_id = $1 AND message = 'probe'", [theirs.session]);
+    expect(lines.rows[0].n).toBe(0);
+    // A's own session is accepted and recorded.
+    const mine = (await t.db.pool.query('SELECT id FROM app.chat_sessions WHERE organization_id = $1 AND user_id = $2 LIMIT 1', [ORG_A, USER_A])).rows[0].id as string;
+    expect(await call(mine)).toBe(''); // void: written
+    expect((await t.db.pool.query("SELECT count(*)::int AS n FROM ops.logs WHERE session_id = $1 AND message = 'probe'", [mine])).rows[0].n).toBe(1);
   });
 });
