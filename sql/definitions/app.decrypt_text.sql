@@ -1,5 +1,7 @@
 -- app.decrypt_text: the current definition of this function.
 -- First created by sql/0430_field_encryption.sql.
+--   PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined, and PostgreSQL parses, analyses and
+--   plans its body again in every statement that calls it (issue 16's profile of the request context).
 -- Serves: seed 000 P1 (field-level encryption, encrypted_fields/key rotation), validation checklist
 --         "confirm encryption key rotation works"; seed 004 #15 (content size limit kept), #37.
 -- pgkit:after 0430_field_encryption.sql
@@ -8,13 +10,15 @@
 -- What the application calls to read an encrypted field (RLS decides which rows it can pass in).
 CREATE OR REPLACE FUNCTION app.decrypt_text(p_enc bytea, p_key_id text)
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT app_private.decrypt_with(p_enc, p_key_id)
+BEGIN
+  RETURN app_private.decrypt_with(p_enc, p_key_id);
+END
 $$;
 COMMENT ON FUNCTION app.decrypt_text(bytea, text) IS
   'Decrypts an encrypted field with the key it names; the key material must have been supplied to this transaction with app.supply_encryption_keys.';

@@ -1,5 +1,7 @@
 -- app_private.encrypt_with: the current definition of this function.
 -- First created by sql/0430_field_encryption.sql.
+--   PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined, and PostgreSQL parses, analyses and
+--   plans its body again in every statement that calls it (issue 16's profile of the request context).
 -- Serves: seed 000 P1 (field-level encryption, encrypted_fields/key rotation), validation checklist
 --         "confirm encryption key rotation works"; seed 004 #15 (content size limit kept), #37.
 -- pgkit:after 0430_field_encryption.sql
@@ -7,12 +9,14 @@
 
 CREATE OR REPLACE FUNCTION app_private.encrypt_with(p_plain text, p_key_id text)
 RETURNS bytea
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT extensions.pgp_sym_encrypt(p_plain, app_private.key_material(p_key_id),
-           'cipher-algo=aes256, compress-algo=0, s2k-mode=1, s2k-digest-algo=sha256, unicode-mode=1')
+BEGIN
+  RETURN extensions.pgp_sym_encrypt(p_plain, app_private.key_material(p_key_id),
+             'cipher-algo=aes256, compress-algo=0, s2k-mode=1, s2k-digest-algo=sha256, unicode-mode=1');
+END
 $$;

@@ -1,5 +1,7 @@
 -- app_private.is_valid_timezone: the current definition of this function.
 -- First created by sql/0100_table_helpers.sql.
+--   PL/pgSQL, not SQL: a SQL function with a SET clause is never inlined, and PostgreSQL parses, analyses and
+--   plans its body again in every statement that calls it (issue 16's profile of the request context).
 -- Serves: seed 004 #30, #38, #39; seed 001 (timezone-aware scheduling).
 -- pgkit:after 0100_table_helpers.sql
 
@@ -8,13 +10,15 @@
 -- not read app_private; as its owner it reads the name list and returns only true or false.
 CREATE OR REPLACE FUNCTION app_private.is_valid_timezone(p_tz text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 IMMUTABLE
 PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT p_tz IS NOT NULL
-     AND EXISTS (SELECT 1 FROM app_private.timezone_names t WHERE t.name OPERATOR(pg_catalog.=) p_tz)
+BEGIN
+  RETURN p_tz IS NOT NULL
+       AND EXISTS (SELECT 1 FROM app_private.timezone_names t WHERE t.name OPERATOR(pg_catalog.=) p_tz);
+END
 $$;
 GRANT EXECUTE ON FUNCTION app_private.is_valid_timezone(text) TO pgkit_app, pgkit_maintenance;
