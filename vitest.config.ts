@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^k6\/http$/, replacement: k6('http') },
       { find: /^k6\/data$/, replacement: k6('data') },
       { find: /^k6\/execution$/, replacement: k6('execution') },
+      { find: /^k6\/experimental\/fs$/, replacement: k6('fs') },
     ],
   },
   test: {

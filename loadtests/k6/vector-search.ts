@@ -1,15 +1,17 @@
 // Vector search (top-5 within the caller's organization), plus the occasional bulk insert of 100
 // embeddings, against the seed 002 targets.
-// k6 run loadtests/k6/vector-search.ts   (environment variables: docs/loadtests.md)
-// The bulk inserts' vectors are made before the test starts (init context, once) and written into this run's own
-// chunk slot, which teardown() deletes: a later run (spike, the benchmark) does not search a graph this run grew.
+// npm run loadtest -- vector-search   (makes the request bodies, then runs this; environment variables: docs/loadtests.md)
+// The request bodies are made before k6 starts (loadtests/lib/vector-bodies.ts) and read from one file that every VU
+// shares (BODIES_FILE, k6/experimental/fs), so the measured run spends no k6 CPU making or parsing 1,536-number
+// vectors. Bulk inserts write into this run's own chunk slot, which teardown() deletes: a later run (spike, the
+// benchmark) does not search a graph this run grew.
+import { open as openFile, SeekMode } from 'k6/experimental/fs';
 import exec from 'k6/execution';
-import { SharedArray } from 'k6/data';
-import { env, iterationCeiling, num, pick, seconds, spreadUser, summaryTrendStats, thresholdsFor, users, vus } from './lib/config.ts';
+import { env, iterationCeiling, num, pick, summaryTrendStats, thresholdsFor, users, vus } from './lib/config.ts';
 import { checkServiceAndData, removeRunEmbeddings, runChunkBase } from './lib/lifecycle.ts';
-import { bulkInsertEmbeddings, vectorSearch, vectorsJson } from './lib/ops.ts';
+import { bulkInsertEmbeddings, vectorSearchWith } from './lib/ops.ts';
 import { assertReportDir, summaryFor } from './lib/summary.ts';
-import { LOADTEST_RUN_SPAN } from '../lib/workload.ts';
+import { bulkBodiesFor, FIRST_CHUNK_FIELD, LOADTEST_RUN_SPAN, type VectorBodiesIndex } from '../lib/workload.ts';
 
 const RATE = num('RATE', 100);
 const BULK_RATE = num('BULK_RATE', 1);
@@ -17,15 +19,26 @@ const DURATION = env('DURATION') ?? '2m';
 const BULK_SIZE = 100;
 assertReportDir();
 
-// One body per bulk iteration the run can start (rate x duration, and one more), each of fresh vectors near its
-// user's topics. Iteration i inserts body i into the block of spreadUser(i).
-const bulkCount = Math.ceil(BULK_RATE * seconds(DURATION)) + 1;
+const BODIES_FILE = env('BODIES_FILE');
+const MAKE_BODIES = `npm run loadtest:bodies -- --out /tmp/vector-search-bodies --duration ${DURATION} --bulk-rate ${BULK_RATE}, then -e BODIES_FILE=/tmp/vector-search-bodies`;
+if (!BODIES_FILE) throw new Error(`BODIES_FILE is not set: vector-search reads its request bodies from a file made before the run. \`npm run loadtest -- vector-search\` makes it; by hand: ${MAKE_BODIES}`);
+const index = JSON.parse(open(`${BODIES_FILE}.json`)) as VectorBodiesIndex;
+// One bulk body per bulk iteration the run can start; iteration i inserts body i into the block of its user.
+const bulkCount = bulkBodiesFor(BULK_RATE, DURATION);
 if (bulkCount * BULK_SIZE > LOADTEST_RUN_SPAN) throw new Error(`BULK_RATE x DURATION asks for ${bulkCount} bulk inserts; a run's chunk slot holds ${LOADTEST_RUN_SPAN / BULK_SIZE}`);
-const bulkBodies = new SharedArray<string>('bulkBodies', () => {
-  const out: string[] = [];
-  for (let i = 0; i < bulkCount; i++) out.push(vectorsJson(spreadUser(i).tp, BULK_SIZE));
-  return out;
-});
+if (index.bulkSize !== BULK_SIZE || index.bulk.length < bulkCount) {
+  throw new Error(`${BODIES_FILE} holds ${index.bulk.length} bulk bodies of ${index.bulkSize} vectors; BULK_RATE x DURATION needs ${bulkCount} of ${BULK_SIZE} vectors: ${MAKE_BODIES}`);
+}
+const bodies = await openFile(BODIES_FILE);
+
+/** Body `[at, len]` of the bodies file, read into a buffer of its own (each VU has its own file position). */
+async function body([at, len]: readonly number[]): Promise<Uint8Array> {
+  const b = new Uint8Array(len);
+  await bodies.seek(at, SeekMode.Start);
+  const n = await bodies.read(b);
+  if (n !== len) throw new Error(`${BODIES_FILE}: read ${n} of ${len} bytes at ${at}: the file does not match its index`);
+  return b;
+}
 
 export const options = {
   scenarios: {
@@ -55,14 +68,20 @@ export function setup(): { chunkBase: number } {
   return { chunkBase: runChunkBase() };
 }
 
-export function search() {
-  vectorSearch(pick(users));
+export async function search() {
+  const u = pick(users);
+  vectorSearchWith(u, (await body(index.search[pick(u.tp)])).buffer as ArrayBuffer);
 }
 
-export function bulk(data: { chunkBase: number }) {
+export async function bulk(data: { chunkBase: number }) {
   const i = exec.scenario.iterationInTest;
   if (i >= bulkCount) throw new Error(`bulk iteration ${i} has no prepared body (${bulkCount} made for BULK_RATE x DURATION)`);
-  bulkInsertEmbeddings(spreadUser(i), bulkBodies[i], data.chunkBase + i * BULK_SIZE);
+  const [at, len, user] = index.bulk[i];
+  const b = await body([at, len]);
+  // The run's chunk slot is known only now (setup()): written over the body's placeholder, right-aligned.
+  const first = String(data.chunkBase + i * BULK_SIZE).padStart(FIRST_CHUNK_FIELD, ' ');
+  for (let k = 0; k < FIRST_CHUNK_FIELD; k++) b[len - 1 - FIRST_CHUNK_FIELD + k] = first.charCodeAt(k);
+  bulkInsertEmbeddings(users[user], b.buffer as ArrayBuffer);
 }
 
 export function teardown(data: { chunkBase: number }) {

@@ -2,10 +2,13 @@
 // report folder created first (k6 does not create folders), k6's HTML report exported beside the summaries without
 // starting its web server (K6_WEB_DASHBOARD_PORT=-1: no port taken on a shared box), the output kept in
 // k6-<scenario>.log. Needs a real k6 on PATH (or K6 / --k6): the test suite never runs this.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../../src/config.js';
 import { run } from '../../src/proc/run.js';
+import { defaultDataFile } from '../lib/local.js';
+import { writeVectorBodies } from '../lib/vector-bodies.js';
+import { bulkBodiesFor } from '../lib/workload.js';
 
 /** Every scenario, in the order a full run takes them: vector-search last, as it writes (and teardown deletes) embeddings. */
 export const SCENARIOS = ['browse', 'write-mix', 'queue-workers', 'spike', 'vector-search'] as const;
@@ -64,11 +67,21 @@ export function k6Invocation(scenario: ScenarioName, o: K6RunOptions): { args: s
 export async function runK6(scenario: ScenarioName, o: K6RunOptions): Promise<K6RunResult> {
   const dir = resolve(o.reportDir);
   mkdirSync(dir, { recursive: true });
-  const { args, env } = k6Invocation(scenario, o);
+  // vector-search reads its request bodies from a file made here, sized to the run (lib/vector-bodies.ts), unless given one.
+  const bodies = scenario === 'vector-search' && !o.env?.BODIES_FILE ? join(dir, 'k6-vector-search-bodies') : null;
+  if (bodies) {
+    const dataFile = o.env?.DATA_FILE ?? process.env.DATA_FILE ?? defaultDataFile;
+    writeVectorBodies({ dataFile, out: bodies, bulkCount: bulkBodiesFor(Number(o.env?.BULK_RATE ?? 1), o.duration ?? '2m') });
+  }
+  const { args, env } = k6Invocation(scenario, bodies ? { ...o, env: { ...o.env, BODIES_FILE: bodies } } : o);
   const t0 = performance.now();
-  const r = await run(o.k6 ?? process.env.K6 ?? 'k6', args, { cwd: repoRoot, env }).catch((e: Error) => {
-    throw new Error(`could not start k6 (${e.message}): install k6 1.x (docs/loadtests.md) or pass its path with --k6 / K6`);
-  });
+  const r = await run(o.k6 ?? process.env.K6 ?? 'k6', args, { cwd: repoRoot, env })
+    .catch((e: Error) => {
+      throw new Error(`could not start k6 (${e.message}): install k6 1.x (docs/loadtests.md) or pass its path with --k6 / K6`);
+    })
+    .finally(() => {
+      if (bodies) for (const f of [bodies, `${bodies}.json`]) rmSync(f, { force: true });
+    });
   const output = `${r.stdout}${r.stderr}`;
   writeFileSync(join(dir, `k6-${scenario}.log`), output);
   const summaryFile = join(dir, `k6-${scenario}.json`);

@@ -7,6 +7,7 @@
 // Token rules (issue 21): `exp` required, a lifetime (exp - iat, or exp - now without iat) of at most
 // `maxLifetimeS`, an `iat` not in the future (beyond `CLOCK_TOLERANCE_S`). The scheme name is case-insensitive
 // (RFC 9110 §11.1: "bearer" is "Bearer"). The database applies the same rules (8 days at most).
+import { webcrypto } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import type { ContextSigningKey } from '../../src/db/context-token.js';
 import { HttpError } from './errors.js';
@@ -28,6 +29,18 @@ export interface Principal {
   token: string;
 }
 
+/**
+ * Each signing key imported once as a Web Crypto key (jose verifies with Web Crypto): given the raw secret, or a
+ * KeyObject, jose imports the key again on every verification (8% of the service's busy CPU at 100 searches/s + 1
+ * bulk insert/s, docs/loadtests.md).
+ */
+const cryptoKeys = new WeakMap<ContextSigningKey, Promise<webcrypto.CryptoKey>>();
+function cryptoKeyOf(k: ContextSigningKey): Promise<webcrypto.CryptoKey> {
+  let c = cryptoKeys.get(k);
+  if (!c) cryptoKeys.set(k, (c = webcrypto.subtle.importKey('raw', k.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])));
+  return c;
+}
+
 const unauthorized = (why: string, internal?: Record<string, unknown>) => new HttpError(401, 'unauthorized', why, { 'www-authenticate': 'Bearer' }, internal);
 
 export async function authenticate(header: string | undefined, keys: readonly ContextSigningKey[], maxLifetimeS = MAX_TOKEN_LIFETIME_S): Promise<Principal> {
@@ -38,7 +51,7 @@ export async function authenticate(header: string | undefined, keys: readonly Co
     const kid = decodeProtectedHeader(token).kid;
     const key = keys.find((k) => k.kid === kid);
     if (!key) throw unauthorized('invalid token: signed with an unknown key (kid)');
-    const { payload } = await jwtVerify(token, key.secret, {
+    const { payload } = await jwtVerify(token, await cryptoKeyOf(key), {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: AUDIENCE,

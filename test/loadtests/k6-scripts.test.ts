@@ -23,7 +23,8 @@ let ENV_VARS: readonly string[];
 let interleaveByOrganization: (us: ReadonlyArray<{ o: string }>) => number[];
 let ROUTES: Record<string, string>;
 import { execution, installGlobals, recorded } from '../support/k6/runtime.js';
-import { LOADTEST_CHUNK_BASE, LOADTEST_RUN_SPAN } from '../../loadtests/lib/workload.js';
+import { bulkBodiesFor, LOADTEST_CHUNK_BASE, LOADTEST_RUN_SPAN } from '../../loadtests/lib/workload.js';
+import { writeVectorBodies } from '../../loadtests/lib/vector-bodies.js';
 
 type Threshold = string | { threshold: string; abortOnFail: boolean; delayAbortEval: string };
 interface Scenario {
@@ -78,8 +79,11 @@ beforeAll(async () => {
   const [port] = servicePort.ports;
   service = runInBackground(process.execPath, ['--import', 'tsx', join(repoRoot, 'loadtests', 'service', 'server.ts'), '--port', String(port), '--pool-size', '4'], { env, cwd: repoRoot });
   await service.waitFor(/workload service on/, 60_000);
-  // DURATION 20s: vector-search prepares one bulk body per second of it at import (21), the test sends 12.
-  k6Env = { BASE_URL: `http://127.0.0.1:${port}`, DATA_FILE: dataFile, TARGETS_FILE: join(repoRoot, 'loadtests', 'targets.json'), REPORT_DIR: work, DURATION: '20s' };
+  // DURATION 20s: vector-search needs a bulk body per second of it (21, made here as `npm run loadtest` makes them);
+  // the test sends 12.
+  const bodiesFile = join(work, 'vector-search-bodies');
+  writeVectorBodies({ dataFile, out: bodiesFile, bulkCount: bulkBodiesFor(1, '20s') });
+  k6Env = { BASE_URL: `http://127.0.0.1:${port}`, DATA_FILE: dataFile, TARGETS_FILE: join(repoRoot, 'loadtests', 'targets.json'), REPORT_DIR: work, DURATION: '20s', BODIES_FILE: bodiesFile };
   installGlobals(k6Env);
   for (const s of SCENARIOS) scripts[s] = (await import(`../../loadtests/k6/${s}.ts`)) as Scenario;
   ({ ENV_VARS, interleaveByOrganization } = (await k6Lib('config')) as { ENV_VARS: string[]; interleaveByOrganization: typeof interleaveByOrganization });
@@ -110,7 +114,7 @@ function seededRandom(seed: number): () => number {
  * is seeded for the run: with the real one, a 10% branch of a 60-iteration mix went unsent about once in 500 runs
  * (spike's post_chat_message), and the suite must never flake.
  */
-function runScenario(name: (typeof SCENARIOS)[number], iterations: number) {
+async function runScenario(name: (typeof SCENARIOS)[number], iterations: number) {
   const m = scripts[name]!;
   recorded.requests.length = 0;
   recorded.checks.length = 0;
@@ -128,7 +132,8 @@ function runScenario(name: (typeof SCENARIOS)[number], iterations: number) {
       for (let it = 0; it < iterations; it++) {
         execution.iterationInTest = it;
         execution.vuIdInTest = 1 + i;
-        (fn as (d: unknown) => void)(setupData);
+        // vector-search's iterations are async (they read their bodies from a file, k6/experimental/fs): awaited, as k6 does.
+        await (fn as (d: unknown) => unknown)(setupData);
       }
     }
     const n = recorded.requests.length;
@@ -144,10 +149,10 @@ const opsIn = (thresholds: Record<string, unknown>) =>
   Object.keys(thresholds).map((k) => /^http_req_duration\{op:(.+)\}$/.exec(k)?.[1]).filter((x): x is string => !!x).sort();
 
 describe('k6 scenarios against the workload service', () => {
-  it.each(SCENARIOS)('%s: every request succeeds, every check passes, every operation it sends has its thresholds', (name) => {
+  it.each(SCENARIOS)('%s: every request succeeds, every check passes, every operation it sends has its thresholds', async (name) => {
     // Enough iterations for the random operation mixes to reach every operation (write-mix: 10% branches);
     // vector-search has no mix, and each of its bulk iterations posts 100 vectors of 1,536 numbers.
-    const { requests, checks } = runScenario(name, name === 'vector-search' ? 12 : 60);
+    const { requests, checks } = await runScenario(name, name === 'vector-search' ? 12 : 60);
     expect(requests.length).toBeGreaterThan(0);
     const failed = requests.filter((r) => !r.expected);
     expect(failed.map((r) => `${r.method} ${r.url} -> ${r.status}`)).toEqual([]);
@@ -190,7 +195,7 @@ describe('k6 scenarios against the workload service', () => {
         SELECT p.organization_id, p.id, 'pending', now() - make_interval(mins => 10 * g + 1), now() - interval '2 days'
         FROM app.projects p CROSS JOIN generate_series(1, 5) g ON CONFLICT DO NOTHING`);
     }
-    const { requests } = runScenario(name, name === 'vector-search' ? 2 : 20);
+    const { requests } = await runScenario(name, name === 'vector-search' ? 2 : 20);
     for (const r of requests) {
       expect(r.tags.name, `${r.method} ${r.url}`).toBe(ROUTES[r.tags.op]);
       const [method, route] = r.tags.name.split(' ');
@@ -200,11 +205,11 @@ describe('k6 scenarios against the workload service', () => {
     }
   }, SCENARIO_TIMEOUT_MS);
 
-  it('browse spreads users across organizations from the first iteration (one user of each organization first)', () => {
+  it('browse spreads users across organizations from the first iteration (one user of each organization first)', async () => {
     const data = JSON.parse(readFileSync(join(work, 'loadtest-data.json'), 'utf8')) as { users: Array<{ u: string; o: string; p: string[] }> };
     const orgs = new Set(data.users.map((u) => u.o)).size;
     expect(orgs).toBeGreaterThan(1);
-    const { requests } = runScenario('browse', orgs + 2);
+    const { requests } = await runScenario('browse', orgs + 2);
     // list_projects is the first request of each iteration: which user sent it is in its token.
     const firstUsers = requests.filter((r) => r.tags.op === 'list_episodes').map((r) => /projects\/([0-9a-f-]+)\/episodes/.exec(r.url)![1]);
     const orgOfProject = new Map(data.users.flatMap((u) => u.p.map((p) => [p, u.o] as const)));
@@ -226,7 +231,7 @@ describe('k6 scenarios against the workload service', () => {
     const data = m.setup!() as { chunkBase: number };
     expect((data.chunkBase - LOADTEST_CHUNK_BASE) % LOADTEST_RUN_SPAN).toBe(0);
     // Random draws during the iterations: the stand-in's own HTTP call makes a few (its process runner); making 100
-    // vectors would take 1,536 (lib/ops.ts freshVectors).
+    // vectors would take 153,600 (lib/vector-bodies.ts freshVectors, run before k6 starts).
     const { request } = await import('../support/k6/runtime.js');
     const realRandom = Math.random;
     let draws = 0;
@@ -238,7 +243,7 @@ describe('k6 scenarios against the workload service', () => {
       draws = 0;
       for (let i = 0; i < 3; i++) {
         execution.iterationInTest = i;
-        (m.bulk as (d: unknown) => void)(data);
+        await (m.bulk as (d: unknown) => Promise<void>)(data);
       }
     } finally {
       Math.random = realRandom;
@@ -280,6 +285,21 @@ describe('k6 scenarios against the workload service', () => {
       await expect(k6Script('write-mix')).rejects.toThrow(/REPORT_DIR .*missing\/reports does not exist \(k6 does not create it\): mkdir -p/);
     } finally {
       installGlobals(k6Env);
+    }
+  });
+
+  it('vector-search refuses to start without its bodies file, or with one too small for BULK_RATE x DURATION', async () => {
+    for (const [over, why] of [
+      [{ BODIES_FILE: '' }, /BODIES_FILE is not set: .*npm run loadtest -- vector-search.*npm run loadtest:bodies/],
+      [{ DURATION: '1m' }, /holds 21 bulk bodies of 100 vectors; BULK_RATE x DURATION needs 61 of 100 vectors: npm run loadtest:bodies -- .*--duration 1m --bulk-rate 1/],
+    ] as const) {
+      vi.resetModules();
+      installGlobals({ ...k6Env, ...over });
+      try {
+        await expect(k6Script('vector-search')).rejects.toThrow(why);
+      } finally {
+        installGlobals(k6Env);
+      }
     }
   });
 

@@ -3,9 +3,12 @@
 // Every environment variable the scripts read is in docs/loadtests.md ("Environment variables"); `ENV_VARS` below
 // is the list a test holds that table to.
 import { SharedArray } from 'k6/data';
+import { interleaveByOrganization, seconds } from '../../lib/workload.ts';
+
+export { interleaveByOrganization, seconds };
 
 /** Every __ENV key the k6 scripts read (docs/loadtests.md lists each; test/loadtests/k6-scripts.test.ts checks). */
-export const ENV_VARS = ['BASE_URL', 'DATA_FILE', 'TARGETS_FILE', 'REPORT_DIR', 'RATE', 'DURATION', 'BULK_RATE', 'PRE_VUS', 'MAX_VUS', 'ABORT_DELAY', 'PWD'] as const;
+export const ENV_VARS = ['BASE_URL', 'DATA_FILE', 'TARGETS_FILE', 'REPORT_DIR', 'RATE', 'DURATION', 'BULK_RATE', 'BODIES_FILE', 'PRE_VUS', 'MAX_VUS', 'ABORT_DELAY', 'PWD'] as const;
 type EnvVar = (typeof ENV_VARS)[number];
 export const env = (k: EnvVar): string | undefined => __ENV[k] || undefined;
 
@@ -75,39 +78,11 @@ export const workerToken: string = new SharedArray<string>('worker', () => [data
  */
 export const spreadOrder = new SharedArray<number>('spreadOrder', () => interleaveByOrganization(data().users));
 
-export function interleaveByOrganization(us: ReadonlyArray<{ o: string }>): number[] {
-  const byOrg = new Map<string, number[]>();
-  us.forEach((u, i) => {
-    let l = byOrg.get(u.o);
-    if (!l) byOrg.set(u.o, (l = []));
-    l.push(i);
-  });
-  const lists = [...byOrg.values()];
-  const out: number[] = [];
-  for (let round = 0; out.length < us.length; round++) {
-    for (const l of lists) if (round < l.length) out.push(l[round]);
-  }
-  return out;
-}
-
 /** The i-th user of the spread order (wraps around). */
 export const spreadUser = (i: number): LoadUser => users[spreadOrder[i % spreadOrder.length]];
 
 /** Trend statistics in the end-of-test summary: p(99) and count too, which the thresholds and handleSummary use. */
 export const summaryTrendStats = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
-
-/** DURATION-style durations ('90s', '2m', '1m30s', '1h') in seconds. */
-export function seconds(d: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  let total = 0;
-  let matched = '';
-  for (let m = re.exec(d); m; m = re.exec(d)) {
-    total += Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2]];
-    matched += m[0];
-  }
-  if (!matched || matched !== d) throw new Error(`duration '${d}' is not valid: expected e.g. 30s, 2m, 1m30s`);
-  return total;
-}
 
 /** A positive number from the environment, or the default; anything else is refused with the variable's name. */
 export function num(k: EnvVar, dflt: number): number {

@@ -3,7 +3,7 @@
 // dynamic URLs: without it every id is its own `url` tag value, one series each).
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE_URL, pick, queryVectorJson, queryVectors, uuid4, type LoadUser } from './config.ts';
+import { BASE_URL, pick, queryVectorJson, uuid4, type LoadUser } from './config.ts';
 
 // Built once: k6 recommends not creating the callbacks per request.
 const OK_OR_RATE_LIMITED = http.expectedStatuses(200, 201, 429);
@@ -74,7 +74,11 @@ export function recordTokenUsage(u: LoadUser) {
 }
 
 export function vectorSearch(u: LoadUser) {
-  const body = `{"vector":${queryVectorJson(pick(u.tp))},"k":5}`;
+  vectorSearchWith(u, `{"vector":${queryVectorJson(pick(u.tp))},"k":5}`);
+}
+
+/** A vector search with a prepared body (vector-search reads its bodies from a file: lib/workload.ts VectorBodiesIndex). */
+export function vectorSearchWith(u: LoadUser, body: string | ArrayBuffer) {
   const r = http.post(`${BASE_URL}/v1/search`, body, json(u, 'vector_search'));
   ok(r, 'vector_search', [200]);
 }
@@ -91,56 +95,8 @@ export function sessionEmbeddingLookup(u: LoadUser) {
   ok(r, 'session_embedding_lookup', [200, 404]);
 }
 
-/**
- * 100 fresh embeddings near the user's topics: each is its topic's query vector plus Gaussian noise
- * (per-dimension sigma 0.02, a cosine of ~0.8 to it, like a new document on that topic), normalized. Never
- * copies: thousands of exact duplicates would crowd the HNSW graph's neighbour lists and slow every later
- * search. One noise vector is drawn per call and rotated by a different offset for each embedding, so the 100
- * are distinct for 1/100 of the random numbers (k6's JavaScript runtime has no JIT); each topic's vector is
- * read from the SharedArray once per call (every read is a copy).
- */
-export function freshVectors(topics: ArrayLike<number>, n: number): number[][] {
-  const base = new Map<number, number[]>();
-  const dim = queryVectors[0].length;
-  const noise = new Array<number>(dim);
-  for (let i = 0; i < dim; i += 2) {
-    // Box-Muller: two standard normal draws per pair of uniforms.
-    const r = Math.sqrt(-2 * Math.log(1 - Math.random()));
-    const a = 2 * Math.PI * Math.random();
-    noise[i] = 0.02 * r * Math.cos(a);
-    if (i + 1 < dim) noise[i + 1] = 0.02 * r * Math.sin(a);
-  }
-  const out: number[][] = [];
-  for (let k = 0; k < n; k++) {
-    const t = topics[Math.floor(Math.random() * topics.length)];
-    let q = base.get(t);
-    if (!q) base.set(t, (q = queryVectors[t]));
-    const shift = (k * 97 + 1) % dim;
-    const v = new Array<number>(dim);
-    let norm = 0;
-    for (let i = 0; i < dim; i++) {
-      v[i] = q[i] + noise[(i + shift) % dim];
-      norm += v[i] * v[i];
-    }
-    norm = Math.sqrt(norm);
-    for (let i = 0; i < dim; i++) v[i] = Math.round((v[i] / norm) * 1e6) / 1e6;
-    out.push(v);
-  }
-  return out;
-}
-
-/**
- * The vectors of a bulk insert as JSON text (an array of n vectors), made by freshVectors. The vector-search scenario
- * makes all of its run's bodies once, in the init context (a SharedArray, before the test starts), so the
- * measured run spends no k6 CPU on them: made per iteration, they took about half a core of a 2-core box.
- */
-export function vectorsJson(topics: ArrayLike<number>, n: number): string {
-  return JSON.stringify(freshVectors(topics, n));
-}
-
-/** One bulk insert of prepared vectors (JSON text of 100 vectors) at `firstChunk` into the user's block. */
-export function bulkInsertEmbeddings(u: LoadUser, vectors: string, firstChunk: number) {
-  const body = `{"firstChunk":${firstChunk},"vectors":${vectors}}`;
+/** One bulk insert of a prepared body (`{"vectors":[...100 vectors...],"firstChunk":N}`) into the user's block. */
+export function bulkInsertEmbeddings(u: LoadUser, body: ArrayBuffer) {
   const r = http.post(`${BASE_URL}/v1/blocks/${u.b}/embeddings`, body, json(u, 'bulk_insert_embeddings'));
   ok(r, 'bulk_insert_embeddings', [201]);
 }

@@ -56,13 +56,13 @@ export class Response {
   }
 }
 
-export function request(method: string, url: string, body: string | null, params: Params = {}): Response {
+export function request(method: string, url: string, body: string | ArrayBuffer | null, params: Params = {}): Response {
   const args = ['-sS', '-X', method, '-o', '-', '-w', '\n%{http_code}', '--max-time', '30'];
   for (const [k, v] of Object.entries(params.headers ?? {})) args.push('-H', `${k}: ${v}`);
   if (body !== null) args.push('--data-binary', '@-');
   args.push(url);
   const t0 = performance.now();
-  const r = runSync('curl', args, body === null ? {} : { input: body });
+  const r = runSync('curl', args, body === null ? {} : { input: typeof body === 'string' ? body : Buffer.from(body).toString('utf8') });
   // curl 7: could not connect. k6 answers that with status 0 and `error`, not an exception.
   if (r.code === 7) {
     recorded.requests.push({ method, url, tags: params.tags ?? {}, status: 0, expected: false, ms: performance.now() - t0 });
