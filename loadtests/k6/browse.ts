@@ -10,7 +10,7 @@ import { assertReportDir, summaryFor } from './lib/summary.ts';
 import { BROWSE_OPS } from '../lib/workload.ts';
 
 const OPS = [...BROWSE_OPS];
-const RATE = num('RATE', 200);
+const RATE = num('RATE', 85);
 assertReportDir();
 
 export const options = {

@@ -7,7 +7,7 @@ import { checkServiceAndData } from './lib/lifecycle.ts';
 import { claimAndComplete } from './lib/ops.ts';
 import { assertReportDir, summaryFor } from './lib/summary.ts';
 
-const RATE = num('RATE', 50);
+const RATE = num('RATE', 40);
 assertReportDir();
 
 export const options = {

@@ -7,7 +7,7 @@ import { createHighlight, postChatMessage, readEpisode, recordTokenUsage, sessio
 import { assertReportDir, summaryFor } from './lib/summary.ts';
 
 const OPS = ['create_highlight', 'post_chat_message', 'record_token_usage', 'read_episode', 'session_embedding_lookup'];
-const RATE = num('RATE', 100);
+const RATE = num('RATE', 80);
 assertReportDir();
 
 export const options = {
