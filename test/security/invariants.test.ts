@@ -3,16 +3,12 @@
 // function executable by PUBLIC, a group role that bypasses RLS, an open tenant table, an object with another
 // owner, a definer function without a pinned search_path, an application role that may choose an insert's id. Each breach is made inside a transaction that is rolled back (role attributes are transactional
 // too), so nothing leaks to the other test files sharing the cluster.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/migrate/index.js';
 import { MigrationError } from '../../src/migrate/errors.js';
 import { LEDGER_TABLE } from '../../src/migrate/ledger.js';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { applyWithLaterFile } from '../support/later-file.js';
 
 let db: TestDb;
 beforeAll(async () => {
@@ -40,21 +36,13 @@ async function inRolledBack(breach: string): Promise<string> {
 
 describe('the migration runner checks them in every file\'s transaction', () => {
   it('rolls back a later file that breaks one, with the check\'s message, and records nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pgkit-breach-'));
-    try {
-      await cp(fileURLToPath(new URL('../../sql', import.meta.url)), dir, { recursive: true });
-      await writeFile(join(dir, '9901_grant_whole_table.sql'), [
-        '-- 9901 (test only): a later file that grants INSERT on a whole table again, id included.',
-        "COMMENT ON TABLE app.projects IS 'changed by 9901';",
-        'GRANT INSERT ON app.projects TO pgkit_app;',
-        '',
-      ].join('\n'));
-      const err = await applyMigrations({ connectionString: db.url, dir, log: () => {} }).then(() => null, (e: Error) => e);
-      expect(err).toBeInstanceOf(MigrationError);
-      expect(err!.message).toMatch(/9901_grant_whole_table\.sql.*security invariants.*choose the id of an insert.*app\.projects \(pgkit_app\).*file rolled back/s);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const err = await applyWithLaterFile(db.url, '9901_grant_whole_table.sql', [
+      '-- 9901 (test only): a later file that grants INSERT on a whole table again, id included.',
+      "COMMENT ON TABLE app.projects IS 'changed by 9901';",
+      'GRANT INSERT ON app.projects TO pgkit_app;',
+    ]).then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect(err!.message).toMatch(/9901_grant_whole_table\.sql.*security invariants.*choose the id of an insert.*app\.projects \(pgkit_app\).*file rolled back/s);
     const { rows } = await db.pool.query(
       `SELECT has_column_privilege('pgkit_app', 'app.projects', 'id', 'INSERT') AS id_insert,
               obj_description('app.projects'::regclass, 'pg_class') AS comment,

@@ -1,13 +1,9 @@
 // Roles, ownership and privileges, read from the catalog of a migrated database, plus the secure-by-default
 // behaviour for tables created after the security bundle.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { applyMigrations } from '../../src/migrate/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratedDatabase, type TestDb } from '../support/db.js';
+import { applyWithLaterFile } from '../support/later-file.js';
 import { templateName } from '../support/stack.js';
 
 let db: TestDb;
@@ -117,21 +113,13 @@ describe('secure by default', () => {
   it('a later migration creating tables with identity and serial columns applies through the runner; tables and their sequences end up owned by pgkit_owner', async () => {
     // sql/0410's event trigger used to run ALTER SEQUENCE ... OWNER on the sequence of an identity/serial column,
     // which PostgreSQL refuses ("cannot change owner of sequence ... linked to table"), failing the whole file.
-    const dir = await mkdtemp(join(tmpdir(), 'pgkit-later-'));
-    try {
-      await cp(fileURLToPath(new URL('../../sql', import.meta.url)), dir, { recursive: true });
-      await writeFile(join(dir, '9900_later_identity.sql'), [
-        '-- 0800 (test only): a later file with an identity column, a serial column and a free-standing sequence.',
-        'CREATE TABLE app.later_counters (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, organization_id uuid NOT NULL, n integer NOT NULL DEFAULT 0);',
-        'CREATE TABLE ops.later_serials (id bigserial PRIMARY KEY, note text);',
-        'CREATE SEQUENCE ops.later_free_seq;',
-        '',
-      ].join('\n'));
-      const r = await applyMigrations({ connectionString: db.url, dir, log: () => {} });
-      expect(r.applied).toEqual(['9900_later_identity.sql']);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const r = await applyWithLaterFile(db.url, '9900_later_identity.sql', [
+      '-- 0800 (test only): a later file with an identity column, a serial column and a free-standing sequence.',
+      'CREATE TABLE app.later_counters (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, organization_id uuid NOT NULL, n integer NOT NULL DEFAULT 0);',
+      'CREATE TABLE ops.later_serials (id bigserial PRIMARY KEY, note text);',
+      'CREATE SEQUENCE ops.later_free_seq;',
+    ]);
+    expect(r.applied).toEqual(['9900_later_identity.sql']);
     const rows = await q(`
       SELECT rel, (SELECT relowner::regrole::text FROM pg_class WHERE oid = rel::regclass) AS owner
       FROM unnest(ARRAY['app.later_counters', pg_get_serial_sequence('app.later_counters', 'id'),
