@@ -108,9 +108,7 @@ async function hasSecurityCheck(client: pg.Client): Promise<boolean> {
  */
 async function checkSecurityInvariants(client: pg.Client, file: MigrationFile): Promise<void> {
   try {
-    await client.query('SAVEPOINT pgkit_security_check');
     await client.query('SELECT app_private.assert_security_invariants()');
-    await client.query('RELEASE SAVEPOINT pgkit_security_check');
   } catch (e) {
     const pgErr = e as { code?: string; message?: string };
     throw new MigrationError(
