@@ -3,7 +3,11 @@
 // npm run loadtest -- vector-search   (makes the request bodies, then runs this; environment variables: docs/loadtests.md)
 // The request bodies are made before k6 starts (loadtests/lib/vector-bodies.ts) and read from one file that every VU
 // shares (BODIES_FILE, k6/experimental/fs), so the measured run spends no k6 CPU making or parsing 1,536-number
-// vectors. Bulk inserts write into this run's own chunk slot, which teardown() deletes: a later run (spike, the
+// vectors. k6's rules this relies on (https://grafana.com/docs/k6/latest/javascript-api/k6-experimental/fs/open/):
+// k6/experimental/fs loads a file once and shares its memory between all VUs, each VU gets its own File handle
+// (its own seek position), and open() is awaited in the init context (top-level await, k6 1.x). A SharedArray
+// element, by contrast, is handed to the VU as a copy (https://grafana.com/docs/k6/latest/javascript-api/k6-data/sharedarray/),
+// which goja parsed again on every read: 743 ms per 1.4 MB bulk body, measured (docs/loadtests.md). Bulk inserts write into this run's own chunk slot, which teardown() deletes: a later run (spike, the
 // benchmark) does not search a graph this run grew.
 import { open as openFile, SeekMode } from 'k6/experimental/fs';
 import exec from 'k6/execution';
