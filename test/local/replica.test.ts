@@ -4,7 +4,6 @@
 // its lag passes the bound.
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
@@ -14,6 +13,7 @@ import { connectionStrings, formatStatusTable, removeStackFiles, stackSecrets, s
 import { replicaUrls } from '../../src/local/replica.js';
 import { contextKeysOf } from '../../src/local/secrets.js';
 import { applyMigrations } from '../../src/migrate/index.js';
+import { queryOnce } from '../support/query.js';
 import { seed } from '../../loadtests/seed/index.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
 import { World } from '../../loadtests/seed/world.js';
@@ -27,16 +27,6 @@ let cfg: StackConfig;
 let urls: ConnectionStrings;
 let replicaSu: string;
 const NOW = Date.UTC(2026, 10, 20, 12);
-
-async function q<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 async function until(what: string, ok: () => Promise<boolean>, ms = 15_000) {
   const end = Date.now() + ms;
@@ -70,11 +60,11 @@ describe('read replica (npm start -- --replica)', () => {
     expect(r.started).toEqual(['postgresql', 'pgbouncer', 'replica']);
     expect(r.replica?.state).toBe('streaming');
     replicaSu = replicaUrls(cfg, stackSecrets(cfg).superuserPassword, cfg.database).superuserDirect;
-    expect((await q<{ r: boolean }>(replicaSu, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
-    await expect(q(replicaSu, 'CREATE TABLE public.nope (id int)')).rejects.toMatchObject({ code: '25006' });
+    expect((await queryOnce<{ r: boolean }>(replicaSu, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
+    await expect(queryOnce(replicaSu, 'CREATE TABLE public.nope (id int)')).rejects.toMatchObject({ code: '25006' });
     // A commit on the primary reaches it.
-    await q(urls.superuserDirect, 'CREATE TABLE IF NOT EXISTS public.replica_probe (id int PRIMARY KEY); INSERT INTO public.replica_probe VALUES (1)');
-    await until('the probe row on the replica', async () => (await q(replicaSu, "SELECT 1 FROM pg_class WHERE relname = 'replica_probe'")).length === 1 && (await q(replicaSu, 'SELECT 1 FROM public.replica_probe')).length === 1);
+    await queryOnce(urls.superuserDirect, 'CREATE TABLE IF NOT EXISTS public.replica_probe (id int PRIMARY KEY); INSERT INTO public.replica_probe VALUES (1)');
+    await until('the probe row on the replica', async () => (await queryOnce(replicaSu, "SELECT 1 FROM pg_class WHERE relname = 'replica_probe'")).length === 1 && (await queryOnce(replicaSu, 'SELECT 1 FROM public.replica_probe')).length === 1);
     expect(formatStatusTable(await stackStatus(cfg))).toMatch(/replica\s+running\s+\d+\s+\d+\s+hot standby, streaming \(async\), \d+ bytes behind/);
     const again = await start();
     expect(again.started).toEqual([]);
@@ -82,10 +72,10 @@ describe('read replica (npm start -- --replica)', () => {
   }, 120_000);
 
   it("PgBouncer's read-only entry (<db>_readonly) reaches the replica as the application login", async () => {
-    const ro = await q<{ r: boolean; u: string; db: string }>(urls.appReadonlyPooled, 'SELECT pg_is_in_recovery() AS r, current_user AS u, current_database() AS db');
+    const ro = await queryOnce<{ r: boolean; u: string; db: string }>(urls.appReadonlyPooled, 'SELECT pg_is_in_recovery() AS r, current_user AS u, current_database() AS db');
     expect(ro[0]).toEqual({ r: true, u: cfg.appUser, db: cfg.database });
     expect(new URL(urls.appReadonlyPooled).pathname).toBe(`/${cfg.database}_readonly`);
-    expect((await q<{ r: boolean }>(urls.appPooled, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
+    expect((await queryOnce<{ r: boolean }>(urls.appPooled, 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(false);
   });
 });
 
@@ -116,8 +106,8 @@ describe('the workload service routes reads by replica lag and read-your-writes'
     expect(r.statusCode, r.body).toBe(200);
     return { from: r.headers[READ_FROM_HEADER], body: JSON.parse(r.body) as Record<string, unknown> };
   };
-  const pause = () => q(replicaSu.replace(`/${cfg.database}`, '/postgres'), 'SELECT pg_wal_replay_pause()');
-  const resume = () => q(replicaSu.replace(`/${cfg.database}`, '/postgres'), 'SELECT pg_wal_replay_resume()');
+  const pause = () => queryOnce(replicaSu.replace(`/${cfg.database}`, '/postgres'), 'SELECT pg_wal_replay_pause()');
+  const resume = () => queryOnce(replicaSu.replace(`/${cfg.database}`, '/postgres'), 'SELECT pg_wal_replay_resume()');
   const settle = async (reads: ReadRouter) => {
     await until('the replica to catch up', async () => {
       await reads.poll();
@@ -148,7 +138,7 @@ describe('the workload service routes reads by replica lag and read-your-writes'
 
   it("a user's read after their own write waits for the replica: a paused replica never answers it", async () => {
     const { app, reads } = service(60_000);
-    const [block] = await q<{ id: string }>(urls.superuserDirect, 'SELECT id FROM app.blocks WHERE organization_id = $1 ORDER BY id LIMIT 1', [w.orgs[0].id]);
+    const [block] = await queryOnce<{ id: string }>(urls.superuserDirect, 'SELECT id FROM app.blocks WHERE organization_id = $1 ORDER BY id LIMIT 1', [w.orgs[0].id]);
     const vector = Array.from({ length: 1536 }, (_, i) => Math.sin(i * 0.37 + 1));
     const chunk = LOADTEST_CHUNK_BASE + 7;
     const search = async (token: string) => {

@@ -11,6 +11,7 @@ import { runStep } from '../../src/proc/run.js';
 import { isAlive, sleep } from '../../src/proc/system.js';
 import { connectionStrings, postgresRunning, removeStackFiles, rotateContextKey, rotateLoginPassword, stackSecrets, stackSigner, startStack, stackStatus, stopStack, formatStatusTable } from '../../src/local/stack.js';
 import { leaveVerifiedContextBehind, setContext } from '../support/context.js';
+import { queryOnce } from '../support/query.js';
 import { applyMigrations, LEDGER_TABLE, loadMigrations } from '../../src/migrate/index.js';
 
 let ports: PortLease;
@@ -18,16 +19,6 @@ let cfg: StackConfig;
 const logs: string[] = [];
 const start = () =>
   startStack(cfg, { log: (l) => logs.push(l), migrate: async (url) => void (await applyMigrations({ connectionString: url })) });
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 beforeAll(async () => {
   ports = await reservePorts(2);
@@ -49,18 +40,18 @@ describe('local stack', () => {
     const r = await start();
     urls = r.urls;
     expect(r.started).toEqual(['postgresql', 'pgbouncer']);
-    await query(urls.appPooled, 'CREATE EXTENSION IF NOT EXISTS vector');
-    const rows = await query<{ d: number }>(urls.appPooled, "SELECT '[1,2,3]'::vector <=> '[1,2,4]' AS d");
+    await queryOnce(urls.appPooled, 'CREATE EXTENSION IF NOT EXISTS vector');
+    const rows = await queryOnce<{ d: number }>(urls.appPooled, "SELECT '[1,2,3]'::vector <=> '[1,2,4]' AS d");
     expect(rows[0].d).toBeCloseTo(0.00853986601633272, 10);
-    const who = await query<{ u: string; pooled: string }>(urls.appPooled, 'SELECT current_user AS u, inet_server_port()::text AS pooled');
+    const who = await queryOnce<{ u: string; pooled: string }>(urls.appPooled, 'SELECT current_user AS u, inet_server_port()::text AS pooled');
     expect(who[0].u).toBe(cfg.appUser);
-    const worker = await query<{ u: string; member: boolean }>(urls.workerPooled, "SELECT current_user AS u, pg_has_role('pgkit_worker', 'MEMBER') AS member");
+    const worker = await queryOnce<{ u: string; member: boolean }>(urls.workerPooled, "SELECT current_user AS u, pg_has_role('pgkit_worker', 'MEMBER') AS member");
     expect(worker[0]).toEqual({ u: cfg.workerUser, member: true });
     expect(formatStatusTable(await stackStatus(cfg))).toMatch(/postgresql\s+running[\s\S]*pgbouncer\s+running/);
   });
 
   it('has the settings the kit depends on (scram, preload, archiving)', async () => {
-    const rows = await query<{ name: string; setting: string }>(
+    const rows = await queryOnce<{ name: string; setting: string }>(
       urls.adminDirect,
       "SELECT name, setting FROM pg_settings WHERE name IN ('password_encryption','shared_preload_libraries','archive_mode','wal_level','listen_addresses')",
     );
@@ -72,7 +63,7 @@ describe('local stack', () => {
 
   it('refuses a superuser login through the pooler (administrators connect directly)', async () => {
     const adminPooled = urls.adminDirect.replace(`:${cfg.pgPort}/`, `:${cfg.bouncerPort}/`);
-    await expect(query(adminPooled, 'SELECT 1')).rejects.toThrow();
+    await expect(queryOnce(adminPooled, 'SELECT 1')).rejects.toThrow();
   });
 
   it('a context left on a pooled server connection by a session-level SET does not act for the next client', async () => {
@@ -80,7 +71,7 @@ describe('local stack', () => {
     // clients (src/local/render.ts); the context must count only in the transaction that stamped it (sql/0800).
     const org = '00000000-0000-4000-8000-00000000000b';
     const user = '00000000-0000-4000-8000-0000000000b1';
-    await query(urls.adminDirect, `INSERT INTO app.organizations (id, name, slug) VALUES ('${org}', 'Spoofed', 'spoofed-org') ON CONFLICT DO NOTHING;
+    await queryOnce(urls.adminDirect, `INSERT INTO app.organizations (id, name, slug) VALUES ('${org}', 'Spoofed', 'spoofed-org') ON CONFLICT DO NOTHING;
       INSERT INTO app.users (id, email, display_name) VALUES ('${user}', 'spoof@example.com', 'Spoof') ON CONFLICT DO NOTHING;
       INSERT INTO app.memberships (organization_id, user_id, role) VALUES ('${org}', '${user}', 'owner') ON CONFLICT DO NOTHING;
       INSERT INTO app.projects (organization_id, name) SELECT '${org}', 'spoofed project' WHERE NOT EXISTS (SELECT 1 FROM app.projects WHERE organization_id = '${org}')`);
@@ -100,7 +91,7 @@ describe('local stack', () => {
     } finally {
       await spoofer.end();
     }
-    const next = await query<{ raw: string | null; org: string | null; n: number }>(urls.appPooled,
+    const next = await queryOnce<{ raw: string | null; org: string | null; n: number }>(urls.appPooled,
       "SELECT current_setting('app.org_id', true) AS raw, app.current_org_id() AS org, (SELECT count(*)::int FROM app.projects) AS n");
     // The raw setting is still on the connection (no reset: this is the same server connection)...
     expect(next[0].raw).toBe(org);
@@ -134,7 +125,7 @@ describe('local stack', () => {
     const env = { PGKIT_STACK: 'test', PGKIT_TEST_HOME: cfg.home, PGKIT_TEST_PG_PORT: String(cfg.pgPort), PGKIT_TEST_BOUNCER_PORT: String(cfg.bouncerPort), PGKIT_TEST_POOL_SIZE: '1', PGKIT_TEST_RESERVE_POOL_SIZE: '0' };
     const r = await runStep('npm start', process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts', 'start.ts')], { cwd: repoRoot, env });
     const applied = (await loadMigrations()).length; // versioned files and definitions
-    expect((await query<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n).toBeLessThan(applied);
+    expect((await queryOnce<{ n: number }>(urls.adminDirect, `SELECT count(*)::int AS n FROM ${LEDGER_TABLE}`))[0].n).toBeLessThan(applied);
     expect(r.stdout).toContain(`[pgkit] SQL bundle up to date (${applied} applied)\n`);
     expect(r.stdout).toContain('[pgkit] the test stack is already running and up to date: nothing to do');
     const { superuserDirect, appReadonlyPooled, ...shown } = urls;
@@ -166,10 +157,10 @@ describe('local stack', () => {
       const next = await rotateLoginPassword(cfg, 'app');
       const after = connectionStrings(cfg, next);
       expect(after.appPooled).not.toBe(before.appPooled);
-      expect((await query<{ u: string }>(after.appPooled, 'SELECT current_user AS u'))[0].u).toBe(cfg.appUser);
-      expect((await query<{ u: string }>(after.appDirect, 'SELECT current_user AS u'))[0].u).toBe(cfg.appUser);
-      await expect(query(before.appPooled, 'SELECT 1')).rejects.toThrow(/password|authentication|SASL/i);
-      await expect(query(before.appDirect, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+      expect((await queryOnce<{ u: string }>(after.appPooled, 'SELECT current_user AS u'))[0].u).toBe(cfg.appUser);
+      expect((await queryOnce<{ u: string }>(after.appDirect, 'SELECT current_user AS u'))[0].u).toBe(cfg.appUser);
+      await expect(queryOnce(before.appPooled, 'SELECT 1')).rejects.toThrow(/password|authentication|SASL/i);
+      await expect(queryOnce(before.appDirect, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
       // The verifier in the pooler's auth_file is the role's own (what lets PgBouncer pass SCRAM through).
       expect(readFileSync(stackPaths(cfg).bouncerUsers, 'utf8')).toContain(`"${cfg.appUser}" "${next.verifiers.app}"`);
       urls = after;
@@ -212,11 +203,11 @@ describe('local stack', () => {
   });
 
   it('keeps data across stop and start', async () => {
-    await query(urls.adminDirect, 'CREATE TABLE IF NOT EXISTS public.survivor (v text); INSERT INTO public.survivor VALUES (\'kept\')');
+    await queryOnce(urls.adminDirect, 'CREATE TABLE IF NOT EXISTS public.survivor (v text); INSERT INTO public.survivor VALUES (\'kept\')');
     expect(await stopStack(cfg)).toEqual(['pgbouncer', 'postgresql']);
     expect(postgresRunning(cfg)).toBeNull();
     await start();
-    const rows = await query<{ v: string }>(urls.adminDirect, 'SELECT v FROM public.survivor');
+    const rows = await queryOnce<{ v: string }>(urls.adminDirect, 'SELECT v FROM public.survivor');
     expect(rows.map((r) => r.v)).toEqual(['kept']);
   });
 
@@ -233,7 +224,7 @@ describe('local stack', () => {
 
   it('recovers after kill -9 of the postmaster and says what it did', async () => {
     await start();
-    await query(urls.adminDirect, "INSERT INTO public.survivor VALUES ('before crash')");
+    await queryOnce(urls.adminDirect, "INSERT INTO public.survivor VALUES ('before crash')");
     const pid = postgresRunning(cfg);
     expect(pid).not.toBeNull();
     process.kill(pid!, 'SIGKILL');
@@ -241,7 +232,7 @@ describe('local stack', () => {
     logs.length = 0;
     await start();
     expect(logs.join('\n')).toMatch(/stale postmaster\.pid/);
-    const rows = await query<{ v: string }>(urls.adminDirect, 'SELECT v FROM public.survivor ORDER BY v');
+    const rows = await queryOnce<{ v: string }>(urls.adminDirect, 'SELECT v FROM public.survivor ORDER BY v');
     expect(rows.map((r) => r.v)).toEqual(['before crash', 'kept']);
   });
 });
