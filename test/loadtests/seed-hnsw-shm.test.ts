@@ -10,6 +10,7 @@ import { buildIndexes as buildHnsw, localShmBytes, parallelMaintenancePlan, SHM_
 import { renderPostgresConf } from '../../src/local/render.js';
 import { stackConfig } from '../../src/config.js';
 import { freshDatabase, type TestDb } from '../support/db.js';
+import { HNSW_GRAPH_BYTES_PER_VECTOR, SEED_MAINTENANCE_WORK_MEM_MB, seedMaintenanceWorkMemMb } from '../../loadtests/seed/index.js';
 
 let db: TestDb;
 let c: pg.Client;
@@ -98,6 +99,21 @@ describe('HNSW builds sized to /dev/shm', () => {
     expect(parallelMaintenancePlan(GB + SHM_MARGIN_BYTES - 1, GB, 2).workers).toBe(0);
     expect(parallelMaintenancePlan(null, GB, 3).workers).toBe(3);
     expect(parallelMaintenancePlan(8 * GB, GB, 0).workers).toBe(0);
+  });
+
+  it("the seed's maintenance_work_mem holds the whole HNSW graph above full scale, within the host's memory", () => {
+    const GB = 1024 ** 3;
+    // Up to full scale (100k vectors) the 1 GB default: the CI workflow's --shm-size is sized for it.
+    expect(seedMaintenanceWorkMemMb(0, 24 * GB)).toBe(SEED_MAINTENANCE_WORK_MEM_MB);
+    expect(seedMaintenanceWorkMemMb(100_000, 24 * GB)).toBe(SEED_MAINTENANCE_WORK_MEM_MB);
+    // 3x and 10x get the graph's size, which the 1 GB default was not (the first scale run's 3x built on disk).
+    const tenX = seedMaintenanceWorkMemMb(1_000_000, 24 * GB);
+    expect(tenX * 1024 * 1024).toBeGreaterThanOrEqual(1_000_000 * HNSW_GRAPH_BYTES_PER_VECTOR);
+    expect(seedMaintenanceWorkMemMb(300_000, 24 * GB)).toBeGreaterThan(SEED_MAINTENANCE_WORK_MEM_MB);
+    // Never more than 40% of the host; a server on another host keeps the default.
+    expect(seedMaintenanceWorkMemMb(1_000_000, 8 * GB)).toBe(Math.floor((8 * GB * 0.4) / 1024 / 1024));
+    expect(seedMaintenanceWorkMemMb(1_000_000, null)).toBe(SEED_MAINTENANCE_WORK_MEM_MB);
+    expect(seedMaintenanceWorkMemMb(1_000_000, 2 * GB)).toBe(SEED_MAINTENANCE_WORK_MEM_MB);
   });
 
   it('the seeder measures /dev/shm only for a server on this host', () => {
