@@ -11,11 +11,11 @@ import { pgBinDir, repoRoot, stackPaths, type StackConfig } from '../../src/conf
 import { applyMigrations } from '../../src/migrate/index.js';
 import { reservePorts } from '../../src/proc/ports.js';
 import { runStep } from '../../src/proc/run.js';
-import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
 import { osUserIds } from '../../src/proc/system.js';
 import { contextKeys, endpoints, loadtestEncKeys, type Endpoints } from '../lib/local.js';
 import { ContextSigner, registerContextKeys } from '../../src/db/context-token.js';
 import { openTokenSql, sealFixtureTokens } from './fixture-tokens.js';
+import { ensureFreshVectorIndex } from '../lib/vector-index.js';
 import { conn, pgbench } from './pgbench.js';
 import { loadTargets, OPERATIONS, type Operation } from '../lib/targets.js';
 import { markdown, parsePgbenchLog, percentile, svgChart, type Ceiling, type OpResult } from './report.js';
@@ -103,31 +103,6 @@ async function prepareBulkVectors(admin: pg.Client): Promise<number> {
   return Number((await admin.query('SELECT count(*) AS n FROM loadtest.bulk_vectors')).rows[0].n);
 }
 
-/**
- * Deletes the embeddings load tests wrote (chunk_index >= LOADTEST_CHUNK_BASE), rebuilds the HNSW index and
- * vacuums, so every run starts from a freshly built graph over the seeded rows. Deleting alone leaves the graph
- * with vacuumed-out elements to route around: after removing 19,700 rows the next run's vector search p99 was
- * 18 ms against 10 on a fresh graph.
- */
-async function removeLoadtestEmbeddings(admin: pg.Client, why: string): Promise<{ rows: number; seconds: number } | null> {
-  const t0 = performance.now();
-  const del = await admin.query('DELETE FROM app.rag_embeddings WHERE chunk_index >= $1', [LOADTEST_CHUNK_BASE]);
-  if (!del.rowCount) return null;
-  const hnsw = await admin.query<{ name: string }>(
-    `SELECT format('%I.%I', n.nspname, i.relname) AS name FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-     JOIN pg_namespace n ON n.oid = i.relnamespace JOIN pg_am a ON a.oid = i.relam
-     WHERE x.indrelid = 'app.rag_embeddings'::regclass AND a.amname = 'hnsw'`);
-  process.stderr.write(`[bench] removed ${del.rowCount} load-test embeddings ${why}; rebuilding ${hnsw.rows.map((h) => h.name).join(', ')} and vacuuming...\n`);
-  await admin.query("SET maintenance_work_mem = '1GB'");
-  // A parallel rebuild puts maintenance_work_mem in /dev/shm: serial where it does not fit (src/local/shm.ts).
-  await buildIndexes(admin, hnsw.rows.map((h) => `REINDEX INDEX CONCURRENTLY ${h.name}`), localShmBytes(admin.host ?? ''),
-    (l) => process.stderr.write(`[bench] rebuilding the HNSW index: ${l}\n`));
-  await admin.query('RESET maintenance_work_mem');
-  await admin.query('RESET max_parallel_maintenance_workers');
-  await admin.query('VACUUM (ANALYZE) app.rag_embeddings');
-  return { rows: del.rowCount, seconds: (performance.now() - t0) / 1000 };
-}
-
 export interface BenchOperationsOptions {
   ep: Endpoints;
   /** The operator's connection (loaderDirect): fixtures, pg_stat_statements_reset(), the loadtest schema. */
@@ -186,7 +161,8 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
     FROM app.projects p CROSS JOIN generate_series(1, $1::int) g
     ON CONFLICT DO NOTHING`, [Math.max(1, Math.ceil((3000 * T) / Math.max(1, Number((await admin.query('SELECT count(*) AS n FROM app.projects')).rows[0].n))))]);
   const nbulk = await prepareBulkVectors(admin);
-  await removeLoadtestEmbeddings(admin, 'left by earlier runs');
+  // Every run that touches vectors starts from a freshly built graph over the seeded rows (lib/vector-index.ts).
+  if (ops.includes('vector_search') || ops.includes('bulk_insert_embeddings')) await ensureFreshVectorIndex(admin, (l) => process.stderr.write(`[bench] ${l}\n`));
   const enc = JSON.stringify(loadtestEncKeys(ep.stack).material);
   const work = o.work ?? join(repoRoot, 'reports', 'tmp', `bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
@@ -286,9 +262,9 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
   process.stderr.write(`[bench] authenticated context: p50 ${contextCost.unauthenticated.p50.toFixed(3)} -> ${contextCost.authenticated.p50.toFixed(3)} ms (+${contextCost.added_p50_ms.toFixed(3)} ms), p95 +${contextCost.added_p95_ms.toFixed(3)} ms, ${contextCost.errors} errors\n`);
 
   if (ops.includes('bulk_insert_embeddings')) {
-    const cleanup = await removeLoadtestEmbeddings(admin, 'written by bulk_insert_embeddings');
+    const cleanup = await ensureFreshVectorIndex(admin, (l) => process.stderr.write(`[bench] ${l}\n`));
     const r = results.find((x) => x.op === 'bulk_insert_embeddings');
-    if (r && cleanup) r.note = `${r.note ? `${r.note}; ` : ''}${cleanup.rows} rows removed, HNSW rebuilt and VACUUM in ${cleanup.seconds.toFixed(1)} s after the run`;
+    if (r && cleanup.rebuilt) r.note = `${r.note ? `${r.note}; ` : ''}${cleanup.deletedRows} rows removed, HNSW rebuilt and VACUUM in ${cleanup.seconds.toFixed(1)} s after the run`;
   }
 
   return { results, contextCost, nfix, seedRun, work, runKey };

@@ -8,19 +8,21 @@
 // .md beside the DB-level benchmark's reports. A figure is only as good as the machine was quiet: the report
 // records the load average before and after each scenario, and --label says where it was taken.
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/proc/run.js';
 import { fail } from '../../scripts/lib/fail.js';
-import { DEFAULT_RATES, parseScenarios, runK6, type K6RunResult, type ScenarioName } from './k6.js';
+import { DEFAULT_RATES, parseScenarios, runK6, SCENARIOS, type K6RunResult, type ScenarioName } from './k6.js';
 
 export interface Step {
   rate: number;
   passed: boolean;
   failedThresholds: string[];
   droppedIterations: number;
+  /** spike and vector-search: what was done to the HNSW graph before the step (lib/vector-index.ts). */
+  vectorIndex?: string | null;
 }
 
 export interface SearchOptions {
@@ -78,29 +80,58 @@ export async function findCapacity(tryRate: (rate: number) => Promise<Step>, o: 
   return { capacity: lo, firstFailing: hi, steps };
 }
 
-interface ScenarioReport extends SearchResult {
+export interface ScenarioReport extends SearchResult {
   scenario: ScenarioName;
   defaultRate: number;
   loadBefore: number;
   loadAfter: number;
+  /** When and where this scenario was measured (a report can hold scenarios re-measured later the same day). */
+  measuredAt?: string;
+  label?: string;
 }
 
-function markdown(r: { date: string; label: string; machine: string; k6: string; stepDuration: string; precision: number; scenarios: ScenarioReport[]; bench: string | null }): string {
+export interface CapacityReport {
+  date: string;
+  label: string;
+  machine: string;
+  k6: string;
+  stepDuration: string;
+  precision: number;
+  scenarios: ScenarioReport[];
+  bench: string | null;
+}
+
+/**
+ * The day's report after measuring `now.scenarios`: their rows replace the earlier ones of the same scenarios, and
+ * the scenarios measured earlier that day are kept with their own time and label (re-measuring one scenario must not
+ * drop the others' figures). Scenarios are listed in the order of a full run.
+ */
+export function mergeCapacityReports(prev: CapacityReport | null, now: CapacityReport): CapacityReport {
+  const stamped = (r: CapacityReport) => r.scenarios.map((s) => ({ ...s, measuredAt: s.measuredAt ?? r.date, label: s.label ?? r.label }));
+  const fresh = stamped(now);
+  const kept = prev ? stamped(prev).filter((s) => !fresh.some((f) => f.scenario === s.scenario)) : [];
+  const order = (s: ScenarioReport) => SCENARIOS.indexOf(s.scenario);
+  return { ...now, scenarios: [...kept, ...fresh].sort((a, b) => order(a) - order(b)) };
+}
+
+function markdown(r: CapacityReport): string {
   const lines = [
     `# Capacity at the SLO, ${r.date}`,
     '',
     `${r.label}. Machine: ${r.machine}. ${r.k6}. Steps of ${r.stepDuration} (spike: its fixed 110 s profile, RATE its base rate), precision ${(r.precision * 100).toFixed(0)} %.`,
     r.bench ? `DB-level benchmark figures beside these: [${r.bench}](${r.bench}).` : 'No DB-level benchmark report in this folder yet (`npm run bench`).',
     '',
-    '| scenario | default rate /s | capacity /s (every threshold holds) | lowest failing /s | what failed first | load avg before / after |',
-    '|---|---|---|---|---|---|',
+    '| scenario | measured (UTC) | default rate /s | capacity /s (every threshold holds) | lowest failing /s | what failed first | load avg before / after |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const s of r.scenarios) {
     const failing = s.steps.find((x) => x.rate === s.firstFailing);
-    lines.push(`| ${s.scenario} | ${s.defaultRate} | ${s.capacity ?? `< ${s.steps.length ? Math.min(...s.steps.map((x) => x.rate)) : '?'}`} | ${s.firstFailing ?? '(none up to --max)'} | ${failing ? failing.failedThresholds.slice(0, 3).join('; ') || `${failing.droppedIterations} dropped` : ''} | ${s.loadBefore.toFixed(1)} / ${s.loadAfter.toFixed(1)} |`);
+    lines.push(`| ${s.scenario} | ${s.measuredAt ?? r.date} | ${s.defaultRate} | ${s.capacity ?? `< ${s.steps.length ? Math.min(...s.steps.map((x) => x.rate)) : '?'}`} | ${s.firstFailing ?? '(none up to --max)'} | ${failing ? failing.failedThresholds.slice(0, 3).join('; ') || `${failing.droppedIterations} dropped` : ''} | ${s.loadBefore.toFixed(1)} / ${s.loadAfter.toFixed(1)} |`);
   }
-  lines.push('', '## Steps', '', '| scenario | rate /s | passed | failed thresholds |', '|---|---|---|---|');
-  for (const s of r.scenarios) for (const x of s.steps) lines.push(`| ${s.scenario} | ${x.rate} | ${x.passed ? 'yes' : 'no'} | ${x.failedThresholds.join('; ')} |`);
+  const labels = r.scenarios.filter((s) => s.label && s.label !== r.label);
+  if (labels.length) lines.push('', ...labels.map((s) => `- ${s.scenario}, measured ${s.measuredAt}: ${s.label}.`));
+  lines.push('', '## Steps', '', '| scenario | rate /s | passed | failed thresholds | HNSW graph before the step |', '|---|---|---|---|---|');
+  for (const s of r.scenarios) for (const x of s.steps) lines.push(`| ${s.scenario} | ${x.rate} | ${x.passed ? 'yes' : 'no'} | ${x.failedThresholds.join('; ')} | ${x.vectorIndex ?? ''} |`);
   return lines.join('\n') + '\n';
 }
 
@@ -110,7 +141,7 @@ async function main() {
     options: {
       'step-duration': { type: 'string', default: '30s' }, min: { type: 'string', default: '1' }, max: { type: 'string', default: '2000' },
       precision: { type: 'string', default: '0.1' }, start: { type: 'string' }, 'report-dir': { type: 'string', default: 'reports' },
-      label: { type: 'string', default: 'measured on an unnamed machine' }, 'base-url': { type: 'string' }, k6: { type: 'string' },
+      label: { type: 'string', default: 'measured on an unnamed machine' }, 'base-url': { type: 'string' }, k6: { type: 'string' }, 'keep-vector-index': { type: 'boolean' },
     },
   });
   const scenarios = parseScenarios(positionals[0] ?? 'all');
@@ -130,18 +161,22 @@ async function main() {
     const stepDir = join(dir, 'capacity', scenario);
     const res = await findCapacity(async (rate) => {
       console.log(`[capacity] ${scenario} at ${rate}/s for ${values['step-duration']} ...`);
-      const r: K6RunResult = await runK6(scenario, { k6, rate, duration: values['step-duration'], reportDir: join(stepDir, String(rate)), baseUrl: values['base-url'] });
+      const r: K6RunResult = await runK6(scenario, { k6, rate, duration: values['step-duration'], reportDir: join(stepDir, String(rate)), baseUrl: values['base-url'],
+        ...(values['keep-vector-index'] ? { freshVectorIndex: false as const } : {}) });
       if (!r.passed && !r.thresholdsFailed) throw new Error(`${scenario} at ${rate}/s: k6 exited with ${r.code}, not a measurement. Its output:\n${r.output.split('\n').slice(-20).join('\n')}`);
       console.log(`[capacity] ${scenario} at ${rate}/s: ${r.passed ? 'passed' : `failed (${r.failedThresholds.join('; ')})`}`);
-      return { rate, passed: r.passed, failedThresholds: r.failedThresholds, droppedIterations: r.droppedIterations };
+      return { rate, passed: r.passed, failedThresholds: r.failedThresholds, droppedIterations: r.droppedIterations, vectorIndex: r.vectorIndex };
     }, { start: values.start ? num('start', values.start) : DEFAULT_RATES[scenario], min: num('min', values.min), max: num('max', values.max), precision: num('precision', values.precision) });
-    out.push({ scenario, defaultRate: DEFAULT_RATES[scenario], loadBefore, loadAfter: loadavg()[0], ...res });
+    out.push({ scenario, defaultRate: DEFAULT_RATES[scenario], loadBefore, loadAfter: loadavg()[0], measuredAt: date, label: values.label!, ...res });
     console.log(`[capacity] ${scenario}: ${res.capacity === null ? 'no passing rate' : `${res.capacity}/s`} (lowest failing ${res.firstFailing ?? 'none'})`);
   }
   mkdirSync(dir, { recursive: true });
   const bench = existsSync(dir) ? readdirSync(dir).filter((f) => /^bench-.*\.md$/.test(f)).sort().pop() ?? null : null;
   const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB`;
-  const report = { date, label: values.label!, machine, k6: k6Version, stepDuration: values['step-duration']!, precision: num('precision', values.precision), scenarios: out, bench };
+  const jsonFile = join(dir, `capacity-${stamp}.json`);
+  const prev = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as CapacityReport) : null;
+  if (prev) console.log(`[capacity] ${jsonFile} exists: its other scenarios are kept, the ones measured now replaced`);
+  const report = mergeCapacityReports(prev, { date, label: values.label!, machine, k6: k6Version, stepDuration: values['step-duration']!, precision: num('precision', values.precision), scenarios: out, bench });
   writeFileSync(join(dir, `capacity-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, `capacity-${stamp}.md`), markdown(report));
   console.log(`\n${markdown(report)}\n[capacity] written: ${join(dir, `capacity-${stamp}.md`)} and .json`);

@@ -1,14 +1,16 @@
 #!/usr/bin/env -S npx tsx
-// `npm run loadtest -- <all|scenario,...> [--rate N] [--duration 2m] [--report-dir reports] [--base-url URL] [--k6 PATH]`:
-// runs the k6 scenarios one after the other against a running workload service (`npm run service`), each with its
-// summaries (k6-<scenario>.txt/.json/.junit.xml), HTML report and log in the report folder; exits 1 when any failed.
+// `npm run loadtest -- <all|scenario,...> [--rate N] [--duration 2m] [--report-dir reports] [--base-url URL] [--k6 PATH]
+// [--keep-vector-index]`: runs the k6 scenarios one after the other against a running workload service (`npm run
+// service`), each with its summaries (k6-<scenario>.txt/.json/.junit.xml), HTML report and log in the report folder;
+// exits 1 when any failed. Before spike and vector-search the HNSW graph is rebuilt if earlier runs wrote to it
+// (lib/vector-index.ts); --keep-vector-index measures it as it is.
 import { parseArgs } from 'node:util';
 import { fail } from '../../scripts/lib/fail.js';
 import { parseScenarios, runK6 } from './k6.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rate: { type: 'string' }, duration: { type: 'string' }, 'report-dir': { type: 'string' }, 'base-url': { type: 'string' }, k6: { type: 'string' }, 'bulk-rate': { type: 'string' } },
+  options: { rate: { type: 'string' }, duration: { type: 'string' }, 'report-dir': { type: 'string' }, 'base-url': { type: 'string' }, k6: { type: 'string' }, 'bulk-rate': { type: 'string' }, 'keep-vector-index': { type: 'boolean' } },
 });
 
 try {
@@ -21,6 +23,7 @@ try {
     const r = await runK6(s, {
       k6: values.k6, rate, duration: values.duration, reportDir: values['report-dir'] ?? 'reports', baseUrl: values['base-url'],
       env: values['bulk-rate'] ? { BULK_RATE: values['bulk-rate'] } : {},
+      ...(values['keep-vector-index'] ? { freshVectorIndex: false as const } : {}),
     });
     process.stdout.write(r.output);
     results.push(r);

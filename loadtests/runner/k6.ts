@@ -6,7 +6,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../../src/config.js';
 import { run } from '../../src/proc/run.js';
-import { defaultDataFile } from '../lib/local.js';
+import pg from 'pg';
+import { defaultDataFile, endpoints } from '../lib/local.js';
+import { ensureFreshVectorIndex } from '../lib/vector-index.js';
 import { writeVectorBodies } from '../lib/vector-bodies.js';
 import { bulkBodiesFor } from '../lib/workload.js';
 
@@ -34,7 +36,17 @@ export interface K6RunOptions {
   baseUrl?: string;
   /** More environment for k6 (-e KEY=VALUE), e.g. BULK_RATE. */
   env?: Record<string, string>;
+  /**
+   * Before a scenario that searches vectors, rebuild the HNSW graph when earlier runs wrote to it
+   * (lib/vector-index.ts), through this operator connection (default: the loader of `endpoints()`, i.e. the local
+   * stack or DATABASE_URL / LOADER_DATABASE_URL). false: measure the graph as it is (a service whose database this
+   * host cannot reach); the report then says so.
+   */
+  freshVectorIndex?: false | { url?: string };
 }
+
+/** The scenarios whose figures depend on the state of the HNSW graph (they search it, or write and delete in it). */
+export const VECTOR_SCENARIOS: readonly ScenarioName[] = ['spike', 'vector-search'];
 
 export interface K6RunResult {
   scenario: ScenarioName;
@@ -48,6 +60,8 @@ export interface K6RunResult {
   droppedIterations: number;
   seconds: number;
   output: string;
+  /** What was done to the HNSW graph before the run (VECTOR_SCENARIOS only), for the report. */
+  vectorIndex: string | null;
 }
 
 export function parseScenarios(arg: string): ScenarioName[] {
@@ -70,9 +84,28 @@ export function k6Invocation(scenario: ScenarioName, o: K6RunOptions): { args: s
   return { args, env: { K6_WEB_DASHBOARD: 'true', K6_WEB_DASHBOARD_PORT: '-1', K6_WEB_DASHBOARD_PERIOD: '5s', K6_WEB_DASHBOARD_EXPORT: join(dir, `k6-${scenario}.html`), K6_NO_USAGE_REPORT: 'true' } };
 }
 
+async function prepareVectorIndex(scenario: ScenarioName, o: K6RunOptions): Promise<string | null> {
+  if (!VECTOR_SCENARIOS.includes(scenario)) return null;
+  if (o.freshVectorIndex === false) return 'measured on the HNSW graph as it was (--keep-vector-index): earlier runs may have left dead elements in it';
+  const c = new pg.Client({ connectionString: o.freshVectorIndex?.url ?? endpoints().loaderDirect, application_name: 'pgkit-loadtest-prepare' });
+  try {
+    await c.connect();
+  } catch (e) {
+    throw new Error(`cannot reach the database to check the HNSW graph before ${scenario} (${(e as Error).message}): ` +
+      'start the stack (npm start) or set DATABASE_URL, or pass --keep-vector-index to measure the graph as it is');
+  }
+  try {
+    const r = await ensureFreshVectorIndex(c, (l) => console.log(`[loadtest] ${l}`));
+    return r.rebuilt ? `HNSW graph rebuilt before the run (${r.reason}; ${r.seconds.toFixed(0)} s)` : r.reason;
+  } finally {
+    await c.end();
+  }
+}
+
 export async function runK6(scenario: ScenarioName, o: K6RunOptions): Promise<K6RunResult> {
   const dir = resolve(o.reportDir);
   mkdirSync(dir, { recursive: true });
+  const vectorIndex = await prepareVectorIndex(scenario, o);
   // vector-search reads its request bodies from a file made here, sized to the run (lib/vector-bodies.ts), unless given one.
   const bodies = scenario === 'vector-search' && !o.env?.BODIES_FILE ? join(dir, 'k6-vector-search-bodies') : null;
   if (bodies) {
@@ -88,7 +121,7 @@ export async function runK6(scenario: ScenarioName, o: K6RunOptions): Promise<K6
     .finally(() => {
       if (bodies) for (const f of [bodies, `${bodies}.json`]) rmSync(f, { force: true });
     });
-  const output = `${r.stdout}${r.stderr}`;
+  const output = `${vectorIndex ? `[loadtest] ${vectorIndex}\n` : ''}${r.stdout}${r.stderr}`;
   writeFileSync(join(dir, `k6-${scenario}.log`), output);
   const summaryFile = join(dir, `k6-${scenario}.json`);
   const failedThresholds: string[] = [];
@@ -98,5 +131,5 @@ export async function runK6(scenario: ScenarioName, o: K6RunOptions): Promise<K6
     for (const [m, v] of Object.entries(s.metrics)) for (const [t, x] of Object.entries(v.thresholds ?? {})) if (!x.ok) failedThresholds.push(`${m} ${t}`);
     droppedIterations = s.metrics.dropped_iterations?.values.count ?? 0;
   }
-  return { scenario, code: r.code, passed: r.code === 0, thresholdsFailed: r.code === K6_THRESHOLDS_FAILED, failedThresholds, droppedIterations, seconds: (performance.now() - t0) / 1000, output };
+  return { scenario, code: r.code, passed: r.code === 0, thresholdsFailed: r.code === K6_THRESHOLDS_FAILED, failedThresholds, droppedIterations, seconds: (performance.now() - t0) / 1000, output, vectorIndex };
 }

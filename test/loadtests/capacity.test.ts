@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/config.js';
-import { findCapacity, type Step } from '../../loadtests/runner/capacity.js';
+import { findCapacity, mergeCapacityReports, type CapacityReport, type Step } from '../../loadtests/runner/capacity.js';
 import { DEFAULT_RATES, parseScenarios, SCENARIOS } from '../../loadtests/runner/k6.js';
 
 const machine = (limit: number) => {
@@ -59,5 +59,22 @@ describe('capacity search', () => {
     expect(SCENARIOS.at(-1)).toBe('vector-search');
     expect(parseScenarios('browse,spike')).toEqual(['browse', 'spike']);
     expect(() => parseScenarios('brows')).toThrow(/no scenario 'brows'/);
+  });
+
+  it("re-measuring one scenario replaces its row and keeps the day's others, each with its own time and label", () => {
+    const row = (scenario: 'browse' | 'spike' | 'vector-search', capacity: number) =>
+      ({ scenario, defaultRate: DEFAULT_RATES[scenario], loadBefore: 1, loadAfter: 1, capacity, firstFailing: capacity + 1, steps: [] });
+    const report = (date: string, label: string, scenarios: CapacityReport['scenarios']): CapacityReport =>
+      ({ date, label, machine: 'm', k6: 'k6 v1.3.0', stepDuration: '30s', precision: 0.1, scenarios, bench: null });
+    const morning = report('2026-12-06 09:35', 'quiet', [row('browse', 100), row('vector-search', 0), row('spike', 35)]);
+    const later = report('2026-12-06 13:10', 'quiet, fresh graph each step', [row('vector-search', 40)]);
+    const m = mergeCapacityReports(morning, later);
+    expect(m.scenarios.map((s) => [s.scenario, s.capacity, s.measuredAt, s.label])).toEqual([
+      ['browse', 100, '2026-12-06 09:35', 'quiet'],
+      ['spike', 35, '2026-12-06 09:35', 'quiet'],
+      ['vector-search', 40, '2026-12-06 13:10', 'quiet, fresh graph each step'],
+    ]);
+    expect(m.date).toBe('2026-12-06 13:10');
+    expect(mergeCapacityReports(null, later).scenarios).toHaveLength(1);
   });
 });
