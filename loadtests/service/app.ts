@@ -24,6 +24,7 @@ import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 import { errorBody, HttpError, isSlow, isUnreachable, mapError, mapFrameworkError } from './errors.js';
 import { LOADTEST_CHUNK_BASE, LOADTEST_CHUNK_MAX } from '../lib/workload.js';
 import { ReadRouter, type ReadTarget } from './readRouter.js';
+import { formatLsn, LSN_PATTERN, parseLsn } from '../../src/db/lsn.js';
 
 export interface ServiceOptions {
   /** Application login role through PgBouncer. */
@@ -63,6 +64,14 @@ export interface ServiceOptions {
 
 /** Response header of read-only routes: where the read went (replica or primary). */
 export const READ_FROM_HEADER = 'x-pgkit-read-from';
+/**
+ * Read-your-writes across instances (readRouter.ts): a write's response carries the primary's WAL position after its
+ * commit; a client that sends it back on its reads gets the replica only once the replica has replayed that far, from
+ * whichever instance serves the read. Unsigned on purpose: it only steers the sender's own reads (a lower one can make
+ * them stale, a higher one sends them to the primary); row-level security decides what any read may see.
+ */
+export const WRITE_POSITION_HEADER = 'x-pgkit-write-position';
+export const READ_AFTER_HEADER = 'x-pgkit-read-after';
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 /** PostgreSQL text cannot hold NUL (SQLSTATE 22021): refused at the edge. */
@@ -143,7 +152,17 @@ function decodeCursor(c: string | undefined, key: 'name' | 'time'): [string, str
   throw new HttpError(400, 'invalid_request', 'cursor is not one this service issued');
 }
 
-type Req = FastifyRequest & { principal?: Principal; bodyReceived?: boolean; readFrom?: ReadTarget };
+type Req = FastifyRequest & { principal?: Principal; bodyReceived?: boolean; readFrom?: ReadTarget; writePosition?: string };
+
+/** The x-pgkit-read-after header as a WAL position (null when absent); a malformed one is the client's error. */
+function readAfterOf(req: FastifyRequest): bigint | null {
+  const h = req.headers[READ_AFTER_HEADER];
+  if (h === undefined) return null;
+  if (typeof h !== 'string' || !LSN_PATTERN.test(h)) {
+    throw new HttpError(400, 'invalid_request', `header ${READ_AFTER_HEADER} must be a WAL position as a write's ${WRITE_POSITION_HEADER} gave it (like 0/16B3748), once`);
+  }
+  return parseLsn(h);
+}
 
 /** The request's principal (set by the onRequest hook on every route but /health). */
 const principal = (req: FastifyRequest) => (req as Req).principal!;
@@ -284,6 +303,8 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   app.addHook('onSend', async (req, reply) => {
     const from = (req as Req).readFrom;
     if (from) void reply.header(READ_FROM_HEADER, from);
+    const wrote = (req as Req).writePosition;
+    if (wrote) void reply.header(WRITE_POSITION_HEADER, wrote);
   });
   app.addHook('preValidation', async (req) => {
     (req as Req).bodyReceived = true;
@@ -296,14 +317,18 @@ export function buildService(opts: ServiceOptions): { app: FastifyInstance; pool
   async function inTx<T>(req: FastifyRequest, fn: (tx: pg.PoolClient) => Promise<T>, as: 'user' | 'worker' = 'user'): Promise<T> {
     if (as === 'user') userOf(req);
     const out = await guarded(() => txOn(as === 'worker' ? workerPool : pool, req, fn, as));
-    // Read-your-writes: the user's next reads wait for this commit on the replica (readRouter.ts).
-    if (reads && as === 'user') await reads.noteWrite(principal(req).userId!);
+    // Read-your-writes: the user's next reads wait for this commit on the replica (readRouter.ts), on this instance by
+    // its memory, on any instance by the position the client sends back.
+    if (reads && as === 'user') {
+      const at = await reads.noteWrite(principal(req).userId!);
+      if (at !== null) (req as Req).writePosition = formatLsn(at);
+    }
     return out;
   }
 
   /** A read-only request transaction: on the replica when the router says so (else, or if it fails to connect, the primary). */
   async function readTx<T>(req: FastifyRequest, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    const target = reads && readPool ? reads.route(userOf(req).userId) : 'primary';
+    const target = reads && readPool ? reads.route(userOf(req).userId, readAfterOf(req)) : 'primary';
     (req as Req).readFrom = target;
     if (target === 'replica' && readPool) {
       try {

@@ -8,8 +8,10 @@
 //
 // Read-your-writes: after a user's write commits, the service reads the primary's WAL position (an extra round
 // trip on writes only): it is past that commit. That user's reads go to the replica only once its replay position
-// (as last polled, so never ahead of the truth) has reached it. The positions live in this process: a service run as
-// several instances must carry the position with the user (a cookie or header) instead (docs/loadtests.md).
+// (as last polled, so never ahead of the truth) has reached it. The positions live in this process, so for a service
+// run as several instances the position also travels with the client: a write's response carries it
+// (x-pgkit-write-position) and a read that sends it back (x-pgkit-read-after) goes to the replica only once the
+// replica has replayed that far, whichever instance serves it (app.ts; docs/loadtests.md).
 import type pg from 'pg';
 import { parseLsn } from '../../src/db/lsn.js';
 
@@ -112,30 +114,38 @@ export class ReadRouter {
     return behind ? this.now() - behind.at : 0;
   }
 
-  /** Where a read-only request of `userId` goes now. */
-  route(userId: string | null): ReadTarget {
+  /**
+   * Where a read-only request of `userId` goes now. `readAfter`: a WAL position the client says it has written up to
+   * (another instance's x-pgkit-write-position); the replica only once it has replayed that far.
+   */
+  route(userId: string | null, readAfter: bigint | null = null): ReadTarget {
     const lag = this.lagMs();
     const ok =
       lag !== null &&
       lag <= this.o.maxLagMs &&
       this.pending.size + this.unresolved.size <= (this.o.maxPendingUsers ?? 100_000) &&
-      (userId === null || (!this.pending.has(userId) && !this.unresolved.has(userId)));
+      (userId === null || (!this.pending.has(userId) && !this.unresolved.has(userId))) &&
+      (readAfter === null || (this.replayed !== null && this.replayed >= readAfter));
     const target: ReadTarget = ok ? 'replica' : 'primary';
     this.counts[target]++;
     return target;
   }
 
-  /** After a user's write committed: its position, which that user's reads must wait for on the replica. */
-  async noteWrite(userId: string): Promise<void> {
+  /**
+   * After a user's write committed: its position, which that user's reads must wait for on the replica. Returns it
+   * (null when it could not be read) for the client to carry to other instances.
+   */
+  async noteWrite(userId: string): Promise<bigint | null> {
     const committedBy = this.now();
     try {
       const r = await this.o.primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
       const lsn = parseLsn(r.rows[0].lsn);
-      if (this.replayed !== null && lsn <= this.replayed) return;
-      this.pending.set(userId, lsn);
+      if (this.replayed === null || lsn > this.replayed) this.pending.set(userId, lsn);
+      return lsn;
     } catch {
       // No position now: the user's reads stay on the primary until a primary reading taken after this moment.
       this.unresolved.set(userId, committedBy);
+      return null;
     }
   }
 

@@ -2,6 +2,7 @@
 // read-your-writes. test/local/replica.test.ts checks the same against a real paused replica.
 import { describe, expect, it } from 'vitest';
 import { ReadRouter } from '../../loadtests/service/readRouter.js';
+import { formatLsn, LSN_PATTERN, parseLsn } from '../../src/db/lsn.js';
 
 function router(maxLagMs: number) {
   let now = 1_000_000;
@@ -49,6 +50,33 @@ describe('ReadRouter', () => {
     r.observe(at(), 0x180n, 0x180n);
     expect(r.route('writer')).toBe('replica');
     expect(r.state.pendingUsers).toBe(0);
+  });
+
+  it("a position sent back by the client (another instance's write) keeps its reads on the primary until replayed", async () => {
+    const { r, tick, at, setPrimary } = router(60_000);
+    r.observe(at(), 0x100n, 0x100n);
+    setPrimary('0/1C0');
+    // The write's position, as the instance that served it returns it.
+    expect(await r.noteWrite('writer')).toBe(0x1c0n);
+    const other = router(60_000); // an instance that never saw the write
+    other.r.observe(other.at(), 0x1c0n, 0x100n);
+    expect(other.r.route('writer')).toBe('replica');
+    expect(other.r.route('writer', 0x1c0n)).toBe('primary');
+    other.tick(50);
+    other.r.observe(other.at(), 0x1c0n, 0x1bfn);
+    expect(other.r.route('writer', 0x1c0n)).toBe('primary');
+    other.r.observe(other.at(), 0x1c0n, 0x1c0n);
+    expect(other.r.route('writer', 0x1c0n)).toBe('replica');
+    tick(1);
+    expect(r.route('writer')).toBe('primary'); // the serving instance remembers it by itself
+  });
+
+  it('WAL positions print as PostgreSQL prints them and read back', () => {
+    for (const s of ['0/0', '0/16B3748', '1A/FFFFFFFF', 'FFFFFFFF/1']) {
+      expect(formatLsn(parseLsn(s))).toBe(s);
+      expect(LSN_PATTERN.test(s)).toBe(true);
+    }
+    for (const bad of ['', 'latest', '0/', '/1', '123456789/0', '0/1 ', '-1/0']) expect(LSN_PATTERN.test(bad)).toBe(false);
   });
 
   it('goes to the primary without a recent good reading, and after markDown', () => {

@@ -17,7 +17,7 @@ import { queryOnce } from '../support/query.js';
 import { seed } from '../../loadtests/seed/index.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
 import { World } from '../../loadtests/seed/world.js';
-import { buildService, READ_FROM_HEADER } from '../../loadtests/service/app.js';
+import { buildService, READ_AFTER_HEADER, READ_FROM_HEADER, WRITE_POSITION_HEADER } from '../../loadtests/service/app.js';
 import { signToken } from '../../loadtests/service/auth.js';
 import type { ReadRouter } from '../../loadtests/service/readRouter.js';
 import { LOADTEST_CHUNK_BASE } from '../../loadtests/lib/workload.js';
@@ -163,6 +163,43 @@ describe('the workload service routes reads by replica lag and read-your-writes'
     }
     await settle(reads);
     expect(await search(tokA)).toEqual({ from: 'replica', mine: true });
+  }, 60_000);
+
+  it("across instances, the write's position travels with the client: another instance serves the read from the primary until the replica has it", async () => {
+    const x = service(60_000);
+    const y = service(60_000);
+    const [block] = await queryOnce<{ id: string }>(urls.superuserDirect, 'SELECT id FROM app.blocks WHERE organization_id = $1 ORDER BY id LIMIT 1', [w.orgs[0].id]);
+    const vector = Array.from({ length: 1536 }, (_, i) => Math.cos(i * 0.41 + 2));
+    const chunk = LOADTEST_CHUNK_BASE + 8;
+    const search = async (app: FastifyInstance, headers: Record<string, string> = {}) => {
+      const r = await app.inject({ method: 'POST', url: '/v1/search', headers: { authorization: `Bearer ${tokA}`, ...headers }, payload: { vector, k: 5 } });
+      expect(r.statusCode, r.body).toBe(200);
+      const items = (JSON.parse(r.body) as { items: Array<{ source_id: string; chunk_index: number }> }).items;
+      return { from: r.headers[READ_FROM_HEADER], mine: items.some((i) => i.source_id === block.id && i.chunk_index === chunk) };
+    };
+    await settle(x.reads);
+    await settle(y.reads);
+    await pause();
+    let position: string;
+    try {
+      const wrote = await x.app.inject({ method: 'POST', url: `/v1/blocks/${block.id}/embeddings`, headers: { authorization: `Bearer ${tokA}` }, payload: { vectors: [vector], firstChunk: chunk } });
+      expect(wrote.statusCode, wrote.body).toBe(201);
+      position = String(wrote.headers[WRITE_POSITION_HEADER]);
+      expect(position).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      await y.reads.poll();
+      // Instance y never saw the write: without the position it sends the writer to the paused replica, which misses it.
+      expect(await search(y.app)).toEqual({ from: 'replica', mine: false });
+      // With it, y sends the read to the primary, which has it.
+      expect(await search(y.app, { [READ_AFTER_HEADER]: position })).toEqual({ from: 'primary', mine: true });
+      // A position that is not one is refused, not guessed at.
+      const bad = await y.app.inject({ method: 'POST', url: '/v1/search', headers: { authorization: `Bearer ${tokA}`, [READ_AFTER_HEADER]: 'latest' }, payload: { vector, k: 5 } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.body).toMatch(/x-pgkit-read-after must be a WAL position/);
+    } finally {
+      await resume();
+    }
+    await settle(y.reads);
+    expect(await search(y.app, { [READ_AFTER_HEADER]: position })).toEqual({ from: 'replica', mine: true });
   }, 60_000);
 
   it('past the lag bound every read goes to the primary, and back to the replica once it has caught up', async () => {
