@@ -4,7 +4,11 @@
 //      on the primary while reads run on the replica; pg_stat_replication sampled every 100 ms (replay_lag and the
 //      bytes not yet replayed);
 //   2. read capacity: pgbench -S (select-only) with C clients on the primary alone, then the same C clients split
-//      between primary and replica, then C clients on each; transactions per second as ratios to the primary alone.
+//      between primary and replica, then C clients on each; transactions per second as ratios to the primary alone;
+//   3. CPU, from /proc (src/proc/cpu.ts): what replaying the write mix cost the replica (its startup and walreceiver
+//      processes) against what the primary spent on the same writes, and the primary's CPU per read. On one machine
+//      the servers share the cores, so the read ratio above cannot show what a replica on its own host adds; these
+//      CPU costs can: such a replica has its cores less the replay's for reads (docs/capacity.md).
 // Both servers are reached directly as the application login (the pgbench tables are granted to it).
 // Writes reports/replica-<date>T<hh-mm>.{json,md}.
 //   --clients C (8)  --seconds T (15)  --scale S (10: pgbench's scale, 1M account rows)  --out DIR (reports/)
@@ -13,17 +17,27 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { pgBinDir, repoRoot, stackConfig } from '../../src/config.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { pgBinDir, repoRoot, stackConfig, stackPaths, type StackConfig } from '../../src/config.js';
 import { parseLsn } from '../../src/db/lsn.js';
 import { REPLICA_NAME } from '../../src/local/render.js';
 import { replicaRunning } from '../../src/local/replica.js';
 import { connectionStrings, stackSecrets } from '../../src/local/stack.js';
 import { runStep } from '../../src/proc/run.js';
+import { serverCpuSeconds, serverProcessCpuSeconds } from '../../src/proc/cpu.js';
 import { sleep } from '../../src/proc/system.js';
 import { percentile } from './report.js';
 import { conn, pgbench } from './pgbench.js';
 
 const DB = 'pgkit_replica_bench';
+/** The standby's processes that receive and replay WAL. */
+const REPLAY_PROCESSES = /postgres: (\S+: )?(startup|walreceiver)/;
+
+function primaryPostmasterPid(stack: StackConfig): number {
+  const f = join(stackPaths(stack).data, 'postmaster.pid');
+  if (!existsSync(f)) throw new Error(`the ${stack.name} stack's PostgreSQL is not running (no ${f}): npm start`);
+  return Number(readFileSync(f, 'utf8').split('\n')[0]);
+}
 
 export interface LagSample {
   at: number;
@@ -42,6 +56,17 @@ export interface ReplicaBenchReport {
   scale: number;
   lag: { writeTps: number; replicaReadTps: number; samples: number; replayLagMs: { p50: number; p95: number; max: number }; lagBytes: { p50: number; p95: number; max: number } };
   reads: { primaryAlone: number; split: { primary: number; replica: number; total: number }; both: { primary: number; replica: number; total: number }; splitRatio: number; bothRatio: number };
+  cpu: {
+    /** During the write mix: CPU-seconds per second of the replica's replay (startup + walreceiver) and of the whole primary. */
+    replayCoresAtWriteMix: number;
+    primaryCoresAtWriteMix: number;
+    /** Replay CPU per write transaction against the primary's CPU per write transaction (which also served nothing else). */
+    replayMsPerWrite: number;
+    primaryMsPerWrite: number;
+    /** The primary alone under pgbench -S: CPU-ms per read transaction. */
+    primaryMsPerRead: number;
+    replayProcesses: string[];
+  };
 }
 
 const tps = (out: string) => Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
@@ -118,6 +143,16 @@ export function replicaMarkdown(r: ReplicaBenchReport): string {
     '',
     'On one machine both servers share its cores: a replica there adds no CPU, so the ratio shows what the machine has to spare, not what a replica on its own host would add.',
     '',
+    '## CPU (from /proc)',
+    '',
+    '| what | CPU |',
+    '|---|---|',
+    `| the replica replaying the write mix (startup + walreceiver) | ${f(r.cpu.replayCoresAtWriteMix, 3)} cores; ${f(r.cpu.replayMsPerWrite, 3)} ms per write transaction |`,
+    `| the primary during the write mix (its writes; the replica's reads ran on the replica) | ${f(r.cpu.primaryCoresAtWriteMix, 3)} cores; ${f(r.cpu.primaryMsPerWrite, 3)} ms per write transaction |`,
+    `| the primary alone under pgbench -S | ${f(r.cpu.primaryMsPerRead, 4)} ms per read transaction |`,
+    '',
+    `Replay costs ${f((100 * r.cpu.replayMsPerWrite) / r.cpu.primaryMsPerWrite, 0)}% of the CPU the primary spends on the same writes. A replica on its own host with as many cores as the primary has all of them for reads but the replay's share: at ${f(r.lag.writeTps)} write transactions/s that is ${f(r.cpu.replayCoresAtWriteMix, 2)} cores.`,
+    '',
   ].join('\n');
 }
 
@@ -155,17 +190,29 @@ async function main() {
     };
 
     process.stderr.write(`[bench:replica] write mix on the primary, reads on the replica, ${T} s: sampling the lag\n`);
+    const replicaPid = replicaRunning(stack)!;
+    const primaryPid = primaryPostmasterPid(stack);
     const sampler = sampleLag(su);
+    const replay0 = serverProcessCpuSeconds(replicaPid, REPLAY_PROCESSES);
+    const prim0 = serverCpuSeconds(primaryPid);
     const [w, rr] = await Promise.all([
       pgbench(urls.adminDirect, ['-n', '-b', 'tpcb-like', '-M', 'simple', '-c', String(C), '-j', '2', '-T', String(T)], work),
       pgbench(onReplica(urls.appDirect), sel(Math.max(1, C / 2)), work),
     ]);
+    const replay1 = serverProcessCpuSeconds(replicaPid, REPLAY_PROCESSES);
+    const primWrite = serverCpuSeconds(primaryPid) - prim0;
     await sampler.stop();
     const lagMs = sampler.samples.map((s) => s.replayLagMs ?? 0);
     const lagBytes = sampler.samples.map((s) => s.lagBytes);
 
     process.stderr.write(`[bench:replica] read capacity: ${C} clients on the primary alone, split, and on each (${T} s each)\n`);
-    const alone = tps(await pgbench(urls.appDirect, sel(C), work));
+    const prim1 = serverCpuSeconds(primaryPid);
+    const aloneOut = await pgbench(urls.appDirect, sel(C), work);
+    const primRead = serverCpuSeconds(primaryPid) - prim1;
+    const alone = tps(aloneOut);
+    const readTxns = Number(/number of transactions actually processed: (\d+)/.exec(aloneOut)?.[1] ?? NaN);
+    const writeTxns = tps(w) * T;
+    const replaySeconds = replay1.seconds - replay0.seconds;
     const split = await both(Math.ceil(C / 2), Math.floor(C / 2));
     const each = await both(C, C);
     // Minutes in the name: runs on a shared machine differ, and each is kept.
@@ -180,6 +227,14 @@ async function main() {
       scale: S,
       lag: { writeTps: tps(w), replicaReadTps: tps(rr), samples: sampler.samples.length, replayLagMs: stats(lagMs), lagBytes: stats(lagBytes) },
       reads: { primaryAlone: alone, split, both: each, splitRatio: split.total / alone, bothRatio: each.total / alone },
+      cpu: {
+        replayCoresAtWriteMix: replaySeconds / T,
+        primaryCoresAtWriteMix: primWrite / T,
+        replayMsPerWrite: (1000 * replaySeconds) / writeTxns,
+        primaryMsPerWrite: (1000 * primWrite) / writeTxns,
+        primaryMsPerRead: (1000 * primRead) / readTxns,
+        replayProcesses: replay1.processes,
+      },
     };
     mkdirSync(values.out!, { recursive: true });
     const base = join(values.out!, `replica-${date}`);
@@ -188,6 +243,8 @@ async function main() {
     const l = report.lag;
     console.log(`replica lag under the write mix (${l.writeTps.toFixed(0)} tps of tpcb-like): replay lag p50 ${l.replayLagMs.p50.toFixed(1)} ms, p95 ${l.replayLagMs.p95.toFixed(1)} ms, max ${l.replayLagMs.max.toFixed(1)} ms; unreplayed WAL p95 ${l.lagBytes.p95.toFixed(0)} bytes, max ${l.lagBytes.max.toFixed(0)}`);
     console.log(`read capacity (pgbench -S, ${C} clients): primary alone ${alone.toFixed(0)} tps; split across both ${split.total.toFixed(0)} tps (${report.reads.splitRatio.toFixed(2)}x); ${C} on each ${each.total.toFixed(0)} tps (${report.reads.bothRatio.toFixed(2)}x)`);
+    const cpu = report.cpu;
+    console.log(`CPU: replay ${cpu.replayCoresAtWriteMix.toFixed(3)} cores (${cpu.replayMsPerWrite.toFixed(3)} ms per write) against the primary's ${cpu.primaryMsPerWrite.toFixed(3)} ms per write; the primary ${cpu.primaryMsPerRead.toFixed(4)} ms per read`);
     console.log(`wrote ${base}.json and .md`);
   } finally {
     rmSync(work, { recursive: true, force: true });
