@@ -58,7 +58,11 @@ export const PG_MAJOR: TestedPgMajor = pgMajorFromEnv(process.env.PGKIT_PG_MAJOR
 export const PG_INSTALL: PgInstall = pgInstall(PG_MAJOR);
 export const pgBinDir = process.env.PGKIT_PG_BINDIR ?? PG_INSTALL.binDir;
 
-export type StackName = 'local' | 'test';
+/**
+ * local: `npm start`'s stack. test: the test suite's. scale: `npm run scale`'s scratch cluster, which archives no WAL
+ * (its seeds at 10x would put tens of GB of throwaway WAL into a stack's backup repository).
+ */
+export type StackName = 'local' | 'test' | 'scale';
 
 export interface StackConfig {
   name: StackName;
@@ -101,6 +105,8 @@ export interface StackConfig {
    */
   replica: boolean;
   replicaPort: number;
+  /** WAL archived to the stack's pgBackRest repository (point-in-time recovery, the drills). Off only for `scale`. */
+  archive: boolean;
 }
 
 /**
@@ -110,6 +116,7 @@ export interface StackConfig {
 export const DEFAULT_PORTS: Record<StackName, { pgPort: number; bouncerPort: number; replicaPort: number }> = {
   local: { pgPort: 25432, bouncerPort: 26432, replicaPort: 25433 },
   test: { pgPort: 25442, bouncerPort: 26442, replicaPort: 25443 },
+  scale: { pgPort: 25462, bouncerPort: 26462, replicaPort: 25463 },
 };
 
 function envInt(key: string, fallback: number, min: number, max: number): number {
@@ -128,8 +135,8 @@ export function envKey(stack: StackName, key: string): string {
 }
 
 export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackName | undefined) ?? 'local'): StackConfig {
-  if (name !== 'local' && name !== 'test') {
-    throw new Error(`PGKIT_STACK=${String(name)} is not valid: expected one of local, test`);
+  if (name !== 'local' && name !== 'test' && name !== 'scale') {
+    throw new Error(`PGKIT_STACK=${String(name)} is not valid: expected one of local, test, scale`);
   }
   const d = DEFAULT_PORTS[name];
   const isRoot = process.getuid?.() === 0;
@@ -154,6 +161,7 @@ export function stackConfig(name: StackName = (process.env.PGKIT_STACK as StackN
     stanza: 'pgkit',
     replica: envInt(envKey(name, 'REPLICA'), 0, 0, 1) === 1,
     replicaPort: envInt(envKey(name, 'REPLICA_PORT'), d.replicaPort, 1024, 65535),
+    archive: name !== 'scale',
   };
 }
 

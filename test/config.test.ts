@@ -38,3 +38,20 @@ describe('PGKIT_PG_MAJOR', () => {
     else expect(home.endsWith(PG_MAJOR === 15 ? '/.pgkit/test' : `/.pgkit/test-pg${PG_MAJOR}`)).toBe(true);
   });
 });
+
+describe('the scale stack (npm run scale)', () => {
+  it('is a cluster of its own on its own ports that archives no WAL; the local and test stacks archive theirs', () => {
+    const scale = stackConfig('scale');
+    expect(scale.archive).toBe(false);
+    expect([scale.pgPort, scale.bouncerPort]).not.toContain(stackConfig('local').pgPort);
+    expect(scale.home).not.toBe(stackConfig('local').home);
+    const conf = renderPostgresConf(scale);
+    expect(conf).toMatch(/^archive_mode = off$/m);
+    expect(conf).toMatch(/^archive_command = ''$/m);
+    for (const name of ['local', 'test'] as const) {
+      expect(stackConfig(name).archive).toBe(true);
+      expect(renderPostgresConf(stackConfig(name))).toMatch(/^archive_mode = on$/m);
+    }
+    expect(() => stackConfig('other' as 'local')).toThrow(/expected one of local, test, scale/);
+  });
+});

@@ -13,7 +13,8 @@ import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { repoRoot } from '../../src/config.js';
+import { repoRoot, stackConfig } from '../../src/config.js';
+import { removeStackFiles, startStack, stopStack } from '../../src/local/stack.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 import { benchOperations } from '../bench/index.js';
 import type { OpResult } from '../bench/report.js';
@@ -322,6 +323,18 @@ export function analyse(points: ScalePoint[]): { ops: Array<{ op: string; blocks
 const MB = 1e6;
 const f2 = (v: number | null | undefined, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
+/**
+ * The points of a report of the same day merged with this run's: a factor measured now replaces the earlier point
+ * of that factor (measured or skipped); the others are kept, each with the load it was measured under (`load`).
+ * So a scale that needed its own run (10x, hours) joins the curve of the smaller ones.
+ */
+export function mergeScalePoints(prev: Array<ScalePoint | SkippedPoint>, now: Array<ScalePoint | SkippedPoint>): Array<ScalePoint | SkippedPoint> {
+  const measuredNow = new Set(now.filter((p) => p.measured).map((p) => p.factor));
+  const kept = prev.filter((p) => !now.some((n) => n.factor === p.factor) || (p.measured && !measuredNow.has(p.factor)));
+  const fresh = now.filter((p) => p.measured || !kept.some((k) => k.factor === p.factor && k.measured));
+  return [...kept, ...fresh].sort((a, b) => a.factor - b.factor);
+}
+
 export function writeReport(all: Array<ScalePoint | SkippedPoint>, out: string, meta: { when: string; where: string; duration: number; clients: number; seed: string }): { json: string; md: string; charts: string[] } {
   const date = meta.when.slice(0, 10);
   const points = all.filter((p): p is ScalePoint => p.measured);
@@ -431,12 +444,19 @@ async function main() {
       out: { type: 'string', default: join(repoRoot, 'reports') },
       // Re-writes the markdown and charts from a report's JSON (no database, no measuring).
       render: { type: 'string' },
+      // Measure in the local stack's own cluster (a scratch database there) instead of the scale stack.
+      'in-local-stack': { type: 'boolean', default: false },
+      'keep-stack': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(`usage: npm run scale -- [--scales 0.1,1,3,10] [--database NAME (default <stack database>_scale)] [--duration S] [--clients N]
-       [--ops a,b] [--seed STR] [--recall-queries N] [--out DIR]
+       [--ops a,b] [--seed STR] [--recall-queries N] [--out DIR] [--keep-stack] [--in-local-stack]
+  Measures in its own scratch cluster (the scale stack, ports 25462/26462, WAL not archived), stopped and removed
+  afterwards unless --keep-stack; --in-local-stack uses a scratch database of the local stack instead (its WAL goes
+  to the local stack's backup repository: about twice the database size per scale). A report of the same day is
+  merged: the factors measured now replace theirs, the others are kept.
        npm run scale -- --render reports/scale-<date>.json   (re-writes the .md and charts from the JSON)`);
     return;
   }
@@ -447,6 +467,14 @@ async function main() {
     return;
   }
   const factors = parseFactors(values.scales!);
+  // Its own cluster by default: every scale's seed writes about twice the database size in WAL (3x: ~10 GB), which an
+  // archiving stack pushes into its pgBackRest repository and keeps until its next full backups expire it.
+  const scratch = !values['in-local-stack'] && !process.env.DATABASE_URL ? stackConfig('scale') : null;
+  if (scratch) {
+    process.env.PGKIT_STACK = 'scale';
+    console.error(`[scale] starting the scale stack (its own cluster, WAL not archived) in ${scratch.home}`);
+    await startStack(scratch, { log: (l) => console.error(`[scale stack] ${l}`), migrate: async (url) => void (await applyMigrations({ connectionString: url, log: () => {} })) });
+  }
   const base = endpoints();
   // A scratch database of the stack: every scale is seeded with --reset, so it never holds the stack's own data.
   const ep = endpoints(values.database ?? `${base.database}_scale`);
@@ -455,9 +483,27 @@ async function main() {
   if (unknown.length) throw new Error(`--ops: unknown operations ${unknown.join(', ')} (known: ${OPERATIONS.join(', ')})`);
   const when = new Date().toISOString();
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' / ');
-  const points = await measureScales({ ep, stackDatabase: base.database, factors, duration: Number(values.duration), clients: Number(values.clients), ops, seed: values.seed!, recallQueries: Number(values['recall-queries']) });
-  const where = `${hostname()} (${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB), local stack database ${ep.database}; load average ${load0} at the start, ${loadavg().map((x) => x.toFixed(2)).join(' / ')} at the end`;
-  const files = writeReport(points, values.out!, { when, where, duration: Number(values.duration), clients: Number(values.clients), seed: values.seed! });
+  let measured: Array<ScalePoint | SkippedPoint>;
+  try {
+    measured = await measureScales({ ep, stackDatabase: base.database, factors, duration: Number(values.duration), clients: Number(values.clients), ops, seed: values.seed!, recallQueries: Number(values['recall-queries']) });
+  } finally {
+    if (scratch && !values['keep-stack']) {
+      await stopStack(scratch, (l) => console.error(`[scale stack] ${l}`));
+      removeStackFiles(scratch);
+      console.error(`[scale] the scale stack is stopped and its files removed (--keep-stack keeps them)`);
+    }
+  }
+  const where = `${hostname()} (${cpus().length} cores, ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB), ${scratch ? 'the scale stack (its own cluster, WAL not archived), database' : 'local stack database'} ${ep.database}; load average ${load0} at the start, ${loadavg().map((x) => x.toFixed(2)).join(' / ')} at the end`;
+  const earlier = join(values.out!, `scale-${when.slice(0, 10)}.json`);
+  let points = measured;
+  let whereAll = where;
+  if (existsSync(earlier)) {
+    const prev = JSON.parse(readFileSync(earlier, 'utf8')) as { when: string; where: string; points: Array<ScalePoint | SkippedPoint> };
+    points = mergeScalePoints(prev.points, measured);
+    const keptFactors = points.filter((p) => p.measured && !measured.some((m) => m.measured && m.factor === p.factor)).map((p) => `x${p.factor}`);
+    if (keptFactors.length) whereAll = `${where}. Merged with the run of ${prev.when} for ${keptFactors.join(', ')}: ${prev.where}`;
+  }
+  const files = writeReport(points, values.out!, { when, where: whereAll, duration: Number(values.duration), clients: Number(values.clients), seed: values.seed! });
   console.log(`wrote ${files.md}, ${files.json} and ${files.charts.length} charts`);
 }
 

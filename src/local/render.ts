@@ -69,8 +69,8 @@ wal_level = replica
 wal_compression = lz4
 max_wal_size = 2GB
 checkpoint_timeout = 5min
-archive_mode = on
-archive_command = '${backrest} archive-push %p'
+archive_mode = ${cfg.archive ? 'on' : 'off'}
+archive_command = '${cfg.archive ? `${backrest} archive-push %p` : ''}'
 # A partly filled WAL segment is switched at most 5 s after its first write and pushed asynchronously,
 # so a commit reaches the pgBackRest repository within ~5-6 s: the local RPO goal is <= 10 s (issue 8; the
 # drill measures it). 10 s here would put the worst case just over the goal once the push time is added.

@@ -219,6 +219,7 @@ async function startPostgres(cfg: StackConfig, log: Log): Promise<boolean> {
 
 /** The stanza must exist before WAL can be archived; creating it is quick and idempotent. */
 async function ensureStanza(cfg: StackConfig, log: Log) {
+  if (!cfg.archive) return; // a scratch stack (scale): no WAL archive, no backups
   const p = stackPaths(cfg);
   if (existsSync(join(p.backrestRepo, 'backup', cfg.stanza, 'backup.info'))) return;
   log(`creating pgBackRest stanza '${cfg.stanza}' in ${shortPath(join(cfg.home, 'backrest', 'repo'))}`);

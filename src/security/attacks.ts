@@ -377,6 +377,36 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
           [{ ...row, id: b ? theirs.id : randomUUID() }])).rowCount ?? 0);
       }
     }
+    // Queue items (sql/1008): the app inserts a request to run, never the workers' bookkeeping. An item already
+    // leased or finished, in A's own queue, with each forbidden column: refused (42501); inserted counts as leaked.
+    {
+      const aProject = (await tenantParents(admin, ORG_A)).project;
+      const at = new Date().toISOString();
+      const forged: Array<[string, Record<string, unknown>]> = [
+        ['already leased', { status: 'processing', lease_token: randomUUID(), locked_by: 'attacker', lease_expires_at: at, picked_up_at: at }],
+        ['already completed', { status: 'completed', completed_at: at }],
+        ['attempts used up', { attempt_count: 3 }],
+        ['an error of its own', { last_error: 'forged', last_attempt_at: at, next_attempt_at: at }],
+        ['a backdated creation time', { created_at: '2020-01-01T00:00:00Z' }],
+      ];
+      for (const [what, extra] of forged) {
+        const row: Record<string, unknown> = { project_id: aProject, scheduled_for: new Date(Date.now() + 86_400_000 * 500).toISOString(), ...extra };
+        const cols = Object.keys(row);
+        await probe('app.episode_schedule_queue', `insert an item ${what} (sql/1008)`, A, async (c) => {
+          await c.query('SAVEPOINT forged');
+          const n = (await c.query(`INSERT INTO app.episode_schedule_queue (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row))).rowCount ?? 0;
+          await c.query('ROLLBACK TO SAVEPOINT forged'); // counted, not kept
+          return n;
+        });
+      }
+    }
+    // Logs (app.write_log): a line may name only one of the caller's own chat sessions; B's is refused (22023).
+    for (const sessionId of bIds.get('app.chat_sessions') ?? []) {
+      await probe('ops.logs', "app.write_log naming B's chat session", A, async (c) => {
+        await c.query(`SELECT app.write_log('info', 'session_started', 'probe', '{}'::jsonb, $1)`, [sessionId]);
+        return 1;
+      });
+    }
     // Key material (issue 16 #7): inside a keyed transaction (asApp supplies the keyring), no setting holds a key.
     await probe('app_private.encryption_keys', 'read the keyring of a keyed transaction', A, async (c) => {
       const r = (await c.query("SELECT current_setting('app.enc_keys', true) AS a, current_setting('app.enc_keys_sealed', true) AS b")).rows[0];

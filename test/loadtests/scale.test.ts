@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpResult } from '../../loadtests/bench/report.js';
 import type { Endpoints } from '../../loadtests/lib/local.js';
 import { resolveScale } from '../../loadtests/seed/scale.js';
-import { analyse, measureScales, parseFactors, writeReport, type ScalePoint } from '../../loadtests/scale/index.js';
+import { analyse, measureScales, mergeScalePoints, parseFactors, writeReport, type ScalePoint } from '../../loadtests/scale/index.js';
 import { growthExponent, lineChart } from '../../loadtests/scale/chart.js';
 import { superUrl, testStack, urls } from '../support/stack.js';
 
@@ -29,6 +29,18 @@ function point(factor: number, rows: number, ops: OpResult[]): ScalePoint {
 }
 
 describe('scale analysis and report', () => {
+  it("a later run's factors join the day's report: each replaces its own factor's point, measured or skipped", () => {
+    const morning = [point(0.1, 1e4, []), point(1, 1e5, []), point(3, 3e5, []), { factor: 10, measured: false as const, reason: 'disk' }];
+    const tenX = point(10, 1e6, []);
+    const merged = mergeScalePoints(morning, [tenX]);
+    expect(merged.map((p) => [p.factor, p.measured])).toEqual([[0.1, true], [1, true], [3, true], [10, true]]);
+    expect(merged[3]).toBe(tenX);
+    // A factor skipped now does not drop the one measured earlier; one measured again replaces it.
+    expect(mergeScalePoints(merged, [{ factor: 10, measured: false, reason: 'disk' }])[3]).toBe(tenX);
+    const again = point(1, 2e5, []);
+    expect(mergeScalePoints(morning, [again]).find((p) => p.factor === 1)).toBe(again);
+  });
+
   it('names an operation whose buffers grow faster than the data, and not one that stays flat or linear', () => {
     const pts = [1e4, 1e5, 1e6].map((rows, i) => point([0.01, 0.1, 1][i], rows,
       [op('flat', 5, 2), op('linear', rows / 100, 2 + i), op('quadratic', (rows / 1e4) ** 2, 3 * 10 ** i)]));
