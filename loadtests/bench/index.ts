@@ -117,6 +117,11 @@ export interface BenchOperationsOptions {
   date?: string;
   /** Scratch folder for pgbench's transaction logs (default reports/tmp/bench-<pid>); the caller removes it. */
   work?: string;
+  /**
+   * After bulk_insert_embeddings, rebuild the graph so the database is left as the next run needs it (default true).
+   * The scale tool, which drops its scratch database next, passes false.
+   */
+  restoreVectorIndex?: boolean;
 }
 
 export interface BenchOperationsResult {
@@ -261,7 +266,7 @@ export async function benchOperations(o: BenchOperationsOptions): Promise<BenchO
   })();
   process.stderr.write(`[bench] authenticated context: p50 ${contextCost.unauthenticated.p50.toFixed(3)} -> ${contextCost.authenticated.p50.toFixed(3)} ms (+${contextCost.added_p50_ms.toFixed(3)} ms), p95 +${contextCost.added_p95_ms.toFixed(3)} ms, ${contextCost.errors} errors\n`);
 
-  if (ops.includes('bulk_insert_embeddings')) {
+  if (ops.includes('bulk_insert_embeddings') && o.restoreVectorIndex !== false) {
     const cleanup = await ensureFreshVectorIndex(admin, (l) => process.stderr.write(`[bench] ${l}\n`));
     const r = results.find((x) => x.op === 'bulk_insert_embeddings');
     if (r && cleanup.rebuilt) r.note = `${r.note ? `${r.note}; ` : ''}${cleanup.deletedRows} rows removed, HNSW rebuilt and VACUUM in ${cleanup.seconds.toFixed(1)} s after the run`;

@@ -12,9 +12,35 @@
 // rows leaves it as it was), so a marker (loadtest.vector_index_state) records, at each rebuild, the table's
 // cumulative write counters (pg_stat_user_tables n_tup_ins + n_tup_upd + n_tup_del) and the HNSW indexes' file
 // nodes. Any write since, a statistics reset (a crash) or an index built by someone else makes it stale: rebuilt.
+import { totalmem } from 'node:os';
 import type pg from 'pg';
 import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
 import { LOADTEST_CHUNK_BASE } from './workload.js';
+
+/** maintenance_work_mem for the seeder's index builds up to full scale: the HNSW graph at full scale (~400 MB) fits. */
+export const SEED_MAINTENANCE_WORK_MEM_MB = 1024;
+/**
+ * Bytes of maintenance_work_mem one vector takes in pgvector's in-memory HNSW graph, with room to spare: the full
+ * scale index (halfvec(1536), m = 16) is 4.2 KB a vector on disk, and the in-memory element adds its neighbour
+ * candidates. Measured: at 3x full scale (300k vectors, 1.2 GB index) a 1 GB maintenance_work_mem made pgvector
+ * finish the build on disk ("hnsw graph no longer fits into maintenance_work_mem"), 7.4x slower than at full scale
+ * for 3x the vectors (reports/scale-2026-12-06.md, first run).
+ */
+export const HNSW_GRAPH_BYTES_PER_VECTOR = 6 * 1024;
+/** At most this share of the host's memory goes to one build's graph (shared_buffers and the OS cache need the rest). */
+export const HNSW_GRAPH_MAX_MEMORY_SHARE = 0.4;
+
+/**
+ * maintenance_work_mem (MB) for building the HNSW index over `vectors`: the default 1 GB up to full scale; above
+ * that, enough for the whole graph (a graph that spills to disk builds many times more slowly), capped at
+ * HNSW_GRAPH_MAX_MEMORY_SHARE of `hostMemoryBytes` when the server's host is known (null: a remote server, which keeps
+ * the 1 GB default; RDS allows the session to raise it, but this host cannot see that instance's memory).
+ */
+export function seedMaintenanceWorkMemMb(vectors: number, hostMemoryBytes: number | null): number {
+  const graphMb = Math.ceil((vectors * HNSW_GRAPH_BYTES_PER_VECTOR) / 1024 / 1024);
+  if (graphMb <= SEED_MAINTENANCE_WORK_MEM_MB || hostMemoryBytes === null) return SEED_MAINTENANCE_WORK_MEM_MB;
+  return Math.max(SEED_MAINTENANCE_WORK_MEM_MB, Math.min(graphMb, Math.floor((hostMemoryBytes * HNSW_GRAPH_MAX_MEMORY_SHARE) / 1024 / 1024)));
+}
 
 const STATE_TABLE = 'loadtest.vector_index_state';
 
@@ -118,10 +144,13 @@ export async function ensureFreshVectorIndex(c: pg.Client, log: (line: string) =
      JOIN pg_catalog.pg_namespace n ON n.oid = i.relnamespace JOIN pg_catalog.pg_am a ON a.oid = i.relam
      WHERE x.indrelid = 'app.rag_embeddings'::regclass AND a.amname = 'hnsw'`);
   log(`${reason}: rebuilding ${hnsw.rows.map((h) => h.name).join(', ') || '(no HNSW index)'} and vacuuming, so the run measures a fresh graph...`);
-  await c.query("SET maintenance_work_mem = '1GB'");
+  // The whole graph in memory, as the seeder builds it (a graph that spills to disk builds many times more slowly).
+  const rows = Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM app.rag_embeddings')).rows[0].n);
+  const shm = localShmBytes(c.host ?? '');
+  await c.query(`SET maintenance_work_mem = '${seedMaintenanceWorkMemMb(rows, shm === null ? null : totalmem())}MB'`);
   try {
     // A parallel rebuild puts maintenance_work_mem in /dev/shm: serial where it does not fit (src/local/shm.ts).
-    await buildIndexes(c, hnsw.rows.map((h) => `REINDEX INDEX CONCURRENTLY ${h.name}`), localShmBytes(c.host ?? ''), (l) => log(`rebuilding the HNSW index: ${l}`));
+    await buildIndexes(c, hnsw.rows.map((h) => `REINDEX INDEX CONCURRENTLY ${h.name}`), shm, (l) => log(`rebuilding the HNSW index: ${l}`));
   } finally {
     await c.query('RESET maintenance_work_mem');
     await c.query('RESET max_parallel_maintenance_workers');

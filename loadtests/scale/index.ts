@@ -275,7 +275,7 @@ export async function measureScales(o: ScaleOptions): Promise<Array<ScalePoint |
       if (ops.length !== o.ops.length) log(`x${factor}: post_chat_message left out (${scale.users} users < ${CHAT_MIN_USERS}: the per-session rate limit would abort it)`);
       let bench: Awaited<ReturnType<typeof benchOperations>>;
       try {
-        bench = await benchOperations({ ep: o.ep, admin, ops, T: o.duration, C: o.clients, out: work, work });
+        bench = await benchOperations({ ep: o.ep, admin, ops, T: o.duration, C: o.clients, out: work, work, restoreVectorIndex: false });
       } finally {
         rmSync(work, { recursive: true, force: true });
       }

@@ -30,7 +30,7 @@ import { resolveScale, type Scale } from './scale.js';
 import { COLUMNS, REBUILD_TABLES, REFERENCE_TABLES, dropSecondaryIndexes, ensurePastPartitions, recreateIndexes } from './tables.js';
 import { World } from './world.js';
 import { buildIndexes, localShmBytes } from '../../src/local/shm.js';
-import { markVectorIndexFresh } from '../lib/vector-index.js';
+import { markVectorIndexFresh, SEED_MAINTENANCE_WORK_MEM_MB, seedMaintenanceWorkMemMb } from '../lib/vector-index.js';
 
 export interface SeedOptions {
   /** The loader: COPYs below row-level security (the local superuser; see loadtests/lib/local.ts loaderDirect). */
@@ -56,30 +56,7 @@ export interface SeedOptions {
   shmBytes?: number | null;
 }
 
-/** maintenance_work_mem for the seeder's index builds up to full scale: the HNSW graph at full scale (~400 MB) fits. */
-export const SEED_MAINTENANCE_WORK_MEM_MB = 1024;
-/**
- * Bytes of maintenance_work_mem one vector takes in pgvector's in-memory HNSW graph, with room to spare: the full
- * scale index (halfvec(1536), m = 16) is 4.2 KB a vector on disk, and the in-memory element adds its neighbour
- * candidates. Measured: at 3x full scale (300k vectors, 1.2 GB index) a 1 GB maintenance_work_mem made pgvector
- * finish the build on disk ("hnsw graph no longer fits into maintenance_work_mem"), 7.4x slower than at full scale
- * for 3x the vectors (reports/scale-2026-12-06.md, first run).
- */
-export const HNSW_GRAPH_BYTES_PER_VECTOR = 6 * 1024;
-/** At most this share of the host's memory goes to one build's graph (shared_buffers and the OS cache need the rest). */
-export const HNSW_GRAPH_MAX_MEMORY_SHARE = 0.4;
-
-/**
- * maintenance_work_mem (MB) for building the HNSW index over `vectors`: the default 1 GB up to full scale; above
- * that, enough for the whole graph (a graph that spills to disk builds many times more slowly), capped at
- * HNSW_GRAPH_MAX_MEMORY_SHARE of `hostMemoryBytes` when the server's host is known (null: a remote server, which keeps
- * the 1 GB default; RDS allows the session to raise it, but this host cannot see that instance's memory).
- */
-export function seedMaintenanceWorkMemMb(vectors: number, hostMemoryBytes: number | null): number {
-  const graphMb = Math.ceil((vectors * HNSW_GRAPH_BYTES_PER_VECTOR) / 1024 / 1024);
-  if (graphMb <= SEED_MAINTENANCE_WORK_MEM_MB || hostMemoryBytes === null) return SEED_MAINTENANCE_WORK_MEM_MB;
-  return Math.max(SEED_MAINTENANCE_WORK_MEM_MB, Math.min(graphMb, Math.floor((hostMemoryBytes * HNSW_GRAPH_MAX_MEMORY_SHARE) / 1024 / 1024)));
-}
+export { HNSW_GRAPH_BYTES_PER_VECTOR, HNSW_GRAPH_MAX_MEMORY_SHARE, SEED_MAINTENANCE_WORK_MEM_MB, seedMaintenanceWorkMemMb } from '../lib/vector-index.js';
 
 export interface SeedReport {
   scale: Scale;
