@@ -23,8 +23,8 @@ export const SEED_MAINTENANCE_WORK_MEM_MB = 1024;
  * Bytes of maintenance_work_mem one vector takes in pgvector's in-memory HNSW graph, with room to spare: the full
  * scale index (halfvec(1536), m = 16) is 4.2 KB a vector on disk, and the in-memory element adds its neighbour
  * candidates. Measured: at 3x full scale (300k vectors, 1.2 GB index) a 1 GB maintenance_work_mem made pgvector
- * finish the build on disk ("hnsw graph no longer fits into maintenance_work_mem"), 7.4x slower than at full scale
- * for 3x the vectors (reports/scale-2026-12-06.md, first run).
+ * finish the build on disk ("hnsw graph no longer fits into maintenance_work_mem"): 401 s against 54 s at full scale,
+ * for 3x the vectors, on a loaded box (the first scale run of 2026-12-06); with the graph in memory, 192 s (quiet).
  */
 export const HNSW_GRAPH_BYTES_PER_VECTOR = 6 * 1024;
 /** At most this share of the host's memory goes to one build's graph (shared_buffers and the OS cache need the rest). */
