@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { StackConfig } from '../config.js';
 import { envKey, PG_INSTALL, stackPaths } from '../config.js';
 import { withClient } from '../db/client.js';
+import { parseLsn } from '../db/lsn.js';
 import { portIsFree } from '../proc/ports.js';
 import { run, runStep, StepError } from '../proc/run.js';
 import { isAlive, osUserIds, processName, sleep } from '../proc/system.js';
@@ -99,13 +100,16 @@ async function preparePrimary(cfg: StackConfig, primarySuperuserUrl: string, log
   });
 }
 
-/** The newest pgBackRest backup of the stack, taking a full one first when the repository holds none. */
-async function ensureBackup(cfg: StackConfig, log: Log): Promise<string> {
+/**
+ * The newest pgBackRest backup of the stack, taking a full one first when the repository holds none, and an
+ * incremental one when more than `maxReplayBytes` of WAL were written since the newest (REPLICA_MAX_REPLAY_BYTES).
+ */
+async function ensureBackup(cfg: StackConfig, log: Log, primarySuperuserUrl: string, maxReplayBytes: number): Promise<string> {
   const p = stackPaths(cfg);
   const base = [`--config=${p.backrestConf}`, `--stanza=${cfg.stanza}`];
   const infoOf = async () => {
     const r = await runStep('pgBackRest info', PG_INSTALL.pgbackrest, [...base, '--output=json', 'info'], { osUser: cfg.osUser });
-    const s = (JSON.parse(r.stdout) as Array<{ name: string; backup: Array<{ label: string; timestamp: { stop: number } }> }>).find((x) => x.name === cfg.stanza);
+    const s = (JSON.parse(r.stdout) as Array<{ name: string; backup: Array<{ label: string; timestamp: { stop: number }; lsn?: { stop?: string } }> }>).find((x) => x.name === cfg.stanza);
     return s?.backup.at(-1) ?? null;
   };
   let newest = await infoOf();
@@ -114,6 +118,15 @@ async function ensureBackup(cfg: StackConfig, log: Log): Promise<string> {
     await runStep('pgBackRest full backup', PG_INSTALL.pgbackrest, [...base, '--type=full', 'backup'], { osUser: cfg.osUser });
     newest = await infoOf();
     if (!newest) throw new StepError('replica', `pgBackRest reported no backup after a full backup: read ${p.backrestLog}`);
+  } else if (newest.lsn?.stop) {
+    const now = await withClient(primarySuperuserUrl, async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l);
+    const behind = parseLsn(now) - parseLsn(newest.lsn.stop);
+    if (behind > BigInt(maxReplayBytes)) {
+      log(`the newest backup (${newest.label}) is ${(Number(behind) / 1024 ** 3).toFixed(1)} GB of WAL behind the primary: taking an incremental backup first, so the replica does not replay all of it`);
+      await runStep('pgBackRest incremental backup', PG_INSTALL.pgbackrest, [...base, '--type=incr', 'backup'], { osUser: cfg.osUser });
+      newest = await infoOf();
+      if (!newest) throw new StepError('replica', `pgBackRest reported no backup after an incremental backup: read ${p.backrestLog}`);
+    }
   }
   const ageMin = (Date.now() / 1000 - newest.timestamp.stop) / 60;
   log(`restoring the replica from backup ${newest.label} (${ageMin < 1 ? 'under a minute' : `${ageMin.toFixed(0)} min`} old; the WAL since then comes from the archive and the stream)`);
@@ -129,13 +142,13 @@ function writeReplicaConfig(cfg: StackConfig, sharedBuffers?: string) {
   writeOwnedFile(join(p.replicaData, 'pg_ident.conf'), renderIdent(cfg.osUser ?? userInfo().username), ids);
 }
 
-async function restoreStandby(cfg: StackConfig, log: Log): Promise<void> {
+async function restoreStandby(cfg: StackConfig, log: Log, primarySuperuserUrl: string, maxReplayBytes: number): Promise<void> {
   const p = stackPaths(cfg);
   const ids = osUserIds(cfg.osUser);
   rmSync(p.replicaHome, { recursive: true, force: true });
   for (const d of [p.replicaHome, p.replicaData, p.replicaRun, join(p.replicaHome, 'backrest-log'), join(p.replicaHome, 'backrest-lock'), join(p.replicaHome, 'backrest-spool')]) ownedFolder(d, ids);
   writeOwnedFile(p.replicaBackrestConf, renderReplicaBackrestConf(cfg), ids);
-  await ensureBackup(cfg, log);
+  await ensureBackup(cfg, log, primarySuperuserUrl, maxReplayBytes);
   // --type=standby: standby.signal, and a restore_command reading the stack's archive (archive-get) for what the
   // slot no longer holds. --archive-mode=off: the copy never archives into the primary's repository.
   await runStep('pgBackRest restore (standby)', PG_INSTALL.pgbackrest, [`--config=${p.replicaBackrestConf}`, `--stanza=${cfg.stanza}`, '--type=standby', '--archive-mode=off', 'restore'], { osUser: cfg.osUser });
@@ -191,7 +204,17 @@ export interface StartReplicaOptions {
   primarySuperuserUrl: string;
   /** shared_buffers of the replica; default the primary's (the throwaway stacks of tests and drills pass 128MB). */
   sharedBuffers?: string;
+  /** WAL since the newest backup beyond which a new incremental backup is taken before the restore (default REPLICA_MAX_REPLAY_BYTES). */
+  maxReplayBytes?: number;
 }
+
+/**
+ * A replica restored from an old backup replays every WAL segment archived since, from the repository, before it can
+ * stream: on 2026-12-06 a backup 11 hours old meant ~2,300 segments (the day's scale seeds), and `npm start --
+ * --replica` gave up waiting after 120 s while the replay went on for 5 minutes more. Past this much WAL since the
+ * newest backup, an incremental backup (only the files changed since) is taken first and the replica restored from it.
+ */
+export const REPLICA_MAX_REPLAY_BYTES = 1024 ** 3;
 
 /**
  * Starts the replica, restoring it first when it has no data. Returns whether it was started (false: it was
@@ -204,7 +227,7 @@ export async function startReplica(cfg: StackConfig, o: StartReplicaOptions): Pr
   if (replicaRunning(cfg) !== null) return { started: false, restored: false, state: await waitStreaming(cfg, o.primarySuperuserUrl) };
   let restored = false;
   if (!existsSync(join(p.replicaData, 'PG_VERSION'))) {
-    await restoreStandby(cfg, log);
+    await restoreStandby(cfg, log, o.primarySuperuserUrl, o.maxReplayBytes ?? REPLICA_MAX_REPLAY_BYTES);
     restored = true;
   } else if (!existsSync(join(p.replicaData, 'standby.signal'))) {
     throw new StepError(

@@ -471,7 +471,7 @@ export interface StartResult {
  */
 export async function startStack(
   cfg: StackConfig,
-  opts: { log?: Log; migrate?: (adminUrl: string) => Promise<void>; replicaSharedBuffers?: string } = {},
+  opts: { log?: Log; migrate?: (adminUrl: string) => Promise<void>; replicaSharedBuffers?: string; replicaMaxReplayBytes?: number } = {},
 ): Promise<StartResult> {
   const log = opts.log ?? (() => {});
   checkInstalled();
@@ -496,7 +496,7 @@ export async function startStack(
   if (await startPgbouncer(cfg, log)) started.push('pgbouncer');
   let replica: ReplicaState | null = null;
   if (cfg.replica) {
-    const r = await startReplica(cfg, { log, primarySuperuserUrl: connectionStrings(cfg, secrets, 'postgres').superuserDirect, sharedBuffers: opts.replicaSharedBuffers });
+    const r = await startReplica(cfg, { log, primarySuperuserUrl: connectionStrings(cfg, secrets, 'postgres').superuserDirect, sharedBuffers: opts.replicaSharedBuffers, maxReplayBytes: opts.replicaMaxReplayBytes });
     if (r.started) started.push('replica');
     replica = r.state;
     await ensureBouncerEntries(cfg, log);

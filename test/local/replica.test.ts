@@ -2,15 +2,17 @@
 // backup, streaming and read-only, reached through PgBouncer's read-only entry, and the workload service's
 // routing: a lagging replica (replay paused) must never answer a user's read of their own write, nor any read once
 // its lag passes the bound.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, stackConfig, type StackConfig } from '../../src/config.js';
+import { PG_INSTALL, repoRoot, stackConfig, stackPaths, type StackConfig } from '../../src/config.js';
 import { reservePorts, type PortLease } from '../../src/proc/ports.js';
 import { sleep } from '../../src/proc/system.js';
+import { runSync } from '../../src/proc/run.js';
 import { connectionStrings, formatStatusTable, removeStackFiles, stackSecrets, stackStatus, startStack, stopStack, type ConnectionStrings } from '../../src/local/stack.js';
-import { replicaUrls } from '../../src/local/replica.js';
+import { replicaUrls, stopReplica } from '../../src/local/replica.js';
 import { contextKeysOf } from '../../src/local/secrets.js';
 import { applyMigrations } from '../../src/migrate/index.js';
 import { queryOnce } from '../support/query.js';
@@ -221,4 +223,34 @@ describe('the workload service routes reads by replica lag and read-your-writes'
     await settle(reads);
     expect((await get(app, `/v1/episodes/${ep.episodeB}`, tokB)).from).toBe('replica');
   }, 60_000);
+});
+
+describe('a replica restored long after the newest backup', () => {
+  it('takes an incremental backup first when the WAL since it passes the bound, and restores from that one', async () => {
+    const info = async () => {
+      const p = stackPaths(cfg);
+      const r = runSync(PG_INSTALL.pgbackrest, [`--config=${p.backrestConf}`, `--stanza=${cfg.stanza}`, '--output=json', 'info'], { osUser: cfg.osUser });
+      return (JSON.parse(r.stdout) as Array<{ backup: Array<{ label: string; type: string }> }>)[0].backup;
+    };
+    const before = await info();
+    await stopReplica(cfg);
+    rmSync(stackPaths(cfg).replicaHome, { recursive: true, force: true });
+    // WAL since the newest backup: a few MB, over a bound of 1 MB.
+    await queryOnce(urls.superuserDirect, 'CREATE TABLE IF NOT EXISTS public.replay_filler AS SELECT g AS id, repeat(md5(g::text), 20) AS t FROM generate_series(1, 20000) g');
+    const lines: string[] = [];
+    const r = await startStack(cfg, { migrate: async (url) => void (await applyMigrations({ connectionString: url })), replicaSharedBuffers: '128MB', replicaMaxReplayBytes: 1024 ** 2, log: (l) => lines.push(l) });
+    expect(r.replica?.state).toBe('streaming');
+    const after = await info();
+    expect(after.length).toBe(before.length + 1);
+    expect(after.at(-1)!.type).toBe('incr');
+    expect(lines.some((l) => /of WAL behind the primary: taking an incremental backup first/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes(`restoring the replica from backup ${after.at(-1)!.label}`))).toBe(true);
+    // Under the bound (the default, 1 GB), a restore uses the newest backup as it is.
+    await stopReplica(cfg);
+    rmSync(stackPaths(cfg).replicaHome, { recursive: true, force: true });
+    const again: string[] = [];
+    await startStack(cfg, { migrate: async (url) => void (await applyMigrations({ connectionString: url })), replicaSharedBuffers: '128MB', log: (l) => again.push(l) });
+    expect((await info()).length).toBe(after.length);
+    expect(again.some((l) => /taking an incremental backup/.test(l))).toBe(false);
+  }, 180_000);
 });
