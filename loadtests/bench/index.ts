@@ -92,7 +92,7 @@ const BULK_VECTORS = 2000;
  * quarter of the HNSW work. Measured as the owner on the quiet box, 2026-12-06, three batches each: one topic
  * 725-752 ms, 100 topics 151-178 ms (docs/loadtests.md, "Vector search through the service").
  */
-export const BULK_BATCH = 100;
+const BULK_BATCH = 100;
 async function prepareBulkVectors(admin: pg.Client): Promise<number> {
   await admin.query('CREATE TABLE IF NOT EXISTS loadtest.bulk_vectors (n integer PRIMARY KEY, topic integer NOT NULL, embedding extensions.vector NOT NULL)');
   const have = (await admin.query<{ n: string; spread: string }>(

@@ -17,12 +17,11 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { existsSync, readFileSync } from 'node:fs';
-import { pgBinDir, repoRoot, stackConfig, stackPaths, type StackConfig } from '../../src/config.js';
+import { pgBinDir, repoRoot, stackConfig } from '../../src/config.js';
 import { parseLsn } from '../../src/db/lsn.js';
 import { REPLICA_NAME } from '../../src/local/render.js';
 import { replicaRunning } from '../../src/local/replica.js';
-import { connectionStrings, stackSecrets } from '../../src/local/stack.js';
+import { connectionStrings, postgresRunning, stackSecrets } from '../../src/local/stack.js';
 import { runStep } from '../../src/proc/run.js';
 import { serverCpuSeconds, serverProcessCpuSeconds } from '../../src/proc/cpu.js';
 import { sleep } from '../../src/proc/system.js';
@@ -32,12 +31,6 @@ import { conn, pgbench } from './pgbench.js';
 const DB = 'pgkit_replica_bench';
 /** The standby's processes that receive and replay WAL. */
 const REPLAY_PROCESSES = /postgres: (\S+: )?(startup|walreceiver)/;
-
-function primaryPostmasterPid(stack: StackConfig): number {
-  const f = join(stackPaths(stack).data, 'postmaster.pid');
-  if (!existsSync(f)) throw new Error(`the ${stack.name} stack's PostgreSQL is not running (no ${f}): npm start`);
-  return Number(readFileSync(f, 'utf8').split('\n')[0]);
-}
 
 export interface LagSample {
   at: number;
@@ -191,7 +184,8 @@ async function main() {
 
     process.stderr.write(`[bench:replica] write mix on the primary, reads on the replica, ${T} s: sampling the lag\n`);
     const replicaPid = replicaRunning(stack)!;
-    const primaryPid = primaryPostmasterPid(stack);
+    const primaryPid = postgresRunning(stack);
+    if (primaryPid === null) throw new Error(`the ${stack.name} stack's PostgreSQL is not running: npm start -- --replica`);
     const sampler = sampleLag(su);
     const replay0 = serverProcessCpuSeconds(replicaPid, REPLAY_PROCESSES);
     const prim0 = serverCpuSeconds(primaryPid);

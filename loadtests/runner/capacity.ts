@@ -177,7 +177,7 @@ async function main() {
   const prev = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as CapacityReport) : null;
   if (prev) console.log(`[capacity] ${jsonFile} exists: its other scenarios are kept, the ones measured now replaced`);
   const report = mergeCapacityReports(prev, { date, label: values.label!, machine, k6: k6Version, stepDuration: values['step-duration']!, precision: num('precision', values.precision), scenarios: out, bench });
-  writeFileSync(join(dir, `capacity-${stamp}.json`), JSON.stringify(report, null, 2));
+  writeFileSync(jsonFile, JSON.stringify(report, null, 2));
   writeFileSync(join(dir, `capacity-${stamp}.md`), markdown(report));
   console.log(`\n${markdown(report)}\n[capacity] written: ${join(dir, `capacity-${stamp}.md`)} and .json`);
 }

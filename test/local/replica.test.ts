@@ -39,8 +39,8 @@ async function until(what: string, ok: () => Promise<boolean>, ms = 15_000) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const start = () =>
-  startStack(cfg, { migrate: async (url) => void (await applyMigrations({ connectionString: url })), replicaSharedBuffers: '128MB' });
+const start = (more: Omit<NonNullable<Parameters<typeof startStack>[1]>, 'migrate' | 'replicaSharedBuffers'> = {}) =>
+  startStack(cfg, { migrate: async (url) => void (await applyMigrations({ connectionString: url })), replicaSharedBuffers: '128MB', ...more });
 
 beforeAll(async () => {
   ports = await reservePorts(3);
@@ -238,7 +238,7 @@ describe('a replica restored long after the newest backup', () => {
     // WAL since the newest backup: a few MB, over a bound of 1 MB.
     await queryOnce(urls.superuserDirect, 'CREATE TABLE IF NOT EXISTS public.replay_filler AS SELECT g AS id, repeat(md5(g::text), 20) AS t FROM generate_series(1, 20000) g');
     const lines: string[] = [];
-    const r = await startStack(cfg, { migrate: async (url) => void (await applyMigrations({ connectionString: url })), replicaSharedBuffers: '128MB', replicaMaxReplayBytes: 1024 ** 2, log: (l) => lines.push(l) });
+    const r = await start({ replicaMaxReplayBytes: 1024 ** 2, log: (l) => lines.push(l) });
     expect(r.replica?.state).toBe('streaming');
     const after = await info();
     expect(after.length).toBe(before.length + 1);
@@ -249,7 +249,7 @@ describe('a replica restored long after the newest backup', () => {
     await stopReplica(cfg);
     rmSync(stackPaths(cfg).replicaHome, { recursive: true, force: true });
     const again: string[] = [];
-    await startStack(cfg, { migrate: async (url) => void (await applyMigrations({ connectionString: url })), replicaSharedBuffers: '128MB', log: (l) => again.push(l) });
+    await start({ log: (l) => again.push(l) });
     expect((await info()).length).toBe(after.length);
     expect(again.some((l) => /taking an incremental backup/.test(l))).toBe(false);
   }, 180_000);
