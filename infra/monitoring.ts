@@ -45,6 +45,15 @@ export const JOB_FAILURE_FILTER_PATTERN = '"WARNING:" "pgkit job" "failed:"';
 export const jobFailureMetric = (environment: string) => ({ namespace: `pgkit/${environment}`, name: "ScheduledJobFailures" });
 
 /**
+ * The line ops.job_index_pending_embeddings writes when an embedding has waited longer than 5 minutes for the HNSW graph
+ * (sql/1009: new rows enter the graph in a scheduled job, not in their INSERT): `…WARNING:  pgkit vector index backlog:
+ * <n> embedding(s) wait…`. Same form and the same reason for `WARNING:` as JOB_FAILURE_FILTER_PATTERN (the function's
+ * DDL quotes the words without the colon); test/infra/job-failure-filter.test.ts matches it against a real server's log.
+ */
+export const VECTOR_INDEX_BACKLOG_FILTER_PATTERN = '"WARNING:" "pgkit vector index backlog:"';
+export const vectorIndexBacklogMetric = (environment: string) => ({ namespace: `pgkit/${environment}`, name: "VectorIndexBacklogWarnings" });
+
+/**
  * RDS event categories notified for the instances (RDS User Guide, "Amazon RDS event categories and event messages",
  * source type db-instance): everything that needs a person, not the daily backup notices.
  */
@@ -221,6 +230,21 @@ export class Monitoring extends pulumi.ComponentResource {
       comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1,
       treatMissingData: "notBreaching", // no failure line, no data
       alarmDescription: "A scheduled job failed (ops.job_fail: see ops.logs event_type job_failed, or cron.job_run_details)",
+    });
+    // The vector index job falling behind (sql/1009): it warns on each run while the oldest waiting embedding is older
+    // than 5 minutes; two runs in a row (it runs every minute) alarm. Until it catches up every search of an
+    // organization with waiting rows scans them exactly, so the searches slow down as the backlog grows.
+    const backlog = vectorIndexBacklogMetric(args.environment);
+    new aws.cloudwatch.LogMetricFilter(`${name}-vector-index-backlog`, {
+      logGroupName: args.postgresqlLogGroupName,
+      pattern: VECTOR_INDEX_BACKLOG_FILTER_PATTERN,
+      metricTransformation: { namespace: backlog.namespace, name: backlog.name, value: "1" },
+    }, { parent: this });
+    alarm("vector-index-backlog", {
+      namespace: backlog.namespace, metricName: backlog.name, statistic: "Sum", period: 300, evaluationPeriods: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 2,
+      treatMissingData: "notBreaching", // no warning line, no data
+      alarmDescription: "New embeddings wait more than 5 minutes for the HNSW graph: ops.job_index_pending_embeddings does not keep up (ops.logs event_type vector_index_backlog)",
     });
     this.alarmNames = pulumi.all(alarms.map((a) => a.name));
 

@@ -25,9 +25,12 @@ WHERE e.organization_id = $3::uuid
 ORDER BY (e.embedding <=> $1::extensions.vector) + 0
 LIMIT $2`;
 
-/** Unfiltered search over every embedding through the HNSW index (its expression, sql/0830): HNSW quality on this data, independent of tenancy. */
-export const GLOBAL_SEARCH_SQL = `SELECT e.id FROM app.rag_embeddings e ORDER BY e.embedding::extensions.halfvec(1536) <=> $1::extensions.vector::extensions.halfvec(1536) LIMIT $2`;
-export const GLOBAL_EXACT_SQL = `SELECT e.id FROM app.rag_embeddings e ORDER BY (e.embedding <=> $1::extensions.vector) + 0 LIMIT $2`;
+/**
+ * Unfiltered search over every embedding in the graph through the HNSW index (its expression, sql/0830, and its
+ * predicate, sql/1009): HNSW quality on this data, independent of tenancy; the exact search runs over the same rows.
+ */
+export const GLOBAL_SEARCH_SQL = `SELECT e.id FROM app.rag_embeddings e WHERE e.in_vector_index ORDER BY e.embedding::extensions.halfvec(1536) <=> $1::extensions.vector::extensions.halfvec(1536) LIMIT $2`;
+export const GLOBAL_EXACT_SQL = `SELECT e.id FROM app.rag_embeddings e WHERE e.in_vector_index ORDER BY (e.embedding <=> $1::extensions.vector) + 0 LIMIT $2`;
 
 export interface RecallQuery {
   orgId: string;

@@ -81,6 +81,9 @@ export const bin = {
   text(s: string): Buffer {
     return Buffer.from(s, 'utf8');
   },
+  bool(b: boolean): Buffer {
+    return Buffer.from([b ? 1 : 0]);
+  },
   timestamptz(ms: number): Buffer {
     // microseconds since 2000-01-01 UTC
     const b = Buffer.allocUnsafe(8);

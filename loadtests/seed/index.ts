@@ -288,7 +288,9 @@ export async function seed(opts: SeedOptions): Promise<SeedReport> {
       const rowsGen = function* () {
         for (const s of w.embeddingSources(scale.embeddings)) {
           yield [bin.uuid(er.uuid()), s.org ? bin.uuid(s.org) : null, bin.text(s.type), bin.uuid(s.source), bin.int4(s.chunk), null,
-            vectorBinary(w.space.sample(er, s.topic)), bin.text(model), bin.int4(er.int(50, 800)), bin.timestamptz(s.created), bin.timestamptz(s.created)];
+            vectorBinary(w.space.sample(er, s.topic)), bin.text(model), bin.int4(er.int(50, 800)), bin.timestamptz(s.created), bin.timestamptz(s.created),
+            // In the graph the seeder builds next (the partial HNSW index, sql/1009), not waiting for the job.
+            bin.bool(true)];
         }
       };
       const res = await copyBinary(c, 'app.rag_embeddings', [...COLUMNS.rag_embeddings], scale.embeddings, rowsGen(), 'rag_embeddings');

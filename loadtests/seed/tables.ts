@@ -20,7 +20,7 @@ export const COLUMNS = {
   user_events: ['id', 'created_at', 'organization_id', 'user_id', 'event_type', 'event_data'],
   engagement_events: ['id', 'created_at', 'organization_id', 'user_id', 'episode_id', 'block_id', 'event_type', 'event_value'],
   derived_insights: ['id', 'organization_id', 'project_id', 'session_id', 'insight_type', 'insight_value', 'confidence', 'applied_to_episode_id', 'applied_at', 'created_at', 'updated_at'],
-  rag_embeddings: ['id', 'organization_id', 'source_type', 'source_id', 'chunk_index', 'content', 'embedding', 'embedding_model', 'token_count', 'created_at', 'updated_at'],
+  rag_embeddings: ['id', 'organization_id', 'source_type', 'source_id', 'chunk_index', 'content', 'embedding', 'embedding_model', 'token_count', 'created_at', 'updated_at', 'in_vector_index'],
 } as const;
 
 /**

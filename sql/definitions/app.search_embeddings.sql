@@ -2,7 +2,10 @@
 -- First created by sql/0820_search_embeddings.sql.
 -- Serves: seed 002 #1 (HNSW cosine search) and performance target (top-5 < 50 ms p95), seed 001 question 4
 --         (memory similarity search), seed 000 P1 (tenant scoping).
--- pgkit:after 0820_search_embeddings.sql
+-- Since sql/1009 the HNSW graph holds only rows with in_vector_index (a scheduled job adds new rows off the request
+-- path): above 1,000 rows the search takes the graph's top k and an exact top k of the organization's rows still
+-- waiting for it (rag_embeddings_pending_organization_id_idx), and returns the nearest k of both.
+-- pgkit:after 1009_vector_index_off_request_path.sql
 
 -- The SET hnsw.iterative_scan clause needs pgvector's library loaded in this session: until then the setting is
 -- a placeholder, which only a superuser may set (PostgreSQL 15+), and the RDS master user is not one. Reading a
@@ -42,14 +45,21 @@ BEGIN
     UNION ALL
     (SELECT e.id, e.source_type, e.source_id, e.chunk_index, e.embedding OPERATOR(extensions.<=>) query AS distance
      FROM app.rag_embeddings e
-     WHERE e.organization_id OPERATOR(pg_catalog.=) org AND NOT (SELECT s.small FROM scope s)
+     WHERE e.organization_id OPERATOR(pg_catalog.=) org AND e.in_vector_index AND NOT (SELECT s.small FROM scope s)
      ORDER BY (e.embedding::extensions.halfvec(1536)) OPERATOR(extensions.<=>) (query::extensions.halfvec(1536))
      LIMIT k)
+    UNION ALL
+    (SELECT e.id, e.source_type, e.source_id, e.chunk_index, e.embedding OPERATOR(extensions.<=>) query AS distance
+     FROM app.rag_embeddings e
+     WHERE e.organization_id OPERATOR(pg_catalog.=) org AND NOT e.in_vector_index AND NOT (SELECT s.small FROM scope s)
+     ORDER BY (e.embedding OPERATOR(extensions.<=>) query) OPERATOR(pg_catalog.+) 0
+     LIMIT k)
   ) t
-  ORDER BY t.distance;
+  ORDER BY t.distance
+  LIMIT k;
 END
 $$;
 COMMENT ON FUNCTION app.search_embeddings(extensions.vector, integer, uuid, integer) IS
-  'Top-k embeddings of an organization nearest to query (cosine): exact search up to 1,000 rows, HNSW iterative scan above; RLS applies to the caller.';
+  'Top-k embeddings of an organization nearest to query (cosine): exact search up to 1,000 rows, above them HNSW iterative scan plus an exact scan of the rows not yet in the graph; RLS applies to the caller.';
 REVOKE EXECUTE ON FUNCTION app.search_embeddings(extensions.vector, integer, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.search_embeddings(extensions.vector, integer, uuid, integer) TO pgkit_app, pgkit_maintenance;

@@ -32,5 +32,7 @@ AS $$
     ('pgkit_disable_unused_templates', '41 4 * * *', 'SELECT ops.job_disable_unused_templates()'),
     -- issue 17 #6 (sql/1003): analytics materialized views, refreshed CONCURRENTLY
     ('pgkit_refresh_analytics',     '*/15 * * * *', 'SELECT ops.job_refresh_analytics()'),
+    -- issue 15 #5 (sql/1009): new embeddings enter the HNSW graph here, not in the request that wrote them
+    ('pgkit_index_pending_embeddings', '* * * * *', 'CALL ops.run_index_pending_embeddings()'),
     ('pgkit_cron_history_cleanup',  '17 3 * * *',   'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''14 days''')
 $$;

@@ -196,13 +196,13 @@ describe('scheduled jobs', () => {
     await c.connect();
     try {
       const want = await c.query('SELECT jobname, schedule, command FROM ops.job_definitions() ORDER BY 1');
-      expect(want.rows.length).toBe(12);
+      expect(want.rows.length).toBe(13);
       const got = await c.query(
         `SELECT j.jobname, j.schedule, j.command FROM cron.job j
          WHERE j.database = current_database() AND j.active AND j.jobname IN (SELECT jobname FROM ops.job_definitions()) ORDER BY 1`);
       expect(got.rows).toEqual(want.rows);
       const status = await c.query('SELECT scheduled, jsonb_array_length(jobs) AS n FROM ops.job_schedule_status WHERE database_name = current_database()');
-      expect(status.rows).toEqual([{ scheduled: true, n: 12 }]);
+      expect(status.rows).toEqual([{ scheduled: true, n: 13 }]);
     } finally {
       await c.end();
     }

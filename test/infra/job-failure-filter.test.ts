@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JOB_FAILURE_FILTER_PATTERN } from "../../infra/monitoring.js";
+import { JOB_FAILURE_FILTER_PATTERN, VECTOR_INDEX_BACKLOG_FILTER_PATTERN } from "../../infra/monitoring.js";
 import { stackPaths } from "../../src/config.js";
 import { migratedDatabase, type TestDb } from "../support/db.js";
 import { testStack } from "../support/stack.js";
@@ -90,6 +90,62 @@ describe("scheduled-job failure metric filter, against the real server's log", (
 
   it("matches nothing else this database logged", () => {
     const others = entriesOf(db.name).filter((e) => e !== failure && matches(JOB_FAILURE_FILTER_PATTERN, e));
+    expect(others).toEqual([]);
+  });
+});
+
+describe("vector index backlog metric filter (sql/1009), against the real server's log", () => {
+  let db: TestDb;
+  let warning = "";
+  let ddl = "";
+
+  beforeAll(async () => {
+    db = await migratedDatabase();
+    // Two embeddings that have waited ten minutes; the job takes one, and warns about the other.
+    await db.pool.query(`
+      INSERT INTO app.organizations (id, name, slug) VALUES ('00000000-0000-4000-8000-00000000f001', 'F', 'filter-f');
+      INSERT INTO app.projects (id, organization_id, name) VALUES (md5('fp')::uuid, '00000000-0000-4000-8000-00000000f001', 'P');
+      INSERT INTO app.episodes (id, organization_id, project_id, episode_number, title) VALUES (md5('fe')::uuid, '00000000-0000-4000-8000-00000000f001', md5('fp')::uuid, 1, 'E');
+      INSERT INTO app.blocks (id, organization_id, episode_id, type, position, content) VALUES (md5('fb')::uuid, '00000000-0000-4000-8000-00000000f001', md5('fe')::uuid, 'markdown', 0, 'b');
+      INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding, created_at, updated_at)
+        SELECT '00000000-0000-4000-8000-00000000f001', 'block', md5('fb')::uuid, g, array_fill(g::real, ARRAY[1536])::extensions.vector,
+               now() - interval '10 minutes', now() - interval '10 minutes' FROM generate_series(1, 2) g`);
+    // As the superuser, who may set log_statement (the DDL below is logged the way RDS's parameter group logs it).
+    const a = await db.pool.connect();
+    try {
+      const r = await a.query("SELECT ops.job_index_pending_embeddings(1) AS r");
+      expect(r.rows[0].r).toMatchObject({ status: "completed", rows_affected: 1, pending: 1 });
+      warning = await waitForEntry(db.name, (e) => e.includes("pgkit vector index backlog:") && e.includes("WARNING:"));
+      await a.query("SET log_statement = 'ddl'");
+      await a.query(readFileSync(join(import.meta.dirname, "../../sql/definitions/ops.job_index_pending_embeddings.sql"), "utf8"));
+    } finally {
+      a.release();
+    }
+    ddl = await waitForEntry(db.name, (e) => e.includes("statement:") && e.includes("CREATE OR REPLACE FUNCTION ops.job_index_pending_embeddings"));
+  }, 60_000);
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("the pattern is only quoted terms", () => {
+    expect(VECTOR_INDEX_BACKLOG_FILTER_PATTERN).toMatch(QUOTED_TERMS);
+  });
+
+  it("matches the line the job writes when a row waited too long, with the local prefix and with RDS's", () => {
+    const first = warning.split("\n")[0];
+    expect(first).toMatch(/WARNING: {2}pgkit vector index backlog: 1 embedding\(s\) wait for the HNSW graph, the oldest for \d+(\.\d)? s \(alarm above 00:05:00\)$/);
+    expect(matches(VECTOR_INDEX_BACKLOG_FILTER_PATTERN, first)).toBe(true);
+    expect(matches(JOB_FAILURE_FILTER_PATTERN, first)).toBe(false);
+    const message = first.slice(first.indexOf("WARNING:"));
+    expect(matches(VECTOR_INDEX_BACKLOG_FILTER_PATTERN, `2026-12-06 03:00:00 UTC:10.40.0.12(51234):pgkit_admin@pgkit:[4242]:${message}`)).toBe(true);
+  });
+
+  it("does not match the logged DDL of the job, line by line or as one entry, nor anything else this database logged", () => {
+    expect(ddl).toContain("RAISE WARNING 'pgkit vector index backlog:");
+    expect(matches(VECTOR_INDEX_BACKLOG_FILTER_PATTERN, ddl)).toBe(false);
+    for (const line of ddl.split("\n")) expect(matches(VECTOR_INDEX_BACKLOG_FILTER_PATTERN, line), line).toBe(false);
+    const others = entriesOf(db.name).filter((e) => e !== warning && matches(VECTOR_INDEX_BACKLOG_FILTER_PATTERN, e));
     expect(others).toEqual([]);
   });
 });

@@ -403,7 +403,7 @@ describe.each([
   it("alarms on CPU, storage, memory, connections, disk queue, replica lag and PgBouncer health, to the SNS topic", () => {
     const alarms = s.of(T.alarm);
     const names = alarms.map((a) => a.name.replace("pgkit-monitoring-", "")).sort();
-    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "max-used-transaction-ids", "oldest-replication-slot-lag", "pooler-healthy-targets", "pooler-running-tasks", "scheduled-job-failures", "transaction-logs-disk", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
+    const expected = ["connections", "cpu", "disk-queue", "free-storage", "freeable-memory", "max-used-transaction-ids", "oldest-replication-slot-lag", "pooler-healthy-targets", "pooler-running-tasks", "scheduled-job-failures", "transaction-logs-disk", "vector-index-backlog", ...Array.from({ length: replicas }, (_, i) => `replica-lag-${i}`)].sort();
     expect(names).toEqual(expected);
     for (const a of alarms) expect(a.inputs.alarmActions).toEqual(["arn:aws:mock:eu-west-1:123456789012:sns/topic/pgkit-monitoring-alerts"]);
     const metrics = Object.fromEntries(alarms.map((a) => [a.name.replace("pgkit-monitoring-", ""), a.inputs.metricName]));
@@ -587,6 +587,18 @@ describe.each([
     });
     expect(s.one(T.alarm, "pgkit-monitoring-scheduled-job-failures").inputs).toMatchObject({
       namespace: `pgkit/${stack}`, metricName: "ScheduledJobFailures", statistic: "Sum", comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1, treatMissingData: "notBreaching",
+    });
+  });
+
+  it("alarms when new embeddings wait too long for the HNSW graph: a metric filter on the same log group, matching the index job's warning", () => {
+    const filter = s.one(T.metricFilter, "pgkit-monitoring-vector-index-backlog").inputs as { logGroupName: string; pattern: string; metricTransformation: { namespace: string; name: string; value: string } };
+    expect(filter).toMatchObject({
+      logGroupName: `/aws/rds/instance/pgkit-${stack}/postgresql`,
+      pattern: '"WARNING:" "pgkit vector index backlog:"',
+      metricTransformation: { namespace: `pgkit/${stack}`, name: "VectorIndexBacklogWarnings", value: "1" },
+    });
+    expect(s.one(T.alarm, "pgkit-monitoring-vector-index-backlog").inputs).toMatchObject({
+      namespace: `pgkit/${stack}`, metricName: "VectorIndexBacklogWarnings", statistic: "Sum", period: 300, comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 2, treatMissingData: "notBreaching",
     });
   });
 

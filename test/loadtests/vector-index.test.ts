@@ -86,10 +86,10 @@ describe('a fresh HNSW graph before each vector measurement', () => {
   });
 
   it('an index rebuilt or replaced by someone else is not taken on trust', async () => {
-    await elsewhere('REINDEX INDEX app.rag_embeddings_embedding_halfvec_idx');
+    await elsewhere('REINDEX INDEX app.rag_embeddings_indexed_embedding_halfvec_idx');
     const r = await ensureFreshVectorIndex(c, (l) => log.push(l), SETTLE);
     expect(r.rebuilt).toBe(true);
     expect(r.reason).toMatch(/rebuilt or replaced elsewhere/);
-    expect(log.some((l) => /rebuilding app\.rag_embeddings_embedding_halfvec_idx and vacuuming/.test(l))).toBe(true);
+    expect(log.some((l) => /rebuilding app\.rag_embeddings_indexed_embedding_halfvec_idx and vacuuming/.test(l))).toBe(true);
   });
 });
