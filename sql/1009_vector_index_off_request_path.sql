@@ -41,13 +41,16 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS rag_embeddings_indexed_embedding_halfvec
   WHERE in_vector_index;
 
 -- The rows waiting for the graph, small in steady state: by organization for the search's exact scan, by age for
--- the job (oldest first) and its backlog alarm.
+-- the job (oldest first) and its backlog alarm. The second predicate adds `created_at > '-infinity'` (true of every
+-- row) so that only a query saying so, the job's, can use it: with both indexes matching `NOT in_vector_index` the
+-- planner took the age index for the search too and read every waiting row of every organization, with the heap
+-- row behind each entry (measured: ~27,000 buffers and 125 ms a search while the job lagged behind 100 rows/s).
 CREATE INDEX CONCURRENTLY IF NOT EXISTS rag_embeddings_pending_organization_id_idx
   ON app.rag_embeddings (organization_id)
   WHERE NOT in_vector_index;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS rag_embeddings_pending_created_at_idx
   ON app.rag_embeddings (created_at)
-  WHERE NOT in_vector_index;
+  WHERE NOT in_vector_index AND created_at > '-infinity';
 
 -- A CONCURRENTLY build that failed (timeout, cancel) leaves an invalid index that IF NOT EXISTS would take for done
 -- on a re-run: stop before anything depends on them.

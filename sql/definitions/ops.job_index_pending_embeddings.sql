@@ -33,7 +33,8 @@ BEGIN
     END IF;
     UPDATE app.rag_embeddings e SET in_vector_index = true
     FROM (SELECT p.id FROM app.rag_embeddings p
-          WHERE NOT p.in_vector_index
+          -- created_at > '-infinity': the predicate of rag_embeddings_pending_created_at_idx (sql/1009)
+          WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz
           ORDER BY p.created_at
           LIMIT p_batch
           FOR UPDATE SKIP LOCKED) w
@@ -43,8 +44,10 @@ BEGIN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
     RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
   END;
-  SELECT p.created_at INTO v_oldest FROM app.rag_embeddings p WHERE NOT p.in_vector_index ORDER BY p.created_at LIMIT 1;
-  SELECT count(*) INTO v_pending FROM (SELECT 1 FROM app.rag_embeddings p WHERE NOT p.in_vector_index LIMIT 100001) n;
+  SELECT p.created_at INTO v_oldest FROM app.rag_embeddings p
+  WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz ORDER BY p.created_at LIMIT 1;
+  SELECT count(*) INTO v_pending FROM (SELECT 1 FROM app.rag_embeddings p
+    WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz LIMIT 100001) n;
   v_wait := round(extract(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest)::numeric, 1)::double precision;
   IF v_oldest IS NOT NULL AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest OPERATOR(pg_catalog.>) p_backlog_alarm THEN
     INSERT INTO ops.logs (level, event_type, message, metadata)

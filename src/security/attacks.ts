@@ -322,6 +322,17 @@ export async function runBreakInSuite(urls: SuiteUrls, opts: { log?: (l: string)
     await probe('app.chat_messages', 'reference B session as A', A, async (c) => (await c.query(`INSERT INTO app.chat_messages (organization_id, user_id, session_id, role, chat_type, content) VALUES ($1, $2, $3, 'user', 'main', 'x')`, [ORG_A, USER_A, bSession])).rowCount ?? 0);
     await probe('app.highlights', 'reference B episode', A, async (c) => (await c.query(`INSERT INTO app.highlights (organization_id, user_id, episode_id, quote, start_offset, end_offset) VALUES ($1, $2, $3, 'q', 0, 1)`, [ORG_A, USER_A, bEpisode])).rowCount ?? 0);
     await probe('app.rag_embeddings', 'reference B session', A, async (c) => (await c.query(`INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, embedding) VALUES ($1, 'chat_session', $2, $3)`, [ORG_A, bSession, vec(5)])).rowCount ?? 0);
+    // The HNSW graph's queue (sql/1009): B's embeddings wait outside the graph (the fixtures are inserted without
+    // in_vector_index), and the search's exact scan of waiting rows must still show A none of them, whatever
+    // organization A names; nor may A put rows into the graph itself or run the job that does.
+    const bEmbeddings = (await admin.query<{ id: string }>(`SELECT id FROM app.rag_embeddings WHERE organization_id = $1`, [ORG_B])).rows.map((r) => r.id);
+    for (const org of [ORG_B, ORG_A]) {
+      await probe('app.rag_embeddings', `app.search_embeddings(B vector, org ${org === ORG_B ? 'B' : 'A'})`, A, async (c) =>
+        (await c.query<{ id: string }>(`SELECT id FROM app.search_embeddings($1::extensions.vector, 100, $2, 100)`, [vec(2), org])).rows.filter((r) => bEmbeddings.includes(r.id)).length);
+    }
+    await probe('app.rag_embeddings', 'insert straight into the HNSW graph (in_vector_index)', A, async (c) => (await c.query(`INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding, in_vector_index) SELECT $1, 'chat_session', source_id, 7, embedding, true FROM app.rag_embeddings WHERE organization_id = $1 LIMIT 1`, [ORG_A])).rowCount ?? 0);
+    await probe('app.rag_embeddings', 'move own rows into the HNSW graph (UPDATE in_vector_index)', A, async (c) => (await c.query(`UPDATE app.rag_embeddings SET in_vector_index = true WHERE organization_id = $1`, [ORG_A])).rowCount ?? 0);
+    await probe('app.rag_embeddings', 'run the index job (ops.job_index_pending_embeddings)', A, async (c) => Number((await c.query<{ r: { rows_affected?: number } }>(`SELECT ops.job_index_pending_embeddings(1000) AS r`)).rows[0].r.rows_affected ?? 0));
 
     // Views and functions.
     for (const v of ['app.chat_messages_decrypted', 'app.planning_notes_decrypted', 'app.public_scenarios', 'app.public_question_templates']) {

@@ -29,7 +29,7 @@ describe('organization A cannot reach organization B', () => {
     expect(result.leaked).toBe(0);
   });
 
-  it('covers the oracle, key-material and large-object classes of issue 16 (#5, #7, #8), the queue bookkeeping and write_log sessions', () => {
+  it('covers the oracle, key-material and large-object classes of issue 16 (#5, #7, #8), the queue bookkeeping, write_log sessions and the HNSW graph queue', () => {
     const kinds = (k: RegExp) => result.attempts.filter((a) => k.test(a.kind));
     expect(new Set(kinds(/^chosen id/).map((a) => a.table)).size).toBeGreaterThanOrEqual(11);
     expect(kinds(/keyring of a keyed transaction/)).toHaveLength(1);
@@ -40,6 +40,11 @@ describe('organization A cannot reach organization B', () => {
     const logs = kinds(/app\.write_log naming B's chat session/);
     expect(logs.length).toBeGreaterThanOrEqual(1);
     for (const a of logs) expect(a).toMatchObject({ leaked: 0, outcome: '22023' });
+    // The HNSW graph's queue (sql/1009): B's waiting rows are not found by A's search under either organization id,
+    // and A can neither put rows into the graph itself nor run the job.
+    expect(kinds(/^app\.search_embeddings\(B vector, org [AB]\)$/)).toEqual([
+      expect.objectContaining({ leaked: 0, outcome: 'filtered' }), expect.objectContaining({ leaked: 0, outcome: 'filtered' })]);
+    expect(kinds(/in_vector_index|index job/).map((a) => [a.leaked, a.outcome])).toEqual([[0, '42501'], [0, '42501'], [0, '42501']]);
   });
 
   it("organization B's rows are byte-for-byte unchanged", () => {

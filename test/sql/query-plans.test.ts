@@ -234,8 +234,12 @@ describe('EXPLAIN: each named query pattern uses its index on seeded data', () =
     // holds a small share of them.
     await expectIndex(`SELECT id FROM app.rag_embeddings WHERE organization_id = md5('another org')::uuid AND NOT in_vector_index`,
       'rag_embeddings', 'rag_embeddings_pending_organization_id_idx');
-    await expectIndex(`SELECT id FROM app.rag_embeddings WHERE NOT in_vector_index ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
+    await expectIndex(`SELECT id FROM app.rag_embeddings WHERE NOT in_vector_index AND created_at > '-infinity' ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
       'rag_embeddings', 'rag_embeddings_pending_created_at_idx');
+    // And the search's scan (the seeded organization: every waiting row is its own) cannot take the age index,
+    // which would read every organization's waiting rows.
+    const all = await plan(`SELECT id FROM app.rag_embeddings WHERE organization_id = '${O1}' AND NOT in_vector_index`);
+    expect(all.map((n) => n['Index Name']).filter(Boolean)).not.toContain('rag_embeddings_pending_created_at_idx');
   });
 
   it('embeddings of a session by (source_type, source_id) (seed 002 session embedding lookup)', async () => {
