@@ -17,7 +17,7 @@ import { bulkInsertEmbeddings, vectorSearchWith } from './lib/ops.ts';
 import { assertReportDir, summaryFor } from './lib/summary.ts';
 import { bulkBodiesFor, FIRST_CHUNK_FIELD, LOADTEST_RUN_SPAN, type VectorBodiesIndex } from '../lib/workload.ts';
 
-const RATE = num('RATE', 100);
+const RATE = num('RATE', 75);
 const BULK_RATE = num('BULK_RATE', 1);
 const DURATION = env('DURATION') ?? '2m';
 const BULK_SIZE = 100;
