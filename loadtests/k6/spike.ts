@@ -6,7 +6,7 @@ import { checkServiceAndData } from './lib/lifecycle.ts';
 import { listEpisodes, readEpisode, vectorSearch, postChatMessage } from './lib/ops.ts';
 import { assertReportDir, summaryFor } from './lib/summary.ts';
 
-const BASE = num('RATE', 30);
+const BASE = num('RATE', 25);
 assertReportDir();
 
 export const options = {

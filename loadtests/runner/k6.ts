@@ -23,7 +23,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 // 2-minute run at that rate with 0 dropped iterations (reports/loadtest-2026-12-06/). vector-search stays at the
 // issue's goal of 100/s: with the bulk insert at 1/s no rate passed (docs/loadtests.md, "Vector search through the
 // service").
-export const DEFAULT_RATES: Record<ScenarioName, number> = { browse: 85, 'write-mix': 80, 'queue-workers': 40, spike: 30, 'vector-search': 75 };
+export const DEFAULT_RATES: Record<ScenarioName, number> = { browse: 85, 'write-mix': 80, 'queue-workers': 40, spike: 25, 'vector-search': 75 };
 
 /** k6's exit codes (go.k6.io/k6/errext/exitcodes): 99 thresholds crossed; others mean the run itself failed. */
 export const K6_THRESHOLDS_FAILED = 99;
