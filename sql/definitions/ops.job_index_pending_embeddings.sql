@@ -1,8 +1,8 @@
 -- ops.job_index_pending_embeddings(p_batch, p_backlog_alarm): one logged run that puts the oldest p_batch embeddings
 -- not yet in the HNSW graph into it (sets in_vector_index, sql/1009), so the graph insertion happens here and not
 -- in the request that wrote them (issue 15 #5). FOR UPDATE SKIP LOCKED: rows a request is changing are left for the
--- next batch, and two runs never take the same row. Afterwards, when the oldest row still waiting has waited longer
--- than p_backlog_alarm, it logs vector_index_backlog (level warn) and writes one WARNING line to the server log
+-- next batch, and two runs never take the same row. Afterwards, when a row still waiting has waited (since its
+-- updated_at: written, or its vector changed) longer than p_backlog_alarm, it logs vector_index_backlog (level warn) and writes one WARNING line to the server log
 -- ("pgkit vector index backlog", the CloudWatch metric filter of infra/monitoring.ts): the job does not keep up,
 -- and every search of an organization with waiting rows scans them exactly.
 -- The result adds `more` (a full batch was done) and the backlog: `pending` (counted up to 100,001) and
@@ -44,10 +44,11 @@ BEGIN
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_ctx = PG_EXCEPTION_CONTEXT;
     RETURN ops.job_fail(v_id, v_job, v_started, v_state, v_msg, v_ctx);
   END;
-  SELECT p.created_at INTO v_oldest FROM app.rag_embeddings p
-  WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz ORDER BY p.created_at LIMIT 1;
-  SELECT count(*) INTO v_pending FROM (SELECT 1 FROM app.rag_embeddings p
-    WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz LIMIT 100001) n;
+  -- How long rows have waited: since updated_at, which is when a row started waiting (its INSERT, or the UPDATE that
+  -- changed its vector; entering the graph does not move it, sql/1009). A re-embedded chunk's created_at may be days
+  -- old. One pass over at most 100,001 waiting rows.
+  SELECT count(*), min(w.updated_at) INTO v_pending, v_oldest FROM (SELECT p.updated_at FROM app.rag_embeddings p
+    WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz LIMIT 100001) w;
   v_wait := round(extract(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest)::numeric, 1)::double precision;
   IF v_oldest IS NOT NULL AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest OPERATOR(pg_catalog.>) p_backlog_alarm THEN
     INSERT INTO ops.logs (level, event_type, message, metadata)

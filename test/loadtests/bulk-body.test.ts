@@ -49,6 +49,8 @@ describe('bulk insert body', () => {
       const inFlight = pool.parse(Buffer.from(JSON.stringify({ vectors: [v(1)] })));
       await dying;
       await expect(inFlight).rejects.toThrow(/bulk body worker exited/);
+      // Its replacement starts at once, or after a second when the worker died within a second of starting.
+      await new Promise((r) => setTimeout(r, 1100));
       await expect(pool.parse(Buffer.from(JSON.stringify({ vectors: [v(4)] })))).resolves.toMatchObject({ count: 1 });
     } finally {
       await pool.close();

@@ -244,6 +244,8 @@ const checks: Case[] = [
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_chat_session_no_content_check', label: 'chat text in a chat-session embedding', bad: { content: 'what the user said' } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_embedding_model_check', label: 'blank model', bad: { embedding_model: ' ' }, good: { embedding_model: 'text-embedding-3-small' } },
   { table: 'app.rag_embeddings', constraint: 'rag_embeddings_token_count_check', label: 'negative token count', bad: { token_count: -1 }, good: { token_count: 512 } },
+  // sql/1011: the HNSW keys are half precision; a component it cannot hold would fail the index job, not the INSERT.
+  { table: 'app.rag_embeddings', constraint: 'rag_embeddings_embedding_halfvec_range_check', label: 'component beyond half precision', bad: { embedding: `[-65520${',0.1'.repeat(1535)}]` }, good: { embedding: `[65504${',0.1'.repeat(1535)}]` } },
   // episode_schedule_queue
   { table: 'app.episode_schedule_queue', constraint: 'episode_schedule_queue_attempt_count_check', label: 'negative attempts', bad: { attempt_count: -1 } },
   { table: 'app.episode_schedule_queue', constraint: 'episode_schedule_queue_attempt_count_check', label: 'attempts above max', bad: { attempt_count: 4, max_attempts: 3 }, good: { attempt_count: 3, max_attempts: 3, last_attempt_at: now } },

@@ -128,6 +128,13 @@ describe('embeddings enter the HNSW graph off the request path (sql/1009)', () =
       ['UPDATE of in_vector_index', () => withContext(app, asUser(ORG_A, USER_A), (tx) => tx.query(
         'UPDATE app.rag_embeddings SET in_vector_index = true WHERE organization_id = $1 AND NOT in_vector_index', [ORG_A]))],
       ['the job function', () => withContext(app, asUser(ORG_A, USER_A), (tx) => tx.query('SELECT ops.job_index_pending_embeddings(1000)'))],
+      // sql/1011: the queue's order is created_at, and '-infinity' is outside the job's index: not the app's to choose.
+      ['INSERT naming created_at', () => withContext(app, asUser(ORG_A, USER_A), (tx) => tx.query(
+        `INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding, created_at)
+         VALUES ($1, 'block', $2, 4002, ${vecSql('1', '4002')}, '-infinity')`, [ORG_A, BLOCK_A]))],
+      ['INSERT naming updated_at', () => withContext(app, asUser(ORG_A, USER_A), (tx) => tx.query(
+        `INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding, updated_at)
+         VALUES ($1, 'block', $2, 4003, ${vecSql('1', '4003')}, now() - interval '1 year')`, [ORG_A, BLOCK_A]))],
     ];
     for (const [what, attempt] of attempts) {
       const e = await attempt().then(() => null, (x: unknown) => x as { code?: string });
@@ -203,11 +210,40 @@ describe('embeddings enter the HNSW graph off the request path (sql/1009)', () =
     expect(runs).toEqual([3, 3, 1]);
     expect((await admin.query('SELECT 1 FROM app.rag_embeddings WHERE id = ANY($1) AND in_vector_index', [ids])).rowCount).toBe(7);
 
-    // Two rows that have waited ten minutes; one batch of one leaves the other: the job warns.
-    const old = await appInsert(ORG_B, USER_B, BLOCK_B, [6001, 6002], 43);
-    await db.pool.query("UPDATE app.rag_embeddings SET created_at = now() - interval '10 minutes', updated_at = now() WHERE id = ANY($1)", [old]);
+    // A re-embedded chunk written days ago waits again, but only since its vector changed: no warning.
+    const [reembedded] = await appInsert(ORG_B, USER_B, BLOCK_B, [5901], 43);
+    await admin.query('CALL ops.run_index_pending_embeddings()');
+    await db.pool.query("ALTER TABLE app.rag_embeddings DISABLE TRIGGER rag_embeddings_set_updated_at");
+    await db.pool.query("UPDATE app.rag_embeddings SET created_at = now() - interval '3 days', updated_at = now() - interval '3 days' WHERE id = $1", [reembedded]);
+    await db.pool.query("ALTER TABLE app.rag_embeddings ENABLE TRIGGER rag_embeddings_set_updated_at");
+    await withContext(app, asUser(ORG_B, USER_B), (tx) => tx.query(`UPDATE app.rag_embeddings SET embedding = ${vecSql('43', '5977')} WHERE id = $1`, [reembedded]));
+    const [fresh] = await appInsert(ORG_B, USER_B, BLOCK_B, [5902], 43);
     const notices: string[] = [];
     admin.on('notice', (n) => notices.push(n.message ?? ''));
+    // A request holds the re-embedded row, so the batch of one takes the fresh row and the re-embedded one is left
+    // waiting: three days old by created_at, seconds by updated_at.
+    const held = await app.connect();
+    try {
+      await beginWithContext(held, asUser(ORG_B, USER_B));
+      await held.query("UPDATE app.rag_embeddings SET content = 'held' WHERE id = $1", [reembedded]);
+      const quiet = (await admin.query<{ r: Record<string, unknown> }>("SELECT ops.job_index_pending_embeddings(1, interval '1 hour') AS r")).rows[0].r;
+      expect(quiet).toMatchObject({ status: 'completed', rows_affected: 1, pending: 1 });
+      expect(Number(quiet.oldest_pending_seconds)).toBeLessThan(600);
+      expect((await admin.query('SELECT 1 FROM app.rag_embeddings WHERE id = $1 AND in_vector_index', [fresh])).rowCount).toBe(1);
+      await held.query('ROLLBACK');
+    } finally {
+      held.release();
+    }
+    expect(notices).toEqual([]);
+    await admin.query('CALL ops.run_index_pending_embeddings()');
+
+    // Two rows that have waited ten minutes (written so, by the platform: the application cannot choose its
+    // timestamps); one batch of one leaves the other: the job warns.
+    const old = (await db.pool.query<{ id: string }>(
+      `INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding, created_at, updated_at)
+       SELECT $1, 'block', $2, c, ${vecSql('43', 'c')}, now() - interval '10 minutes', now() - interval '10 minutes'
+       FROM unnest(ARRAY[6001, 6002]) c RETURNING id`, [ORG_B, BLOCK_B])).rows.map((r) => r.id);
+    expect(old).toHaveLength(2);
     const r = (await admin.query<{ r: Record<string, unknown> }>('SELECT ops.job_index_pending_embeddings(1) AS r')).rows[0].r;
     expect(r).toMatchObject({ status: 'completed', rows_affected: 1, pending: 1 });
     expect(Number(r.oldest_pending_seconds)).toBeGreaterThanOrEqual(600);
@@ -253,6 +289,20 @@ describe('embeddings enter the HNSW graph off the request path (sql/1009)', () =
     expect(back.in_vector_index).toBe(true);
     expect(back.updated_at).toEqual(moved.updated_at);
     expect((await search(ORG_A, USER_A, ORG_A, vec(5, 8038)))[0]).toMatchObject({ id });
+  });
+
+  it('a vector the half-precision graph cannot hold is refused in its own INSERT, and the queue keeps moving (sql/1011)', async () => {
+    const e = await withContext(app, asUser(ORG_A, USER_A), (tx) => tx.query(
+      `INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding)
+       VALUES ($1, 'block', $2, 8501, ('[' || 70000 || repeat(',0.5', 1535) || ']')::extensions.vector)`, [ORG_A, BLOCK_A]))
+      .then(() => null, (x: unknown) => x as { code?: string; constraint?: string });
+    expect(e).toMatchObject({ code: '23514', constraint: 'rag_embeddings_embedding_halfvec_range_check' });
+    // The largest finite half is accepted, and enters the graph.
+    const [ok] = await withContext(app, asUser(ORG_A, USER_A), async (tx) => (await tx.query<{ id: string }>(
+      `INSERT INTO app.rag_embeddings (organization_id, source_type, source_id, chunk_index, embedding)
+       VALUES ($1, 'block', $2, 8502, ('[' || 65504 || repeat(',0.5', 1535) || ']')::extensions.vector) RETURNING id`, [ORG_A, BLOCK_A])).rows.map((r) => r.id));
+    await admin.query('CALL ops.run_index_pending_embeddings()');
+    expect((await admin.query('SELECT 1 FROM app.rag_embeddings WHERE id = $1 AND in_vector_index', [ok])).rowCount).toBe(1);
   });
 
   it('bad arguments are a logged job failure with what was wrong, and nothing changes', async () => {
