@@ -97,6 +97,9 @@ describe('the benchmark\'s fixture tokens', () => {
   it.each(['list_projects', 'list_episodes', 'read_episode', 'template_lookup', 'session_embedding_lookup', 'create_highlight', 'record_token_usage', 'post_chat_message', 'claim_queue_item'])(
     '%s runs with the sealed tokens and fails no transaction', async (op) => {
       const url = op === 'claim_queue_item' ? db.workerPooledUrl : db.appPooledUrl;
+      // The seed wrote a user message into each fixture's session (seedTwoTenants); the database allows one every
+      // 0.5 s per session (sql/0630), and on a fast machine this case could start sooner. Seen in a fresh-clone CI run.
+      if (op === 'post_chat_message') await new Promise((r) => setTimeout(r, 600));
       const out = await pgbench(url, ['-n', '-M', 'extended', '-c', '1', '-t', '2', '-f', join(repoRoot, 'loadtests', 'bench', 'scripts', `${op}.sql`),
         '-D', 'nfix=2', '-D', 'i=0', '-D', 'clients=1', '-D', `runkey=${runKey}`, '-D', `enckeys=${JSON.stringify(keyring)}`], work);
       expect(out).toMatch(/number of transactions actually processed: 2\/2/);
