@@ -19,10 +19,10 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 /** The scripts' default arrival rates (RATE), as in loadtests/k6/<scenario>.ts; spike's is its base rate (peak 5x). */
 // From the capacity measurement of 2026-12-06 (reports/capacity-2026-12-06.md, 30 s steps) on the reference box (k6,
 // the service and the stack on one 2-core VM), with room for a 2-minute run's tail: browse 85 (capacity 100), write-mix
-// 80 (113; a 2-minute run at 95 crossed a p99), queue-workers 40 (47), spike 30 as its base rate (35). Each passed a
-// 2-minute run at that rate with 0 dropped iterations (reports/loadtest-2026-12-06/). vector-search stays at the
-// issue's goal of 100/s: with the bulk insert at 1/s no rate passed (docs/loadtests.md, "Vector search through the
-// service").
+// 80 (113; a 2-minute run at 95 crossed a p99), queue-workers 40 (47), each of which passed a 2-minute run at that
+// rate with 0 dropped iterations (reports/loadtest-2026-12-06/ and -afternoon/); spike 25 as its base rate (36 at
+// 16:08; at 30 one afternoon run failed); vector-search 75 with the bulk insert at 1/s (88 at 15:26, after sql/1009 and
+// the bulk body's worker thread; the issue's goal of 100 is beyond this box: docs/loadtests.md, "Capacity at the SLO").
 export const DEFAULT_RATES: Record<ScenarioName, number> = { browse: 85, 'write-mix': 80, 'queue-workers': 40, spike: 25, 'vector-search': 75 };
 
 /** k6's exit codes (go.k6.io/k6/errext/exitcodes): 99 thresholds crossed; others mean the run itself failed. */
