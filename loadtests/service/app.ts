@@ -24,6 +24,7 @@ import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 import { errorBody, HttpError, isSlow, isUnreachable, mapError, mapFrameworkError } from './errors.js';
 import { LOADTEST_CHUNK_BASE, LOADTEST_CHUNK_MAX } from '../lib/workload.js';
 import { BulkBodyPool, BulkBodyRefused } from './bulk-body-pool.js';
+import { BodyRefused, FLOAT32_MAX, vectorText } from './bulk-body.mjs';
 import { ReadRouter, type ReadTarget } from './readRouter.js';
 import { formatLsn, LSN_PATTERN, parseLsn } from '../../src/db/lsn.js';
 
@@ -82,8 +83,6 @@ const NO_NUL_PATTERN = '^[^\\u0000]*$';
 const FOCUSES = ['goals', 'context', 'challenges', 'market', 'technology', 'regulation', 'reflection'];
 const DEPTHS = ['surface', 'moderate', 'deep'];
 const OPERATIONS = ['episode_generation', 'project_onboarding', 'chat', 'embedding', 'insight_extraction'];
-/** Largest finite float32: pgvector stores float4, so anything beyond becomes Infinity and is refused. */
-export const FLOAT32_MAX = 3.4028234663852886e38;
 
 // JSON schema pieces. maxLength counts code points (ajv's default), as PostgreSQL's char_length does.
 const uuidS = { type: 'string', pattern: UUID_PATTERN } as const;
@@ -114,23 +113,14 @@ function pageLimit(v: string | undefined): number {
   return Number(v);
 }
 
-/**
- * A vector the database can store and compare: float32 after rounding, not all zeros (cosine distance undefined).
- * Returned as pgvector's text form, which is a JSON array of numbers: the validated numbers are printed by
- * JSON.stringify (V8's shortest round-trip form) and pgvector rounds each to float32 itself (strtof). Printing each
- * float with toPrecision (vectorLiteral) was 9% of the service's busy CPU at 100 searches/s + 1 bulk/s (docs/loadtests.md).
- */
+/** A vector the database can store and compare, as pgvector's text form (bulk-body.mjs vectorText); a 400 if not. */
 function vectorOf(v: number[], what: string): string {
-  let nonZero = false;
-  for (const x of v) {
-    const f = Math.fround(x);
-    if (!Number.isFinite(f)) throw new HttpError(400, 'invalid_request', `${what} holds a number beyond the float32 range`);
-    if (f !== 0) nonZero = true;
+  try {
+    return vectorText(v, what);
+  } catch (e) {
+    throw e instanceof BodyRefused ? new HttpError(400, 'invalid_request', e.message) : e;
   }
-  if (!nonZero) throw new HttpError(400, 'invalid_request', `${what} must not be all zeros (its cosine distance is undefined)`);
-  return JSON.stringify(v);
 }
-
 
 /** Keyset cursor: base64url of JSON [sortKey, id]; the sort key's type is checked per list. */
 const encodeCursor = (k: unknown, id: string) => Buffer.from(JSON.stringify([k, id])).toString('base64url');

@@ -4,13 +4,35 @@
 // insert held the event loop"). The service runs this module in worker threads (bulk-body-pool.ts); it is plain
 // JavaScript so a worker can load it wherever the service runs (tsx, vitest, node) without a TypeScript loader.
 // Its checks and messages are the route's contract: a refused body is a 400 invalid_request with the message below.
+// vectorText, the check of one vector, also serves the search route (app.ts).
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-/** The largest finite float32 (pgvector stores float32; a larger number is refused, as the search route does). */
-const FLOAT32_MAX = 3.4028234663852886e38;
+/** Largest finite float32: pgvector stores float4, so anything beyond becomes Infinity and is refused. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** A refused body: the message is the client's. */
 export class BodyRefused extends Error {}
+
+/**
+ * A vector the database can store and compare, as pgvector's text form; both vector routes use it (the search route
+ * on its event loop: one vector). Numbers only, each within the float32 range, not all zeros after rounding to
+ * float32 (cosine distance undefined). pgvector's text form is a JSON array: the numbers are printed by JSON.stringify
+ * (V8's shortest round-trip form) and pgvector rounds each to float32 itself (strtof); printing each with toPrecision
+ * was 9% of the service's busy CPU at 100 searches/s + 1 bulk/s (docs/loadtests.md). Throws BodyRefused.
+ * @param {unknown[]} v the vector (its length is the caller's to check)
+ * @param {string} what where it is in the body, for the message
+ * @returns {string}
+ */
+export function vectorText(v, what) {
+  let nonZero = false;
+  for (const x of v) {
+    if (typeof x !== 'number') throw new BodyRefused(`${what} must hold only numbers`);
+    if (x > FLOAT32_MAX || x < -FLOAT32_MAX) throw new BodyRefused(`${what} holds a number beyond the float32 range`);
+    if (Math.fround(x) !== 0) nonZero = true;
+  }
+  if (!nonZero) throw new BodyRefused(`${what} must not be all zeros (its cosine distance is undefined)`);
+  return JSON.stringify(v);
+}
 
 /**
  * Parses and checks a bulk-insert body; returns PostgreSQL's array literal of the vectors' text forms
@@ -46,15 +68,7 @@ export function parseBulkBody(text, dim, maxFirstChunk) {
     const v = vectors[i];
     const what = `body/vectors/${i}`;
     if (!Array.isArray(v) || v.length !== dim) throw new BodyRefused(`${what} must be an array of ${dim} numbers`);
-    let nonZero = false;
-    for (const x of v) {
-      if (typeof x !== 'number') throw new BodyRefused(`${what} must hold only numbers`);
-      if (x > FLOAT32_MAX || x < -FLOAT32_MAX) throw new BodyRefused(`${what} holds a number beyond the float32 range`);
-      if (Math.fround(x) !== 0) nonZero = true;
-    }
-    if (!nonZero) throw new BodyRefused(`${what} must not be all zeros (its cosine distance is undefined)`);
-    // pgvector's text form is a JSON array; it rounds each number to float32 itself (strtof).
-    literals[i] = JSON.stringify(v);
+    literals[i] = vectorText(v, what);
   }
   return { literal: `{"${literals.join('","')}"}`, count: vectors.length, firstChunk };
 }
