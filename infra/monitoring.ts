@@ -217,35 +217,30 @@ export class Monitoring extends pulumi.ComponentResource {
       treatMissingData: "breaching",
       alarmDescription: `Fewer than ${pooler.desiredCount} PgBouncer tasks running`,
     });
-    // Failed scheduled jobs (seed 004 #45): every failure writes one WARNING line (JOB_FAILURE_FILTER_PATTERN) to the
-    // postgresql log, exported to CloudWatch Logs; one such line in 5 minutes alarms.
-    const jobFailures = jobFailureMetric(args.environment);
-    new aws.cloudwatch.LogMetricFilter(`${name}-job-failures`, {
-      logGroupName: args.postgresqlLogGroupName,
-      pattern: JOB_FAILURE_FILTER_PATTERN,
-      metricTransformation: { namespace: jobFailures.namespace, name: jobFailures.name, value: "1" },
-    }, { parent: this });
-    alarm("scheduled-job-failures", {
-      namespace: jobFailures.namespace, metricName: jobFailures.name, statistic: "Sum", period: 300, evaluationPeriods: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1,
-      treatMissingData: "notBreaching", // no failure line, no data
-      alarmDescription: "A scheduled job failed (ops.job_fail: see ops.logs event_type job_failed, or cron.job_run_details)",
-    });
-    // The vector index job falling behind (sql/1009): it warns on each run while the oldest waiting embedding is older
-    // than 5 minutes; two runs in a row (it runs every minute) alarm. Until it catches up every search of an
-    // organization with waiting rows scans them exactly, so the searches slow down as the backlog grows.
-    const backlog = vectorIndexBacklogMetric(args.environment);
-    new aws.cloudwatch.LogMetricFilter(`${name}-vector-index-backlog`, {
-      logGroupName: args.postgresqlLogGroupName,
-      pattern: VECTOR_INDEX_BACKLOG_FILTER_PATTERN,
-      metricTransformation: { namespace: backlog.namespace, name: backlog.name, value: "1" },
-    }, { parent: this });
-    alarm("vector-index-backlog", {
-      namespace: backlog.namespace, metricName: backlog.name, statistic: "Sum", period: 300, evaluationPeriods: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 2,
-      treatMissingData: "notBreaching", // no warning line, no data
-      alarmDescription: "New embeddings wait more than 5 minutes for the HNSW graph: ops.job_index_pending_embeddings does not keep up (ops.logs event_type vector_index_backlog)",
-    });
+    // A line of the postgresql log (exported to CloudWatch Logs) counted by a metric filter, one per line, and an alarm
+    // on the count over 5 minutes; no line, no data.
+    const logLineAlarm = (filterId: string, alarmId: string, pattern: string, metric: { namespace: string; name: string }, threshold: number, alarmDescription: string): void => {
+      new aws.cloudwatch.LogMetricFilter(`${name}-${filterId}`, {
+        logGroupName: args.postgresqlLogGroupName,
+        pattern,
+        metricTransformation: { namespace: metric.namespace, name: metric.name, value: "1" },
+      }, { parent: this });
+      alarm(alarmId, {
+        namespace: metric.namespace, metricName: metric.name, statistic: "Sum", period: 300, evaluationPeriods: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold", threshold,
+        treatMissingData: "notBreaching",
+        alarmDescription,
+      });
+    };
+    // Failed scheduled jobs (seed 004 #45): every failure writes one WARNING line (JOB_FAILURE_FILTER_PATTERN); one such
+    // line in 5 minutes alarms.
+    logLineAlarm("job-failures", "scheduled-job-failures", JOB_FAILURE_FILTER_PATTERN, jobFailureMetric(args.environment), 1,
+      "A scheduled job failed (ops.job_fail: see ops.logs event_type job_failed, or cron.job_run_details)");
+    // The vector index job falling behind (sql/1009, sql/1011): after each batch it warns while a row has waited more than
+    // 5 minutes (since it was written or its vector changed); two warnings in 5 minutes alarm. Until it catches up every
+    // search of an organization with waiting rows scans them exactly, so the searches slow down as the backlog grows.
+    logLineAlarm("vector-index-backlog", "vector-index-backlog", VECTOR_INDEX_BACKLOG_FILTER_PATTERN, vectorIndexBacklogMetric(args.environment), 2,
+      "New embeddings wait more than 5 minutes for the HNSW graph: ops.job_index_pending_embeddings does not keep up (ops.logs event_type vector_index_backlog)");
     this.alarmNames = pulumi.all(alarms.map((a) => a.name));
 
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
