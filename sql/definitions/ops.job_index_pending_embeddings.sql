@@ -2,9 +2,10 @@
 -- not yet in the HNSW graph into it (sets in_vector_index, sql/1009), so the graph insertion happens here and not
 -- in the request that wrote them (issue 15 #5). FOR UPDATE SKIP LOCKED: rows a request is changing are left for the
 -- next batch, and two runs never take the same row. Afterwards, when a row still waiting has waited (since its
--- updated_at: written, or its vector changed) longer than p_backlog_alarm, it logs vector_index_backlog (level warn) and writes one WARNING line to the server log
--- ("pgkit vector index backlog", the CloudWatch metric filter of infra/monitoring.ts): the job does not keep up,
--- and every search of an organization with waiting rows scans them exactly.
+-- updated_at: written, or its vector changed) longer than p_backlog_alarm, it logs vector_index_backlog (level warn)
+-- and writes one WARNING line to the server log ("pgkit vector index backlog", the CloudWatch metric filter of
+-- infra/monitoring.ts): the job does not keep up, and every search of an organization with waiting rows scans them
+-- exactly.
 -- The result adds `more` (a full batch was done) and the backlog: `pending` (counted up to 100,001) and
 -- `oldest_pending_seconds`. The scheduled job is ops.run_index_pending_embeddings, which COMMITs between batches.
 -- Serves: seed 002 performance targets (bulk insert of 100 < 500 ms), seed 004 #32, #45 (jobs logged).
@@ -19,7 +20,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job text := 'index_pending_embeddings'; v_id uuid; v_started timestamptz := pg_catalog.clock_timestamp(); v_rows bigint;
-  v_pending bigint; v_oldest timestamptz; v_wait double precision;
+  v_pending bigint; v_oldest timestamptz; v_age interval; v_wait double precision;
   v_state text; v_msg text; v_ctx text;
 BEGIN
   v_id := ops.job_begin(v_job, pg_catalog.jsonb_build_object('batch', p_batch, 'backlog_alarm', p_backlog_alarm));
@@ -49,8 +50,9 @@ BEGIN
   -- old. One pass over at most 100,001 waiting rows.
   SELECT count(*), min(w.updated_at) INTO v_pending, v_oldest FROM (SELECT p.updated_at FROM app.rag_embeddings p
     WHERE NOT p.in_vector_index AND p.created_at OPERATOR(pg_catalog.>) '-infinity'::timestamptz LIMIT 100001) w;
-  v_wait := round(extract(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest)::numeric, 1)::double precision;
-  IF v_oldest IS NOT NULL AND pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest OPERATOR(pg_catalog.>) p_backlog_alarm THEN
+  v_age := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) v_oldest;
+  v_wait := round(extract(epoch FROM v_age)::numeric, 1)::double precision;
+  IF v_age OPERATOR(pg_catalog.>) p_backlog_alarm THEN
     INSERT INTO ops.logs (level, event_type, message, metadata)
     VALUES ('warn', 'vector_index_backlog',
             'vector index backlog: ' || v_pending || ' embedding(s) wait for the HNSW graph, the oldest for ' || v_wait || ' s',
@@ -65,6 +67,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ops.job_index_pending_embeddings(integer, interval) IS
-  'One logged batch of embeddings put into the HNSW graph (in_vector_index, sql/1009); warns when the oldest waiting row is older than p_backlog_alarm.';
+  'One logged batch of embeddings put into the HNSW graph (in_vector_index, sql/1009); warns when a row has waited (since its updated_at) longer than p_backlog_alarm.';
 REVOKE ALL ON FUNCTION ops.job_index_pending_embeddings(integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.job_index_pending_embeddings(integer, interval) TO pgkit_maintenance;
